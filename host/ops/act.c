@@ -1,0 +1,2 @@
+/* act op (placeholder until implemented). */
+#include "runtime.h"

@@ -1,0 +1,2 @@
+/* conv2d op (placeholder until implemented). */
+#include "runtime.h"

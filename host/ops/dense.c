@@ -1,0 +1,2 @@
+/* dense op (placeholder until implemented). */
+#include "runtime.h"

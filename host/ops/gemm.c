@@ -1,0 +1,2 @@
+/* gemm op (placeholder until implemented). */
+#include "runtime.h"

@@ -1,0 +1,2 @@
+/* pool op (placeholder until implemented). */
+#include "runtime.h"

@@ -1,0 +1,2 @@
+/* softmax op (placeholder until implemented). */
+#include "runtime.h"

@@ -1,0 +1,141 @@
+/*
+ * Internal runtime of clcnn: the context and tensor structs, error recording,
+ * kernel lookup and launching. Ops (host/ops/) build on this header only; the
+ * runtime knows nothing about ops.
+ */
+#ifndef CLCNN_RUNTIME_H
+#define CLCNN_RUNTIME_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "clcnn_cl.h"
+
+#define CLCNN__ERROR_SIZE 8192
+
+/* One built program: a kernel source built with one option string. */
+struct clcnn__program {
+    char *key; /* "<source>|<options>" */
+    cl_program program;
+    size_t kernel_count;
+    char **kernel_names;
+    cl_kernel *kernels;
+};
+
+struct clcnn_context {
+    cl_context cl_ctx;
+    cl_device_id device;
+    cl_command_queue queue;
+    clcnn_device_info info;
+    size_t max_work_group_size;
+    unsigned long long local_mem_bytes;
+    unsigned long long max_alloc_bytes;
+    int mem_base_align_bytes;
+    char *cache_dir;  /* NULL: no disk cache */
+    char *kernel_dir; /* NULL: built-in sources */
+    struct clcnn__program *programs;
+    size_t program_count;
+    char error[CLCNN__ERROR_SIZE];
+};
+
+struct clcnn_tensor {
+    clcnn_context *ctx;
+    cl_mem mem;    /* retained by every tensor that uses it */
+    size_t offset; /* in elements */
+    int shape[4];  /* N, C, H, W */
+};
+
+/* ---- errors ---- */
+
+/* Records a formatted message on ctx and returns status. */
+clcnn_status clcnn__fail(clcnn_context *ctx, clcnn_status status, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Records "<what> failed: <CL_ERROR_NAME> (<code>)" and returns the status
+ * that fits the OpenCL error (out of memory, or CLCNN_ERR_OPENCL). */
+clcnn_status clcnn__cl_fail(clcnn_context *ctx, cl_int err, const char *what);
+
+/* "CL_INVALID_VALUE" for -30 and so on. */
+const char *clcnn__cl_error_name(cl_int err);
+
+/* Maps an OpenCL error code to a clcnn status. */
+clcnn_status clcnn__cl_status(cl_int err);
+
+/* snprintf into a caller buffer that may be NULL. */
+void clcnn__message(char *buf, size_t size, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* ---- tensors ---- */
+
+/* Checks that t is not NULL and belongs to ctx; name is used in messages. */
+clcnn_status clcnn__check_tensor(clcnn_context *ctx, const clcnn_tensor *t, const char *name);
+
+/* Element count of a shape, or 0 when it overflows int or a dimension < 1. */
+size_t clcnn__shape_count(const int shape[4]);
+
+/* "(2, 3, 28, 28)" into buf. Returns buf. */
+const char *clcnn__shape_str(const int shape[4], char *buf, size_t size);
+
+/* ---- kernels ---- */
+
+/* The embedded source of kernels/<name>.cl, or NULL. */
+const char *clcnn__embedded_source(const char *name);
+
+/*
+ * The kernel `kernel` of kernels/<source>.cl built with `options` for ctx's
+ * device. The program is built once per (source, options) and kept in ctx;
+ * its binary is cached on disk. The kernel is owned by ctx.
+ */
+clcnn_status clcnn__kernel(clcnn_context *ctx, const char *source, const char *options,
+                           const char *kernel, cl_kernel *out);
+
+/* One kernel argument: size bytes at value (value NULL: local memory). */
+typedef struct clcnn__arg {
+    size_t size;
+    const void *value;
+} clcnn__arg;
+
+#define CLCNN__ARG_MEM(m) ((clcnn__arg){sizeof(cl_mem), &(m)})
+#define CLCNN__ARG_INT(v) ((clcnn__arg){sizeof(cl_int), &(cl_int){(cl_int)(v)}})
+#define CLCNN__ARG_FLOAT(v) ((clcnn__arg){sizeof(cl_float), &(cl_float){(cl_float)(v)}})
+#define CLCNN__ARG_LOCAL(bytes) ((clcnn__arg){(bytes), NULL})
+/* A tensor is passed as two kernel arguments: its buffer and its offset in
+ * elements (`__global float *x, int x_off`). */
+#define CLCNN__ARG_TENSOR(t) CLCNN__ARG_MEM((t)->mem), CLCNN__ARG_INT((t)->offset)
+
+/*
+ * Sets the arguments (their count must match the kernel's) and enqueues the
+ * kernel over global[0..dims) with local (NULL: the driver chooses). Each
+ * global size must be a multiple of its local size.
+ */
+clcnn_status clcnn__launch(clcnn_context *ctx, cl_kernel kernel, cl_uint dims,
+                           const size_t *global, const size_t *local, size_t arg_count,
+                           const clcnn__arg *args);
+
+#define CLCNN__LAUNCH(ctx, kernel, dims, global, local, ...)                                   \
+    clcnn__launch((ctx), (kernel), (dims), (global), (local),                                  \
+                  sizeof((clcnn__arg[]){__VA_ARGS__}) / sizeof(clcnn__arg),                    \
+                  (clcnn__arg[]){__VA_ARGS__})
+
+/* n rounded up to a multiple of m. */
+static inline size_t clcnn__round_up(size_t n, size_t m)
+{
+    return (n + m - 1) / m * m;
+}
+
+/* ---- host memory ---- */
+
+/* Allocation goes through these so that tests can inject failures. */
+void *clcnn__malloc(size_t size);
+void *clcnn__calloc(size_t count, size_t size);
+void *clcnn__realloc(void *p, size_t size);
+void clcnn__free(void *p);
+char *clcnn__strdup(const char *s);
+
+#endif /* CLCNN_RUNTIME_H */

@@ -1,0 +1,365 @@
+/*
+ * clcnn: a convolutional-network engine on OpenCL.
+ *
+ * This is the one public header. It needs no OpenCL headers; the interop
+ * calls that take OpenCL objects live in clcnn_cl.h.
+ *
+ * The model in one screen:
+ *
+ *   clcnn_context   owns an OpenCL device, a queue, the kernels built for it
+ *                   and the last error message. Create one per device; use it
+ *                   from one thread at a time. Separate contexts share nothing.
+ *   clcnn_tensor    a float32 device buffer with a 4-D shape (N, C, H, W),
+ *                   row-major NCHW. Matrices are (rows, cols, 1, 1); a conv
+ *                   weight is (K, C, R, S); a bias is (K, 1, 1, 1).
+ *   ops             clcnn_<op>_forward / _backward_* enqueue kernels on the
+ *                   context's queue. They return as soon as the work is
+ *                   queued; clcnn_tensor_read waits for it.
+ *
+ * Every call returns a clcnn_status (CLCNN_OK is 0). On failure,
+ * clcnn_last_error(ctx) holds a sentence naming the argument, shape or OpenCL
+ * error. The library never prints, never exits, keeps no global mutable state
+ * and frees what it allocated on every error path.
+ *
+ * Dimension letters: N batch, C input channels, H, W input height and width,
+ * K output channels, R, S filter height and width, P, Q output height and
+ * width. Gradients are dx, dw, db, dy. Backward passes overwrite dx and
+ * accumulate (+=) into dw and db, so a caller zeroes weight gradients before a
+ * new batch (the optimisers do this).
+ *
+ * Minimal use:
+ *
+ *   clcnn_context *ctx;
+ *   char err[512];
+ *   if (clcnn_context_create(NULL, &ctx, err, sizeof err) != CLCNN_OK) { puts(err); ... }
+ *   clcnn_tensor *x, *w, *y;
+ *   clcnn_tensor_create(ctx, 1, 1, 28, 28, &x);   ...
+ *   clcnn_conv2d_params p = {.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1};
+ *   clcnn_conv2d_forward(ctx, x, w, NULL, y, &p);
+ *   clcnn_tensor_read(y, host, count);
+ *   clcnn_tensor_destroy(x); ... clcnn_context_destroy(ctx);
+ */
+#ifndef CLCNN_H
+#define CLCNN_H
+
+#include <stddef.h>
+
+#include "clcnn_version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(CLCNN_BUILDING_LIBRARY) && defined(__GNUC__)
+#define CLCNN_API __attribute__((visibility("default")))
+#else
+#define CLCNN_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Status codes                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* One list generates the enum, clcnn_status_name and clcnn_status_message.
+ * Values are fixed once released: new codes are appended. */
+#define CLCNN_STATUS_LIST(X)                                                               \
+    X(CLCNN_OK, 0, "success")                                                              \
+    X(CLCNN_ERR_INVALID_ARGUMENT, 1, "an argument is invalid (NULL, out of range)")        \
+    X(CLCNN_ERR_SHAPE, 2, "tensor shapes do not fit the operation")                        \
+    X(CLCNN_ERR_NO_DEVICE, 3, "no usable OpenCL device was found")                         \
+    X(CLCNN_ERR_OPENCL, 4, "an OpenCL call failed")                                        \
+    X(CLCNN_ERR_BUILD, 5, "an OpenCL kernel program failed to build")                      \
+    X(CLCNN_ERR_OUT_OF_HOST_MEMORY, 6, "out of host memory")                               \
+    X(CLCNN_ERR_OUT_OF_DEVICE_MEMORY, 7, "out of device memory")                           \
+    X(CLCNN_ERR_IO, 8, "a file could not be read or written")                              \
+    X(CLCNN_ERR_FORMAT, 9, "a file or text is malformed")                                  \
+    X(CLCNN_ERR_UNSUPPORTED, 10, "the device or build does not support this")              \
+    X(CLCNN_ERR_NUMERIC, 11, "a value became NaN or infinite")
+
+typedef enum clcnn_status {
+#define CLCNN_STATUS_ENUM_(name, value, text) name = value,
+    CLCNN_STATUS_LIST(CLCNN_STATUS_ENUM_)
+#undef CLCNN_STATUS_ENUM_
+} clcnn_status;
+
+/* "CLCNN_ERR_SHAPE" for CLCNN_ERR_SHAPE; "CLCNN_UNKNOWN_STATUS" for values
+ * outside the list. Static strings, never NULL. */
+CLCNN_API const char *clcnn_status_name(clcnn_status status);
+/* A short English description of the status. Static string, never NULL. */
+CLCNN_API const char *clcnn_status_message(clcnn_status status);
+
+/* "MAJOR.MINOR.PATCH" of the library actually linked (compare with
+ * CLCNN_VERSION_STRING, the header's). Static string. */
+CLCNN_API const char *clcnn_version(void);
+/* MAJOR * 10000 + MINOR * 100 + PATCH, as CLCNN_VERSION_NUMBER. */
+CLCNN_API unsigned clcnn_version_number(void);
+
+/* ------------------------------------------------------------------------ */
+/* Devices and contexts                                                     */
+/* ------------------------------------------------------------------------ */
+
+typedef struct clcnn_context clcnn_context;
+typedef struct clcnn_tensor clcnn_tensor;
+
+/* What clcnn_list_devices reports of one OpenCL device. */
+typedef struct clcnn_device_info {
+    int platform_index;           /* P in a "P:D" selector */
+    int device_index;             /* D in a "P:D" selector */
+    char platform_name[128];
+    char device_name[128];
+    char device_version[128];     /* e.g. "OpenCL 3.0 PoCL ..." */
+    char driver_version[128];
+    int is_gpu;                   /* 1 for CL_DEVICE_TYPE_GPU */
+    unsigned compute_units;
+    unsigned max_clock_mhz;
+    unsigned long long global_mem_bytes;
+} clcnn_device_info;
+
+/*
+ * Lists every device of every OpenCL platform into devices[0..capacity) and
+ * sets *count to how many exist (which may exceed capacity). *chosen (may be
+ * NULL) receives the index, in that list, of the device a context created
+ * with the same selector would use.
+ *
+ * selector: NULL reads the CLCNN_DEVICE environment variable; NULL or "" there
+ * means the default rule: the first GPU of any platform, else the first CPU
+ * device, else the first device. "P:D" picks platform P, device D by index;
+ * any other text picks the first device whose name contains it (case
+ * insensitive).
+ *
+ * Returns CLCNN_ERR_NO_DEVICE when no device exists or the selector matches
+ * none (the list is still filled); error (may be NULL) then receives a
+ * sentence naming what was found. Thread-safe.
+ */
+CLCNN_API clcnn_status clcnn_list_devices(const char *selector, clcnn_device_info *devices,
+                                          size_t capacity, size_t *count, size_t *chosen,
+                                          char *error, size_t error_size);
+
+/* Options for clcnn_context_create; a NULL pointer or zeroed struct gives the
+ * defaults. Strings are read during the call only. */
+typedef struct clcnn_context_options {
+    /* Device selector, as for clcnn_list_devices. NULL: $CLCNN_DEVICE. */
+    const char *device;
+    /* Folder for compiled kernel binaries. NULL: $CLCNN_CACHE_DIR, else
+     * $XDG_CACHE_HOME/clcnn, else $HOME/.cache/clcnn. "" disables the cache.
+     * A cache that cannot be written is skipped silently. */
+    const char *cache_dir;
+    /* Folder of kernel .cl files to read instead of the copies built into
+     * the library (for kernel development). NULL: $CLCNN_KERNEL_DIR, else
+     * the built-in copies. */
+    const char *kernel_dir;
+} clcnn_context_options;
+
+/*
+ * Creates a context on the selected device with its own OpenCL context and
+ * in-order queue. Kernels are built lazily, on first use.
+ *
+ * On success *out is set and must be released with clcnn_context_destroy.
+ * On failure *out is NULL and error (may be NULL) receives the reason:
+ * CLCNN_ERR_NO_DEVICE, CLCNN_ERR_OPENCL, CLCNN_ERR_OUT_OF_HOST_MEMORY.
+ */
+CLCNN_API clcnn_status clcnn_context_create(const clcnn_context_options *options,
+                                            clcnn_context **out, char *error,
+                                            size_t error_size);
+
+/* Waits for queued work, then frees the context. Every tensor of the context
+ * must have been destroyed before. Accepts NULL. */
+CLCNN_API void clcnn_context_destroy(clcnn_context *ctx);
+
+/* The message of the last failed call on ctx ("" if none). Owned by the
+ * context; valid until the next call on it. NULL ctx gives a static text. */
+CLCNN_API const char *clcnn_last_error(const clcnn_context *ctx);
+
+/* Fills *info with the context's device. */
+CLCNN_API clcnn_status clcnn_context_device(clcnn_context *ctx, clcnn_device_info *info);
+
+/* Waits until every queued operation of the context has completed. */
+CLCNN_API clcnn_status clcnn_context_finish(clcnn_context *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* Tensors                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Creates an (n, c, h, w) float32 tensor on the device, contents undefined.
+ * Every dimension must be >= 1 and the element count must fit in an int.
+ * Release with clcnn_tensor_destroy. */
+CLCNN_API clcnn_status clcnn_tensor_create(clcnn_context *ctx, int n, int c, int h, int w,
+                                           clcnn_tensor **out);
+
+/* Creates a tensor that shares t's memory with another shape of the same
+ * element count (flatten: (N, C, H, W) -> (N, C*H*W, 1, 1)). The view keeps
+ * the memory alive on its own; destroy it separately. */
+CLCNN_API clcnn_status clcnn_tensor_view(clcnn_tensor *t, int n, int c, int h, int w,
+                                         clcnn_tensor **out);
+
+/* Frees the tensor (the memory once no view or wrapper holds it). Accepts
+ * NULL. */
+CLCNN_API void clcnn_tensor_destroy(clcnn_tensor *t);
+
+/* Copies t's shape into shape[4] as (N, C, H, W). */
+CLCNN_API void clcnn_tensor_shape(const clcnn_tensor *t, int shape[4]);
+
+/* N * C * H * W. */
+CLCNN_API size_t clcnn_tensor_count(const clcnn_tensor *t);
+
+/* Copies count floats from host memory into t; count must equal t's element
+ * count. Returns when the copy is done, so src may be reused at once. */
+CLCNN_API clcnn_status clcnn_tensor_write(clcnn_tensor *t, const float *src, size_t count);
+
+/* Waits for queued work on t's context and copies t into dst (count must
+ * equal t's element count). */
+CLCNN_API clcnn_status clcnn_tensor_read(const clcnn_tensor *t, float *dst, size_t count);
+
+/* Sets every element of t to value. */
+CLCNN_API clcnn_status clcnn_tensor_fill(clcnn_tensor *t, float value);
+
+/* ------------------------------------------------------------------------ */
+/* Convolution                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* The algorithms behind clcnn_conv2d_*. AUTO lets the library choose per
+ * shape and device; every algorithm computes the same function. */
+typedef enum clcnn_conv_algo {
+    CLCNN_CONV_AUTO = 0,
+    CLCNN_CONV_DIRECT = 1, /* direct tiled convolution */
+    CLCNN_CONV_GEMM = 2,   /* implicit GEMM (im2col fused into a tiled GEMM) */
+    CLCNN_CONV_ALGO_COUNT
+} clcnn_conv_algo;
+
+/* Geometry of a 2-D convolution. A zeroed struct is a valid default:
+ * stride and dilation 0 mean 1, padding 0. Each padding must be smaller than
+ * the dilated filter extent ((R - 1) * dilation + 1), so every output sees at
+ * least one input pixel. */
+typedef struct clcnn_conv2d_params {
+    int pad_top, pad_bottom, pad_left, pad_right;
+    int stride_h, stride_w;
+    int dilation_h, dilation_w;
+    clcnn_conv_algo algo;
+} clcnn_conv2d_params;
+
+/*
+ * Pure shape check: x_shape (N,C,H,W), w_shape (K,C,R,S) -> y_shape
+ * (N,K,P,Q) with P = (H + pad_top + pad_bottom - (R-1)*dilation_h - 1) /
+ * stride_h + 1, and likewise Q. Returns CLCNN_ERR_INVALID_ARGUMENT for a NULL
+ * pointer or an out-of-range parameter, CLCNN_ERR_SHAPE when the shapes do
+ * not fit. message (may be NULL) receives the reason.
+ */
+CLCNN_API clcnn_status clcnn_conv2d_output_shape(const int x_shape[4], const int w_shape[4],
+                                                 const clcnn_conv2d_params *params,
+                                                 int y_shape[4], char *message,
+                                                 size_t message_size);
+
+/* y = conv(x, w) + b.  x (N,C,H,W), w (K,C,R,S), b (K,1,1,1) or NULL,
+ * y (N,K,P,Q), which must not overlap x. */
+CLCNN_API clcnn_status clcnn_conv2d_forward(clcnn_context *ctx, const clcnn_tensor *x,
+                                            const clcnn_tensor *w, const clcnn_tensor *b,
+                                            clcnn_tensor *y, const clcnn_conv2d_params *params);
+
+/* dx = d(loss)/dx, overwritten.  dy (N,K,P,Q), w (K,C,R,S), dx (N,C,H,W). */
+CLCNN_API clcnn_status clcnn_conv2d_backward_data(clcnn_context *ctx, const clcnn_tensor *dy,
+                                                  const clcnn_tensor *w, clcnn_tensor *dx,
+                                                  const clcnn_conv2d_params *params);
+
+/* dw += d(loss)/dw and, if db is not NULL, db += d(loss)/db.
+ * x (N,C,H,W), dy (N,K,P,Q), dw (K,C,R,S), db (K,1,1,1). */
+CLCNN_API clcnn_status clcnn_conv2d_backward_filter(clcnn_context *ctx, const clcnn_tensor *x,
+                                                    const clcnn_tensor *dy, clcnn_tensor *dw,
+                                                    clcnn_tensor *db,
+                                                    const clcnn_conv2d_params *params);
+
+/* ------------------------------------------------------------------------ */
+/* Pooling                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef enum clcnn_pool_mode {
+    CLCNN_POOL_MAX = 0,
+    /* Average over the window's real pixels only: padding is not counted. */
+    CLCNN_POOL_AVG_EXCLUDE_PAD = 1,
+    /* Average over the whole window: padding counts as zeros. */
+    CLCNN_POOL_AVG_INCLUDE_PAD = 2
+} clcnn_pool_mode;
+
+/* Window geometry; stride 0 means the window size. Each padding must be at
+ * most half the window (as in PyTorch). */
+typedef struct clcnn_pool_params {
+    clcnn_pool_mode mode;
+    int window_h, window_w;
+    int stride_h, stride_w;
+    int pad_top, pad_bottom, pad_left, pad_right;
+} clcnn_pool_params;
+
+/* Pure shape check: x_shape (N,C,H,W) -> y_shape (N,C,P,Q). Statuses and
+ * message as clcnn_conv2d_output_shape. */
+CLCNN_API clcnn_status clcnn_pool_output_shape(const int x_shape[4],
+                                               const clcnn_pool_params *params, int y_shape[4],
+                                               char *message, size_t message_size);
+
+/* x (N,C,H,W) -> y (N,C,P,Q). For CLCNN_POOL_MAX, argmax (same shape as y,
+ * may be NULL) receives, per output, the index h * W + w of the chosen input
+ * pixel in its plane, stored as int32 bits; backward needs it. */
+CLCNN_API clcnn_status clcnn_pool_forward(clcnn_context *ctx, const clcnn_tensor *x,
+                                          clcnn_tensor *y, clcnn_tensor *argmax,
+                                          const clcnn_pool_params *params);
+
+/* dx = d(loss)/dx, overwritten. dy (N,C,P,Q), dx (N,C,H,W); argmax from the
+ * forward pass for CLCNN_POOL_MAX, ignored (may be NULL) for average. */
+CLCNN_API clcnn_status clcnn_pool_backward(clcnn_context *ctx, const clcnn_tensor *dy,
+                                           const clcnn_tensor *argmax, clcnn_tensor *dx,
+                                           const clcnn_pool_params *params);
+
+/* ------------------------------------------------------------------------ */
+/* Activations and softmax                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef enum clcnn_activation {
+    CLCNN_ACT_RELU = 0,
+    CLCNN_ACT_LEAKY_RELU = 1, /* x > 0 ? x : alpha * x */
+    CLCNN_ACT_TANH = 2,
+    CLCNN_ACT_SIGMOID = 3
+} clcnn_activation;
+
+/* y = act(x), element-wise; x and y have the same count and may be the same
+ * tensor. alpha is the leaky-ReLU slope, ignored otherwise. */
+CLCNN_API clcnn_status clcnn_act_forward(clcnn_context *ctx, clcnn_activation act, float alpha,
+                                         const clcnn_tensor *x, clcnn_tensor *y);
+
+/* dx = dy * act'(x), overwritten. y is the forward output (tanh and sigmoid
+ * use it, ReLU uses x). dx may be dy. */
+CLCNN_API clcnn_status clcnn_act_backward(clcnn_context *ctx, clcnn_activation act, float alpha,
+                                          const clcnn_tensor *x, const clcnn_tensor *y,
+                                          const clcnn_tensor *dy, clcnn_tensor *dx);
+
+/* Softmax over the channel axis C for every (n, h, w), computed stably
+ * (the maximum is subtracted first). x, y (N,C,H,W); y may be x. */
+CLCNN_API clcnn_status clcnn_softmax_forward(clcnn_context *ctx, const clcnn_tensor *x,
+                                             clcnn_tensor *y);
+
+/* dx = y * (dy - sum_c(dy * y)), overwritten. y from the forward pass. */
+CLCNN_API clcnn_status clcnn_softmax_backward(clcnn_context *ctx, const clcnn_tensor *y,
+                                              const clcnn_tensor *dy, clcnn_tensor *dx);
+
+/* ------------------------------------------------------------------------ */
+/* Dense (fully connected)                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* y = x w^T + b.  x (N,C,H,W) is read as N rows of F = C*H*W features;
+ * w (K,F,1,1); b (K,1,1,1) or NULL; y (N,K,1,1). */
+CLCNN_API clcnn_status clcnn_dense_forward(clcnn_context *ctx, const clcnn_tensor *x,
+                                           const clcnn_tensor *w, const clcnn_tensor *b,
+                                           clcnn_tensor *y);
+
+/* dx = dy w, overwritten.  dy (N,K,1,1), w (K,F,1,1), dx with N*F elements
+ * in x's shape. */
+CLCNN_API clcnn_status clcnn_dense_backward_data(clcnn_context *ctx, const clcnn_tensor *dy,
+                                                 const clcnn_tensor *w, clcnn_tensor *dx);
+
+/* dw += dy^T x, and db += column sums of dy when db is not NULL. */
+CLCNN_API clcnn_status clcnn_dense_backward_filter(clcnn_context *ctx, const clcnn_tensor *x,
+                                                   const clcnn_tensor *dy, clcnn_tensor *dw,
+                                                   clcnn_tensor *db);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLCNN_H */

@@ -1,0 +1,31 @@
+/*
+ * Named tolerances for comparing float32 device results with the float64
+ * reference: |got - ref| <= atol + rtol * |ref|. Float32 accumulation over a
+ * reduction of length L has error growing about like sqrt(L) * 2^-24 * the
+ * magnitude of the terms, so the absolute part scales with the reduction.
+ */
+#ifndef CLCNN_TOLERANCE_H
+#define CLCNN_TOLERANCE_H
+
+#include <math.h>
+
+/* element-wise ops: one rounding, plus libm-level error for tanh / exp */
+#define TOL_ELEMENTWISE_RTOL 1e-5
+#define TOL_ELEMENTWISE_ATOL 1e-6
+
+/* softmax: exp and one division per element */
+#define TOL_SOFTMAX_RTOL 1e-5
+#define TOL_SOFTMAX_ATOL 1e-6
+
+/* pooling: max is exact; average adds up to window-size terms */
+#define TOL_POOL_RTOL 1e-5
+#define TOL_POOL_ATOL 1e-6
+
+/* Sums of `length` products of values of magnitude up to about 1. */
+#define TOL_REDUCTION_RTOL 1e-5
+static inline double tol_reduction_atol(double length)
+{
+    return 2e-6 * sqrt(length);
+}
+
+#endif /* CLCNN_TOLERANCE_H */

@@ -1,0 +1,3 @@
+#ifndef CLCNN_ACT_REF_H
+#define CLCNN_ACT_REF_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef CLCNN_CONV2D_REF_H
+#define CLCNN_CONV2D_REF_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef CLCNN_SOFTMAX_REF_H
+#define CLCNN_SOFTMAX_REF_H
+#endif

@@ -1,0 +1,2 @@
+/* placeholder */
+typedef int clcnn_placeholder_cmd_devices;

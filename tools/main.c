@@ -1,0 +1,3 @@
+#include <stdio.h>
+#include "clcnn.h"
+int main(void) { printf("clcnn %s\n", clcnn_version()); return 0; }
