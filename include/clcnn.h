@@ -358,6 +358,136 @@ CLCNN_API clcnn_status clcnn_dense_backward_filter(clcnn_context *ctx, const clc
                                                    const clcnn_tensor *dy, clcnn_tensor *dw,
                                                    clcnn_tensor *db);
 
+/* ------------------------------------------------------------------------ */
+/* Loss and optimisers                                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Softmax cross-entropy, fused and numerically stable, averaged over the
+ * batch. logits (N,K,1,1); labels (N,1,1,1) holding class indices 0..K-1 as
+ * floats (an index outside that range makes the loss NaN). dlogits (may be
+ * NULL; same shape as logits) is overwritten with d(mean loss)/d(logits) =
+ * (softmax(logits) - onehot(label)) / N. loss (may be NULL) is a (1,1,1,1)
+ * tensor that receives the mean loss on the device, so no host
+ * synchronisation is needed until the caller reads it.
+ */
+CLCNN_API clcnn_status clcnn_softmax_cross_entropy(clcnn_context *ctx, const clcnn_tensor *logits,
+                                                   const clcnn_tensor *labels,
+                                                   clcnn_tensor *dlogits, clcnn_tensor *loss);
+
+typedef enum clcnn_optimizer {
+    CLCNN_OPTIM_SGD = 0, /* SGD with momentum (optionally Nesterov) */
+    CLCNN_OPTIM_ADAM = 1
+} clcnn_optimizer;
+
+/* Optimiser hyper-parameters. Weight decay is L2, added to the gradient
+ * (g += weight_decay * p) before the update, as PyTorch's SGD and Adam do. */
+typedef struct clcnn_optim_params {
+    clcnn_optimizer kind;
+    float lr;
+    float weight_decay;
+    float momentum; /* SGD; 0 is plain SGD */
+    int nesterov;   /* SGD; needs momentum > 0 */
+    float beta1, beta2, eps; /* Adam; zeros mean 0.9, 0.999, 1e-8 */
+} clcnn_optim_params;
+
+/* Elements of optimiser state per parameter tensor of `count` elements: SGD
+ * count (the velocity), Adam 2 * count (first and second moments). */
+CLCNN_API size_t clcnn_optim_state_count(clcnn_optimizer kind, size_t count);
+
+/*
+ * One optimiser step on a flat parameter tensor, in one launch: applies grad
+ * to param, updates state (zeroed by the caller before the first step) and
+ * then zeroes grad, ready to accumulate the next batch. param and grad have
+ * the same element count, state clcnn_optim_state_count(kind, count). step is
+ * the 1-based number of this step (Adam's bias correction).
+ */
+CLCNN_API clcnn_status clcnn_optim_step(clcnn_context *ctx, const clcnn_optim_params *params,
+                                        long step, clcnn_tensor *param, clcnn_tensor *grad,
+                                        clcnn_tensor *state);
+
+typedef enum clcnn_lr_schedule {
+    CLCNN_LR_CONSTANT = 0, /* base_lr */
+    CLCNN_LR_STEP = 1,     /* base_lr * gamma^floor(t / step_size) */
+    CLCNN_LR_COSINE = 2    /* min_lr + (base_lr - min_lr) * (1 + cos(pi * t / total)) / 2 */
+} clcnn_lr_schedule;
+
+typedef struct clcnn_lr_params {
+    clcnn_lr_schedule kind;
+    float base_lr;
+    int step_size;  /* STEP */
+    float gamma;    /* STEP */
+    long total;     /* COSINE: t at which min_lr is reached */
+    float min_lr;   /* COSINE */
+} clcnn_lr_params;
+
+/* The learning rate at time t >= 0 (epochs or steps, as the caller counts).
+ * Pure; a schedule with invalid fields returns base_lr. */
+CLCNN_API float clcnn_lr_at(const clcnn_lr_params *schedule, long t);
+
+/* ------------------------------------------------------------------------ */
+/* Data sets (IDX files, as MNIST and Fashion-MNIST)                        */
+/* ------------------------------------------------------------------------ */
+
+typedef struct clcnn_dataset clcnn_dataset;
+
+/*
+ * Reads an IDX image file (rank 3: count, rows, cols, unsigned bytes) and an
+ * IDX label file (rank 1, unsigned bytes), each plain or gzip-compressed.
+ * Magic, rank, dimensions, the two counts and each file's real length are
+ * validated before anything is trusted or allocated: a bad file gives
+ * CLCNN_ERR_FORMAT (or CLCNN_ERR_IO if unreadable) and a message naming the
+ * file and the problem in error (may be NULL). Labels must be < 256 classes;
+ * the class count is max label + 1. *out must be freed with
+ * clcnn_dataset_destroy.
+ */
+CLCNN_API clcnn_status clcnn_dataset_load_idx(const char *images_path, const char *labels_path,
+                                              clcnn_dataset **out, char *error,
+                                              size_t error_size);
+
+/* Loads <dir>/train-images-idx3-ubyte[.gz] etc.: which is "train" or "t10k". */
+CLCNN_API clcnn_status clcnn_dataset_load_dir(const char *dir, const char *which,
+                                              clcnn_dataset **out, char *error,
+                                              size_t error_size);
+
+/* Accepts NULL. */
+CLCNN_API void clcnn_dataset_destroy(clcnn_dataset *ds);
+
+/* Number of images, image shape (channels 1, rows, cols) and class count. */
+CLCNN_API size_t clcnn_dataset_count(const clcnn_dataset *ds);
+CLCNN_API void clcnn_dataset_shape(const clcnn_dataset *ds, int *c, int *h, int *w);
+CLCNN_API int clcnn_dataset_classes(const clcnn_dataset *ds);
+
+/* Keeps only the first count images (count <= current count). */
+CLCNN_API clcnn_status clcnn_dataset_truncate(clcnn_dataset *ds, size_t count);
+
+/*
+ * Copies the images indices[0..n) into x (n * c * h * w floats, NCHW),
+ * normalised as (pixel / 255 - mean) / std, and their labels into labels
+ * (n floats holding class indices, as clcnn_softmax_cross_entropy takes).
+ * labels may be NULL.
+ */
+CLCNN_API clcnn_status clcnn_dataset_batch(const clcnn_dataset *ds, const size_t *indices,
+                                           size_t n, float mean, float std, float *x,
+                                           float *labels);
+
+/* MNIST's pixel statistics, the usual normalisation. */
+#define CLCNN_MNIST_MEAN 0.1307f
+#define CLCNN_MNIST_STD 0.3081f
+
+/* A small seeded generator (xoshiro256**), kept by the caller, so that runs
+ * and resumed runs reproduce exactly. */
+typedef struct clcnn_rng {
+    unsigned long long s[4];
+} clcnn_rng;
+
+CLCNN_API void clcnn_rng_seed(clcnn_rng *rng, unsigned long long seed);
+CLCNN_API unsigned long long clcnn_rng_next(clcnn_rng *rng);
+/* Uniform in [0, 1). */
+CLCNN_API double clcnn_rng_uniform(clcnn_rng *rng);
+/* Sets perm to a uniformly random permutation of 0..n-1 (Fisher-Yates). */
+CLCNN_API void clcnn_rng_permutation(clcnn_rng *rng, size_t *perm, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

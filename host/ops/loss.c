@@ -1,0 +1,2 @@
+/* loss op (placeholder). */
+#include "runtime.h"

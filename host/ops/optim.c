@@ -1,0 +1,2 @@
+/* optim op (placeholder). */
+#include "runtime.h"

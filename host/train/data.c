@@ -1,0 +1,2 @@
+/* data (placeholder). */
+#include "runtime.h"

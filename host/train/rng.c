@@ -1,0 +1,2 @@
+/* rng (placeholder). */
+#include "runtime.h"

@@ -1,0 +1,3 @@
+/* float64 reference for loss (placeholder). */
+#include "loss_ref.h"
+typedef int loss_ref_placeholder;

@@ -1,0 +1,3 @@
+#ifndef CLCNN_LOSS_REF_H
+#define CLCNN_LOSS_REF_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef CLCNN_OPTIM_REF_H
+#define CLCNN_OPTIM_REF_H
+#endif
