@@ -445,7 +445,10 @@ CLCNN_API clcnn_status clcnn_dataset_load_idx(const char *images_path, const cha
                                               clcnn_dataset **out, char *error,
                                               size_t error_size);
 
-/* Loads <dir>/train-images-idx3-ubyte[.gz] etc.: which is "train" or "t10k". */
+/* Loads <dir>/<which>-images-idx3-ubyte and <dir>/<which>-labels-idx1-ubyte, each
+ * plain or with .gz (the plain file is taken when both exist): which is "train" or
+ * "t10k" (any file-name prefix without '/'). Missing files give CLCNN_ERR_IO naming
+ * them. */
 CLCNN_API clcnn_status clcnn_dataset_load_dir(const char *dir, const char *which,
                                               clcnn_dataset **out, char *error,
                                               size_t error_size);
@@ -458,14 +461,16 @@ CLCNN_API size_t clcnn_dataset_count(const clcnn_dataset *ds);
 CLCNN_API void clcnn_dataset_shape(const clcnn_dataset *ds, int *c, int *h, int *w);
 CLCNN_API int clcnn_dataset_classes(const clcnn_dataset *ds);
 
-/* Keeps only the first count images (count <= current count). */
+/* Keeps only the first count images; 1 <= count <= current count, else
+ * CLCNN_ERR_INVALID_ARGUMENT. The class count is kept. */
 CLCNN_API clcnn_status clcnn_dataset_truncate(clcnn_dataset *ds, size_t count);
 
 /*
  * Copies the images indices[0..n) into x (n * c * h * w floats, NCHW),
  * normalised as (pixel / 255 - mean) / std, and their labels into labels
  * (n floats holding class indices, as clcnn_softmax_cross_entropy takes).
- * labels may be NULL.
+ * labels may be NULL. An index >= count, a NULL x or indices (with n > 0), or a
+ * std that is not positive and finite gives CLCNN_ERR_INVALID_ARGUMENT.
  */
 CLCNN_API clcnn_status clcnn_dataset_batch(const clcnn_dataset *ds, const size_t *indices,
                                            size_t n, float mean, float std, float *x,
@@ -487,6 +492,141 @@ CLCNN_API unsigned long long clcnn_rng_next(clcnn_rng *rng);
 CLCNN_API double clcnn_rng_uniform(clcnn_rng *rng);
 /* Sets perm to a uniformly random permutation of 0..n-1 (Fisher-Yates). */
 CLCNN_API void clcnn_rng_permutation(clcnn_rng *rng, size_t *perm, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Sequential networks                                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct clcnn_net clcnn_net;
+
+/*
+ * Builds a sequential network for inputs of shape (batch, c, h, w), with
+ * every device buffer it will need (parameters, gradients, activations,
+ * optimiser state) allocated here and none per step. Weights are
+ * initialised with clcnn_net_init(net, 1).
+ *
+ * spec is a built-in model name or a list of layers separated by spaces:
+ *   lenet5    conv(6,5,pad=2) relu maxpool(2) conv(16,5) relu maxpool(2)
+ *             flatten dense(120) relu dense(84) relu dense(10)
+ *             (LeCun et al. 1998 layout, with ReLU and max-pooling)
+ *   convnet   conv(32,3) relu maxpool(2) conv(64,3) relu maxpool(2)
+ *             conv(128,3) relu flatten dense(10) softmax   (the Keras example)
+ *   conv(K,R[,S][,pad=P|same][,stride=T][,dilation=D])  K filters of R x S
+ *   relu | leaky_relu(ALPHA) | tanh | sigmoid
+ *   maxpool(W[,STRIDE]) | avgpool(W[,STRIDE])
+ *   flatten | dense(K) | softmax (last layer only)
+ * The network's output is K class scores; a trailing softmax makes
+ * clcnn_net_predict return probabilities (it always does) and is fused
+ * with the loss in training. Errors: CLCNN_ERR_FORMAT for a spec that does
+ * not parse (message names the token), CLCNN_ERR_SHAPE when a layer does not
+ * fit its input.
+ */
+CLCNN_API clcnn_status clcnn_net_create(clcnn_context *ctx, const char *spec, int batch, int c,
+                                        int h, int w, clcnn_net **out);
+
+/* Frees the network and its device buffers. Accepts NULL. */
+CLCNN_API void clcnn_net_destroy(clcnn_net *net);
+
+/* Re-initialises every weight from seed: He-uniform for layers followed by
+ * ReLU or leaky ReLU, Glorot-uniform otherwise; biases zero. Clears the
+ * gradients, the optimiser state and the step count. */
+CLCNN_API clcnn_status clcnn_net_init(clcnn_net *net, unsigned long long seed);
+
+/* The canonical spec (built-in names expanded). Owned by net. */
+CLCNN_API const char *clcnn_net_spec(const clcnn_net *net);
+
+/* The batch size and input shape the network was built for. */
+CLCNN_API void clcnn_net_input_shape(const clcnn_net *net, int shape[4]);
+
+/* Number of classes (the last layer's outputs). */
+CLCNN_API int clcnn_net_classes(const clcnn_net *net);
+
+/* Total number of trainable parameters. */
+CLCNN_API size_t clcnn_net_param_count(const clcnn_net *net);
+
+/* What clcnn_net_layer reports of one layer. */
+typedef struct clcnn_layer_info {
+    char text[96];      /* the layer in spec form, e.g. "conv(6,5,pad=2)" */
+    int out_shape[4];   /* output shape at the network's batch size */
+    size_t param_count; /* weights + biases */
+} clcnn_layer_info;
+
+CLCNN_API int clcnn_net_layer_count(const clcnn_net *net);
+CLCNN_API clcnn_status clcnn_net_layer(const clcnn_net *net, int index, clcnn_layer_info *info);
+
+/*
+ * Sets the optimiser (default: SGD, lr 0.01, no momentum). Resets the
+ * optimiser state and step count when the kind changes.
+ */
+CLCNN_API clcnn_status clcnn_net_set_optimizer(clcnn_net *net, const clcnn_optim_params *params);
+
+/*
+ * Forward pass on n <= batch images x (n * c * h * w floats, NCHW). Results
+ * stay on the device until clcnn_net_predict or clcnn_net_backward uses them.
+ */
+CLCNN_API clcnn_status clcnn_net_forward(clcnn_net *net, const float *x, int n);
+
+/* Loss and backward pass for the last forward pass: labels holds n class
+ * indices as floats. Gradients accumulate until clcnn_net_step. */
+CLCNN_API clcnn_status clcnn_net_backward(clcnn_net *net, const float *labels);
+
+/* One optimiser step with learning rate lr (the optimiser's lr is ignored
+ * here, so a schedule can drive it); zeroes the gradients. */
+CLCNN_API clcnn_status clcnn_net_step(clcnn_net *net, float lr);
+
+/* forward + backward + step on one batch. Does not wait for the device. */
+CLCNN_API clcnn_status clcnn_net_train_batch(clcnn_net *net, const float *x, const float *labels,
+                                             int n, float lr);
+
+/* The mean loss of the last backward pass (waits for the device). Returns
+ * CLCNN_ERR_NUMERIC, naming the step, if it is NaN or infinite. */
+CLCNN_API clcnn_status clcnn_net_loss(clcnn_net *net, float *loss);
+
+/* Forward pass on n <= batch images and their class probabilities
+ * (n * classes floats) into probs. */
+CLCNN_API clcnn_status clcnn_net_predict(clcnn_net *net, const float *x, int n, float *probs);
+
+/* Optimiser steps taken since init or load. */
+CLCNN_API long clcnn_net_steps(const clcnn_net *net);
+
+/* ---- model files and checkpoints ---- */
+
+/* The training loop's own state, stored in checkpoints so that a resumed run
+ * continues exactly as an uninterrupted one. */
+typedef struct clcnn_train_state {
+    int epoch;                /* epochs completed */
+    int batch;                /* batch size of the run */
+    unsigned long long seed;  /* the run's seed */
+    clcnn_rng rng;            /* the shuffling generator after `epoch` epochs */
+    clcnn_lr_params schedule; /* learning-rate schedule of the run */
+    float best_accuracy;      /* for the caller's bookkeeping */
+} clcnn_train_state;
+
+/*
+ * Saves the network to path: a versioned binary file (magic, format version,
+ * spec, input shape, tensor shapes, float32 little-endian data, CRC-32 over
+ * everything). With state not NULL it is a checkpoint that also holds the
+ * optimiser (kind, hyper-parameters, step count, state) and state. The file
+ * is written to a temporary file in the same folder, flushed to disk and
+ * renamed over path, so a crash or full disk never leaves a half-written
+ * file and never loses the file that was there (CLCNN_ERR_IO on failure).
+ */
+CLCNN_API clcnn_status clcnn_net_save(clcnn_net *net, const char *path,
+                                      const clcnn_train_state *state);
+
+/*
+ * Loads a model file or checkpoint into a new network for batch size batch
+ * (0: the batch size it was saved with). Every field is validated and the
+ * checksum verified before anything is allocated on the strength of it:
+ * CLCNN_ERR_FORMAT (message names the problem) for a malformed, truncated or
+ * corrupted file, CLCNN_ERR_IO if it cannot be read. If state is not NULL,
+ * *has_state (may be NULL) says whether the file was a checkpoint and state
+ * receives its training state; the optimiser is restored either way when
+ * present.
+ */
+CLCNN_API clcnn_status clcnn_net_load(clcnn_context *ctx, const char *path, int batch,
+                                      clcnn_net **out, clcnn_train_state *state,
+                                      int *has_state);
 
 #ifdef __cplusplus
 }

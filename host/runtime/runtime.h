@@ -76,6 +76,11 @@ void clcnn__message(char *buf, size_t size, const char *fmt, ...)
 /* Checks that t is not NULL and belongs to ctx; name is used in messages. */
 clcnn_status clcnn__check_tensor(clcnn_context *ctx, const clcnn_tensor *t, const char *name);
 
+/* A tensor over count(n,c,h,w) elements of t's memory starting `offset`
+ * elements after t's start (arenas carve their tensors this way). */
+clcnn_status clcnn__tensor_slice(clcnn_tensor *t, size_t offset, int n, int c, int h, int w,
+                                 clcnn_tensor **out);
+
 /* Element count of a shape, or 0 when it overflows int or a dimension < 1. */
 size_t clcnn__shape_count(const int shape[4]);
 

@@ -93,6 +93,24 @@ clcnn_status clcnn_tensor_create(clcnn_context *ctx, int n, int c, int h, int w,
     return st;
 }
 
+clcnn_status clcnn__tensor_slice(clcnn_tensor *t, size_t offset, int n, int c, int h, int w,
+                                 clcnn_tensor **out)
+{
+    *out = NULL;
+    clcnn_status st = check_shape(t->ctx, n, c, h, w);
+    if (st != CLCNN_OK)
+        return st;
+    int shape[4] = {n, c, h, w};
+    size_t have = clcnn__shape_count(t->shape);
+    if (offset > have || clcnn__shape_count(shape) > have - offset)
+        return clcnn__fail(t->ctx, CLCNN_ERR_SHAPE, "a slice of %zu elements at %zu exceeds %zu",
+                           clcnn__shape_count(shape), offset, have);
+    st = new_tensor(t->ctx, t->mem, t->offset + offset, n, c, h, w, out);
+    if (st == CLCNN_OK)
+        clRetainMemObject(t->mem);
+    return st;
+}
+
 clcnn_status clcnn_tensor_view(clcnn_tensor *t, int n, int c, int h, int w, clcnn_tensor **out)
 {
     if (!t || !out)

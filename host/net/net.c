@@ -1,0 +1,554 @@
+/*
+ * Sequential networks: shapes planned from the spec, every device buffer
+ * allocated once (parameters, gradients and optimiser state as flat arenas,
+ * so that one launch updates all of them), and the forward, backward and
+ * optimiser passes over the layer list.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "net.h"
+
+/* ---- planning: shapes and parameter counts, no device memory ---- */
+
+static clcnn_status plan_layer(clcnn_context *ctx, clcnn__layer *l, const int in[4], int index)
+{
+    char msg[512];
+    clcnn_status st = CLCNN_OK;
+    clcnn__layer_desc *d = &l->d;
+    memcpy(l->out_shape, in, sizeof l->out_shape);
+    l->param_count = 0;
+    switch (d->kind) {
+    case CLCNN__LAYER_CONV: {
+        int w_shape[4] = {d->k, in[1], d->r, d->s};
+        st = clcnn_conv2d_output_shape(in, w_shape, &d->conv, l->out_shape, msg, sizeof msg);
+        l->param_count = (size_t)d->k * (size_t)in[1] * (size_t)d->r * (size_t)d->s + (size_t)d->k;
+        break;
+    }
+    case CLCNN__LAYER_POOL:
+        st = clcnn_pool_output_shape(in, &d->pool, l->out_shape, msg, sizeof msg);
+        break;
+    case CLCNN__LAYER_FLATTEN:
+        l->out_shape[1] = in[1] * in[2] * in[3];
+        l->out_shape[2] = l->out_shape[3] = 1;
+        break;
+    case CLCNN__LAYER_DENSE:
+        l->out_shape[1] = d->k;
+        l->out_shape[2] = l->out_shape[3] = 1;
+        l->param_count = (size_t)d->k * (size_t)in[1] * (size_t)in[2] * (size_t)in[3] + (size_t)d->k;
+        break;
+    case CLCNN__LAYER_ACT:
+    case CLCNN__LAYER_SOFTMAX:
+        break;
+    }
+    if (st != CLCNN_OK) {
+        char text[96], s[64];
+        clcnn__layer_text(d, text, sizeof text);
+        return clcnn__fail(ctx, st, "layer %d %s does not fit its input %s: %s", index + 1, text,
+                           clcnn__shape_str(in, s, sizeof s), msg);
+    }
+    if (clcnn__shape_count(l->out_shape) == 0 || l->param_count > (size_t)1 << 30) {
+        char text[96];
+        clcnn__layer_text(d, text, sizeof text);
+        return clcnn__fail(ctx, CLCNN_ERR_SHAPE, "layer %d %s is too large", index + 1, text);
+    }
+    return CLCNN_OK;
+}
+
+/* The output of the network proper: the last layer before a trailing
+ * softmax, which must give (N, K, 1, 1) class scores. */
+static int logits_layer(const clcnn_net *net)
+{
+    int last = net->layer_count - 1;
+    return net->layers[last].d.kind == CLCNN__LAYER_SOFTMAX ? last - 1 : last;
+}
+
+int clcnn__net_has_trailing_softmax(const clcnn_net *net)
+{
+    return net->layers[net->layer_count - 1].d.kind == CLCNN__LAYER_SOFTMAX;
+}
+
+static clcnn_status plan(clcnn_net *net)
+{
+    const int *in = net->in_shape;
+    net->param_count = 0;
+    for (int i = 0; i < net->layer_count; i++) {
+        clcnn_status st = plan_layer(net->ctx, &net->layers[i], in, i);
+        if (st != CLCNN_OK)
+            return st;
+        net->layers[i].param_offset = net->param_count;
+        net->param_count += net->layers[i].param_count;
+        in = net->layers[i].out_shape;
+    }
+    int last = logits_layer(net);
+    if (last < 0)
+        return clcnn__fail(net->ctx, CLCNN_ERR_SHAPE, "the network has no layer before softmax");
+    const int *out = net->layers[last].out_shape;
+    if (out[2] != 1 || out[3] != 1)
+        return clcnn__fail(net->ctx, CLCNN_ERR_SHAPE,
+                           "the network must end in class scores (N, K, 1, 1), e.g. with "
+                           "flatten dense(K); it ends in (%d, %d, %d, %d)",
+                           out[0], out[1], out[2], out[3]);
+    if (net->param_count == 0)
+        return clcnn__fail(net->ctx, CLCNN_ERR_SHAPE, "the network has no trainable layer");
+    return CLCNN_OK;
+}
+
+/* ---- allocation ---- */
+
+static clcnn_status make_tensor(clcnn_context *ctx, const int s[4], clcnn_tensor **out)
+{
+    return clcnn_tensor_create(ctx, s[0], s[1], s[2], s[3], out);
+}
+
+static clcnn_status allocate(clcnn_net *net)
+{
+    clcnn_context *ctx = net->ctx;
+    const int *in = net->in_shape;
+    size_t arena = net->param_count;
+    /* the optimiser state is sized for Adam, the largest, so that changing
+     * optimiser never allocates */
+    size_t state = clcnn_optim_state_count(CLCNN_OPTIM_ADAM, arena);
+    clcnn_status st = clcnn_tensor_create(ctx, 1, 1, 1, (int)arena, &net->params);
+    if (st == CLCNN_OK)
+        st = clcnn_tensor_create(ctx, 1, 1, 1, (int)arena, &net->grads);
+    if (st == CLCNN_OK)
+        st = clcnn_tensor_create(ctx, 1, 1, 1, (int)state, &net->state);
+    if (st == CLCNN_OK)
+        st = make_tensor(ctx, in, &net->x);
+    if (st == CLCNN_OK)
+        st = clcnn_tensor_create(ctx, net->batch, 1, 1, 1, &net->labels);
+    if (st == CLCNN_OK)
+        st = clcnn_tensor_create(ctx, 1, 1, 1, 1, &net->loss);
+    if (st == CLCNN_OK)
+        st = make_tensor(ctx, net->layers[logits_layer(net)].out_shape, &net->probs);
+
+    clcnn_tensor *prev_y = net->x, *prev_dy = NULL;
+    for (int i = 0; i < net->layer_count && st == CLCNN_OK; i++) {
+        clcnn__layer *l = &net->layers[i];
+        const int *o = l->out_shape;
+        if (l->param_count) {
+            size_t wn = l->param_count - (size_t)o[1], off = l->param_offset;
+            int c = (int)(wn / (size_t)o[1]);
+            int r = l->d.kind == CLCNN__LAYER_CONV ? l->d.r : 1;
+            int s = l->d.kind == CLCNN__LAYER_CONV ? l->d.s : 1;
+            c /= r * s;
+            st = clcnn__tensor_slice(net->params, off, o[1], c, r, s, &l->w);
+            if (st == CLCNN_OK)
+                st = clcnn__tensor_slice(net->grads, off, o[1], c, r, s, &l->dw);
+            if (st == CLCNN_OK)
+                st = clcnn__tensor_slice(net->params, off + wn, o[1], 1, 1, 1, &l->b);
+            if (st == CLCNN_OK)
+                st = clcnn__tensor_slice(net->grads, off + wn, o[1], 1, 1, 1, &l->db);
+        }
+        if (st != CLCNN_OK)
+            break;
+        if (l->d.kind == CLCNN__LAYER_SOFTMAX) {
+            break; /* trailing softmax: predict writes net->probs */
+        } else if (l->d.kind == CLCNN__LAYER_FLATTEN) {
+            /* flatten is a view of its input and of its input's gradient */
+            st = clcnn_tensor_view(prev_y, o[0], o[1], o[2], o[3], &l->y);
+            if (st == CLCNN_OK)
+                st = prev_dy ? clcnn_tensor_view(prev_dy, o[0], o[1], o[2], o[3], &l->dy)
+                             : make_tensor(ctx, o, &l->dy);
+        } else {
+            st = make_tensor(ctx, o, &l->y);
+            if (st == CLCNN_OK)
+                st = make_tensor(ctx, o, &l->dy);
+            if (st == CLCNN_OK && l->d.kind == CLCNN__LAYER_POOL &&
+                l->d.pool.mode == CLCNN_POOL_MAX)
+                st = make_tensor(ctx, o, &l->argmax);
+        }
+        prev_y = l->y;
+        prev_dy = l->dy;
+    }
+    return st;
+}
+
+/* Sets how many images the next pass processes (n <= batch); the tensors are
+ * the net's own, so only their recorded batch dimension changes. */
+static void set_active(clcnn_net *net, int n)
+{
+    net->active = n;
+    net->x->shape[0] = n;
+    net->labels->shape[0] = n;
+    net->probs->shape[0] = n;
+    for (int i = 0; i < net->layer_count; i++) {
+        clcnn__layer *l = &net->layers[i];
+        clcnn_tensor *ts[] = {l->y, l->dy, l->argmax};
+        for (size_t j = 0; j < sizeof ts / sizeof ts[0]; j++)
+            if (ts[j])
+                ts[j]->shape[0] = n;
+    }
+}
+
+static void release_layers(clcnn_net *net)
+{
+    for (int i = 0; i < net->layer_count; i++) {
+        clcnn__layer *l = &net->layers[i];
+        clcnn_tensor *ts[] = {l->w, l->b, l->dw, l->db, l->y, l->dy, l->argmax};
+        for (size_t j = 0; j < sizeof ts / sizeof ts[0]; j++)
+            clcnn_tensor_destroy(ts[j]);
+    }
+}
+
+void clcnn_net_destroy(clcnn_net *net)
+{
+    if (!net)
+        return;
+    if (net->layers)
+        release_layers(net);
+    clcnn_tensor *ts[] = {net->params, net->grads, net->state, net->x,
+                          net->labels, net->loss, net->probs};
+    for (size_t j = 0; j < sizeof ts / sizeof ts[0]; j++)
+        clcnn_tensor_destroy(ts[j]);
+    clcnn__free(net->layers);
+    clcnn__free(net->spec);
+    clcnn__free(net);
+}
+
+static char *canonical_spec(const clcnn__layer_desc *layers, int count)
+{
+    size_t cap = (size_t)count * 96 + 1, used = 0;
+    char *spec = clcnn__malloc(cap);
+    if (!spec)
+        return NULL;
+    spec[0] = '\0';
+    for (int i = 0; i < count; i++) {
+        char text[96];
+        clcnn__layer_text(&layers[i], text, sizeof text);
+        used += (size_t)snprintf(spec + used, cap - used, "%s%s", i ? " " : "", text);
+    }
+    return spec;
+}
+
+clcnn_status clcnn__net_plan(clcnn_context *ctx, const char *spec, int batch, int c, int h,
+                             int w, clcnn_net **out)
+{
+    *out = NULL;
+    int in[4] = {batch, c, h, w};
+    if (clcnn__shape_count(in) == 0) {
+        char s[64];
+        return clcnn__fail(ctx, CLCNN_ERR_SHAPE, "input shape %s is invalid",
+                           clcnn__shape_str(in, s, sizeof s));
+    }
+    clcnn__layer_desc *descs = NULL;
+    int count = 0;
+    clcnn_status st = clcnn__spec_parse(ctx, spec, &descs, &count);
+    if (st != CLCNN_OK)
+        return st;
+    clcnn_net *net = clcnn__calloc(1, sizeof *net);
+    clcnn__layer *layers = clcnn__calloc((size_t)count, sizeof *layers);
+    char *canonical = canonical_spec(descs, count);
+    if (!net || !layers || !canonical) {
+        clcnn__free(net);
+        clcnn__free(layers);
+        clcnn__free(canonical);
+        clcnn__free(descs);
+        return clcnn__fail(ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    }
+    for (int i = 0; i < count; i++)
+        layers[i].d = descs[i];
+    clcnn__free(descs);
+    net->ctx = ctx;
+    net->spec = canonical;
+    net->layers = layers;
+    net->layer_count = count;
+    net->batch = net->active = batch;
+    memcpy(net->in_shape, in, sizeof in);
+    net->optim = (clcnn_optim_params){.kind = CLCNN_OPTIM_SGD, .lr = 0.01f};
+    st = plan(net);
+    if (st != CLCNN_OK) {
+        clcnn_net_destroy(net);
+        return st;
+    }
+    *out = net;
+    return CLCNN_OK;
+}
+
+clcnn_status clcnn__net_allocate(clcnn_net *net)
+{
+    clcnn_status st = allocate(net);
+    if (st == CLCNN_OK)
+        st = clcnn_net_init(net, 1);
+    return st;
+}
+
+clcnn_status clcnn_net_create(clcnn_context *ctx, const char *spec, int batch, int c, int h,
+                              int w, clcnn_net **out)
+{
+    if (!ctx || !spec || !out)
+        return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT, "%s is NULL",
+                           !ctx ? "ctx" : !spec ? "spec" : "out");
+    clcnn_net *net = NULL;
+    clcnn_status st = clcnn__net_plan(ctx, spec, batch, c, h, w, &net);
+    if (st == CLCNN_OK)
+        st = clcnn__net_allocate(net);
+    if (st != CLCNN_OK) {
+        clcnn_net_destroy(net);
+        *out = NULL;
+        return st;
+    }
+    *out = net;
+    return CLCNN_OK;
+}
+
+/* ---- initialisation ---- */
+
+static int followed_by_relu(const clcnn_net *net, int i)
+{
+    return i + 1 < net->layer_count && net->layers[i + 1].d.kind == CLCNN__LAYER_ACT &&
+           (net->layers[i + 1].d.act == CLCNN_ACT_RELU ||
+            net->layers[i + 1].d.act == CLCNN_ACT_LEAKY_RELU);
+}
+
+clcnn_status clcnn_net_init(clcnn_net *net, unsigned long long seed)
+{
+    if (!net)
+        return CLCNN_ERR_INVALID_ARGUMENT;
+    float *host = clcnn__calloc(net->param_count, sizeof *host);
+    if (!host)
+        return clcnn__fail(net->ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    clcnn_rng rng;
+    clcnn_rng_seed(&rng, seed);
+    for (int i = 0; i < net->layer_count; i++) {
+        const clcnn__layer *l = &net->layers[i];
+        if (!l->param_count)
+            continue;
+        int k = l->out_shape[1];
+        size_t wn = l->param_count - (size_t)k;
+        double fan_in = (double)wn / k;
+        double fan_out = l->d.kind == CLCNN__LAYER_CONV ? (double)k * l->d.r * l->d.s : k;
+        double limit = followed_by_relu(net, i) ? sqrt(6.0 / fan_in)
+                                                : sqrt(6.0 / (fan_in + fan_out));
+        for (size_t j = 0; j < wn; j++)
+            host[l->param_offset + j] = (float)((2.0 * clcnn_rng_uniform(&rng) - 1.0) * limit);
+        /* biases stay zero */
+    }
+    clcnn_status st = clcnn_tensor_write(net->params, host, net->param_count);
+    clcnn__free(host);
+    if (st == CLCNN_OK)
+        st = clcnn_tensor_fill(net->grads, 0.0f);
+    if (st == CLCNN_OK)
+        st = clcnn_tensor_fill(net->state, 0.0f);
+    net->steps = 0;
+    return st;
+}
+
+/* ---- queries ---- */
+
+const char *clcnn_net_spec(const clcnn_net *net)
+{
+    return net ? net->spec : "";
+}
+
+void clcnn_net_input_shape(const clcnn_net *net, int shape[4])
+{
+    for (int i = 0; i < 4; i++)
+        shape[i] = net ? net->in_shape[i] : 0;
+}
+
+int clcnn_net_classes(const clcnn_net *net)
+{
+    return net ? net->layers[logits_layer(net)].out_shape[1] : 0;
+}
+
+size_t clcnn_net_param_count(const clcnn_net *net)
+{
+    return net ? net->param_count : 0;
+}
+
+int clcnn_net_layer_count(const clcnn_net *net)
+{
+    return net ? net->layer_count : 0;
+}
+
+clcnn_status clcnn_net_layer(const clcnn_net *net, int index, clcnn_layer_info *info)
+{
+    if (!net || !info || index < 0 || index >= net->layer_count)
+        return CLCNN_ERR_INVALID_ARGUMENT;
+    const clcnn__layer *l = &net->layers[index];
+    clcnn__layer_text(&l->d, info->text, sizeof info->text);
+    memcpy(info->out_shape, l->out_shape, sizeof info->out_shape);
+    info->out_shape[0] = net->batch;
+    info->param_count = l->param_count;
+    return CLCNN_OK;
+}
+
+long clcnn_net_steps(const clcnn_net *net)
+{
+    return net ? net->steps : 0;
+}
+
+clcnn_status clcnn_net_set_optimizer(clcnn_net *net, const clcnn_optim_params *params)
+{
+    if (!net || !params)
+        return clcnn__fail(net ? net->ctx : NULL, CLCNN_ERR_INVALID_ARGUMENT, "%s is NULL",
+                           !net ? "net" : "params");
+    if (params->kind != CLCNN_OPTIM_SGD && params->kind != CLCNN_OPTIM_ADAM)
+        return clcnn__fail(net->ctx, CLCNN_ERR_INVALID_ARGUMENT, "unknown optimizer %d",
+                           (int)params->kind);
+    if (params->kind != net->optim.kind) {
+        clcnn_status st = clcnn_tensor_fill(net->state, 0.0f);
+        if (st != CLCNN_OK)
+            return st;
+        net->steps = 0;
+    }
+    net->optim = *params;
+    return CLCNN_OK;
+}
+
+/* ---- passes ---- */
+
+static clcnn_status check_batch(clcnn_net *net, const void *p, const char *name, int n)
+{
+    if (!p)
+        return clcnn__fail(net->ctx, CLCNN_ERR_INVALID_ARGUMENT, "%s is NULL", name);
+    if (n < 1 || n > net->batch)
+        return clcnn__fail(net->ctx, CLCNN_ERR_INVALID_ARGUMENT,
+                           "n = %d images, but the network was built for 1..%d", n, net->batch);
+    return CLCNN_OK;
+}
+
+clcnn_status clcnn_net_forward(clcnn_net *net, const float *x, int n)
+{
+    if (!net)
+        return CLCNN_ERR_INVALID_ARGUMENT;
+    clcnn_status st = check_batch(net, x, "x", n);
+    if (st != CLCNN_OK)
+        return st;
+    set_active(net, n);
+    st = clcnn_tensor_write(net->x, x, clcnn_tensor_count(net->x));
+    clcnn_context *ctx = net->ctx;
+    const clcnn_tensor *in = net->x;
+    int last = logits_layer(net);
+    for (int i = 0; i <= last && st == CLCNN_OK; i++) {
+        clcnn__layer *l = &net->layers[i];
+        switch (l->d.kind) {
+        case CLCNN__LAYER_CONV:
+            st = clcnn_conv2d_forward(ctx, in, l->w, l->b, l->y, &l->d.conv);
+            break;
+        case CLCNN__LAYER_ACT:
+            st = clcnn_act_forward(ctx, l->d.act, l->d.alpha, in, l->y);
+            break;
+        case CLCNN__LAYER_POOL:
+            st = clcnn_pool_forward(ctx, in, l->y, l->argmax, &l->d.pool);
+            break;
+        case CLCNN__LAYER_DENSE:
+            st = clcnn_dense_forward(ctx, in, l->w, l->b, l->y);
+            break;
+        case CLCNN__LAYER_FLATTEN:
+        case CLCNN__LAYER_SOFTMAX:
+            break;
+        }
+        in = l->y;
+    }
+    return st;
+}
+
+clcnn_status clcnn_net_backward(clcnn_net *net, const float *labels)
+{
+    if (!net)
+        return CLCNN_ERR_INVALID_ARGUMENT;
+    clcnn_status st = check_batch(net, labels, "labels", net->active);
+    if (st != CLCNN_OK)
+        return st;
+    int classes = clcnn_net_classes(net);
+    for (int i = 0; i < net->active; i++)
+        if (!(labels[i] >= 0 && labels[i] < (float)classes && labels[i] == floorf(labels[i])))
+            return clcnn__fail(net->ctx, CLCNN_ERR_INVALID_ARGUMENT,
+                               "label %d is %g, not a class index 0..%d", i, (double)labels[i],
+                               classes - 1);
+    st = clcnn_tensor_write(net->labels, labels, (size_t)net->active);
+    clcnn_context *ctx = net->ctx;
+    int last = logits_layer(net);
+    if (st == CLCNN_OK)
+        st = clcnn_softmax_cross_entropy(ctx, net->layers[last].y, net->labels,
+                                         net->layers[last].dy, net->loss);
+    for (int i = last; i >= 0 && st == CLCNN_OK; i--) {
+        clcnn__layer *l = &net->layers[i];
+        const clcnn_tensor *in = i ? net->layers[i - 1].y : net->x;
+        clcnn_tensor *dx = i ? net->layers[i - 1].dy : NULL; /* no gradient for the input */
+        switch (l->d.kind) {
+        case CLCNN__LAYER_CONV:
+            st = clcnn_conv2d_backward_filter(ctx, in, l->dy, l->dw, l->db, &l->d.conv);
+            if (st == CLCNN_OK && dx)
+                st = clcnn_conv2d_backward_data(ctx, l->dy, l->w, dx, &l->d.conv);
+            break;
+        case CLCNN__LAYER_DENSE:
+            st = clcnn_dense_backward_filter(ctx, in, l->dy, l->dw, l->db);
+            if (st == CLCNN_OK && dx)
+                st = clcnn_dense_backward_data(ctx, l->dy, l->w, dx);
+            break;
+        case CLCNN__LAYER_ACT:
+            if (dx)
+                st = clcnn_act_backward(ctx, l->d.act, l->d.alpha, in, l->y, l->dy, dx);
+            break;
+        case CLCNN__LAYER_POOL:
+            if (dx)
+                st = clcnn_pool_backward(ctx, l->dy, l->argmax, dx, &l->d.pool);
+            break;
+        case CLCNN__LAYER_FLATTEN: /* its dy is a view of dx */
+        case CLCNN__LAYER_SOFTMAX:
+            break;
+        }
+    }
+    return st;
+}
+
+clcnn_status clcnn_net_step(clcnn_net *net, float lr)
+{
+    if (!net)
+        return CLCNN_ERR_INVALID_ARGUMENT;
+    clcnn_optim_params p = net->optim;
+    p.lr = lr;
+    clcnn_tensor *state = net->state;
+    clcnn_tensor *used = NULL;
+    /* the arena is sized for Adam; SGD uses its first part */
+    clcnn_status st = clcnn__tensor_slice(
+        state, 0, 1, 1, 1, (int)clcnn_optim_state_count(p.kind, net->param_count), &used);
+    if (st == CLCNN_OK)
+        st = clcnn_optim_step(net->ctx, &p, net->steps + 1, net->params, net->grads, used);
+    clcnn_tensor_destroy(used);
+    if (st == CLCNN_OK)
+        net->steps++;
+    return st;
+}
+
+clcnn_status clcnn_net_train_batch(clcnn_net *net, const float *x, const float *labels, int n,
+                                   float lr)
+{
+    clcnn_status st = clcnn_net_forward(net, x, n);
+    if (st == CLCNN_OK)
+        st = clcnn_net_backward(net, labels);
+    if (st == CLCNN_OK)
+        st = clcnn_net_step(net, lr);
+    return st;
+}
+
+clcnn_status clcnn_net_loss(clcnn_net *net, float *loss)
+{
+    if (!net || !loss)
+        return clcnn__fail(net ? net->ctx : NULL, CLCNN_ERR_INVALID_ARGUMENT, "%s is NULL",
+                           !net ? "net" : "loss");
+    clcnn_status st = clcnn_tensor_read(net->loss, loss, 1);
+    if (st == CLCNN_OK && !isfinite(*loss))
+        return clcnn__fail(net->ctx, CLCNN_ERR_NUMERIC,
+                           "the loss became %s at step %ld (the learning rate may be too high)",
+                           isnan(*loss) ? "NaN" : "infinite", net->steps);
+    return st;
+}
+
+clcnn_status clcnn_net_predict(clcnn_net *net, const float *x, int n, float *probs)
+{
+    if (!net || !probs)
+        return clcnn__fail(net ? net->ctx : NULL, CLCNN_ERR_INVALID_ARGUMENT, "%s is NULL",
+                           !net ? "net" : "probs");
+    clcnn_status st = clcnn_net_forward(net, x, n);
+    if (st == CLCNN_OK)
+        st = clcnn_softmax_forward(net->ctx, net->layers[logits_layer(net)].y, net->probs);
+    if (st == CLCNN_OK)
+        st = clcnn_tensor_read(net->probs, probs, clcnn_tensor_count(net->probs));
+    return st;
+}

@@ -1,0 +1,71 @@
+/*
+ * Internal structure of a sequential network: the layer records the spec
+ * parser produces and the network that owns their device buffers.
+ */
+#ifndef CLCNN_NET_H
+#define CLCNN_NET_H
+
+#include "runtime.h"
+
+typedef enum clcnn__layer_kind {
+    CLCNN__LAYER_CONV,
+    CLCNN__LAYER_ACT,
+    CLCNN__LAYER_POOL,
+    CLCNN__LAYER_FLATTEN,
+    CLCNN__LAYER_DENSE,
+    CLCNN__LAYER_SOFTMAX
+} clcnn__layer_kind;
+
+/* What the spec says of one layer; shapes and buffers come later. */
+typedef struct clcnn__layer_desc {
+    clcnn__layer_kind kind;
+    int k, r, s;      /* conv: K filters of R x S; dense: K outputs */
+    int same_padding; /* conv: pad=same */
+    clcnn_conv2d_params conv;
+    clcnn_pool_params pool;
+    clcnn_activation act;
+    float alpha; /* leaky_relu */
+} clcnn__layer_desc;
+
+/* Expands a built-in name, then parses the spec into layers (a new array in
+ * *layers, freed with clcnn__free). Errors are recorded on ctx. */
+clcnn_status clcnn__spec_parse(clcnn_context *ctx, const char *spec, clcnn__layer_desc **layers,
+                               int *count);
+
+/* The layer in canonical spec form ("conv(6,5,pad=2)"). */
+void clcnn__layer_text(const clcnn__layer_desc *d, char *buf, size_t size);
+
+typedef struct clcnn__layer {
+    clcnn__layer_desc d;
+    int out_shape[4];               /* at the network's batch size */
+    clcnn_tensor *w, *b, *dw, *db;  /* views into the parameter arenas, or NULL */
+    clcnn_tensor *y, *dy;           /* output and its gradient */
+    clcnn_tensor *argmax;           /* max pooling */
+    size_t param_offset, param_count;
+} clcnn__layer;
+
+struct clcnn_net {
+    clcnn_context *ctx;
+    char *spec;
+    int batch, active; /* built batch size; images in the current pass */
+    int in_shape[4];
+    int layer_count;
+    clcnn__layer *layers;
+    size_t param_count;
+    clcnn_tensor *params, *grads, *state; /* flat arenas */
+    clcnn_tensor *x, *labels, *loss, *probs;
+    clcnn_optim_params optim;
+    long steps;
+};
+
+/* Parses spec and plans shapes and parameter counts; allocates no device
+ * memory, so a model file can be checked against the plan first. */
+clcnn_status clcnn__net_plan(clcnn_context *ctx, const char *spec, int batch, int c, int h,
+                             int w, clcnn_net **out);
+
+/* Allocates the planned network's device buffers and initialises it. */
+clcnn_status clcnn__net_allocate(clcnn_net *net);
+
+int clcnn__net_has_trailing_softmax(const clcnn_net *net);
+
+#endif /* CLCNN_NET_H */
