@@ -28,4 +28,16 @@ static inline double tol_reduction_atol(double length)
     return 2e-6 * sqrt(length);
 }
 
+/* softmax cross-entropy: the loss sums N per-sample log-sum-exps in a tree,
+ * and each dlogits element is (p - onehot) / N, where p near 1 carries a few
+ * float32 ulps of 1 (exp, one division) that the subtraction exposes, so the
+ * absolute part is a few ulps of 1 divided by N (the test divides). */
+#define TOL_LOSS_RTOL 1e-5
+#define TOL_LOSS_ATOL 1e-6
+#define TOL_LOSS_DLOGITS_ATOL 5e-7
+
+/* optimisers: a few float32 roundings per element and step, over a few steps */
+#define TOL_OPTIM_RTOL 1e-5
+#define TOL_OPTIM_ATOL 1e-6
+
 #endif /* CLCNN_TOLERANCE_H */
