@@ -40,4 +40,11 @@ static inline double tol_reduction_atol(double length)
 #define TOL_OPTIM_RTOL 1e-5
 #define TOL_OPTIM_ATOL 1e-6
 
+/* Central differences in float64 on a reference forward, step about 1e-5:
+ * the error is O(h^2) for smooth functions (about 1e-11) plus rounding of
+ * order 1e-16 * |loss| / h, and none for piecewise-linear ones away from
+ * their kinks. */
+#define TOL_GRADCHECK_RTOL 1e-6
+#define TOL_GRADCHECK_ATOL 1e-8
+
 #endif /* CLCNN_TOLERANCE_H */
