@@ -1,2 +1,127 @@
-/* kernels/conv2d.cl (placeholder) */
-__kernel void placeholder_conv2d(__global float *x) { x[0] = 0.0f; }
+/*
+ * kernels/conv2d.cl: conv2d forward, direct tiled algorithm (CLCNN_CONV_DIRECT).
+ *
+ * Options (all optional, #ifndef defaults):
+ *   KB  output channels per work-item, the rows of the register block (default 8)
+ *   QB  consecutive output columns per work-item; also the vector width, so one of
+ *       2, 4, 8, 16 (default 16)
+ *
+ * Work-item (i0, i1, i2) computes y[n, k0 .. k0+KB, p, q0 .. q0+QB) with q0 = i0 * QB,
+ * n = i1 / P, p = i1 % P, k0 = i2 * KB, holding KB floatQB accumulators while it loops
+ * over c, r, s: each step loads QB input pixels of one row as a vector and does KB
+ * broadcast fma's with the KB filter taps. Blocks whose columns all lie inside the
+ * row (stride_w 1) load with vloadQB; the others gather lane by lane from clamped,
+ * always-valid addresses and zero the padding lanes. Any work-group size works; the
+ * host uses 1 on CPUs, where PoCL then runs each work-item as straight-line code.
+ *
+ * Arguments: x, x_off (N,C,H,W); w, w_off (K,C,R,S); b, b_off (K), read only when
+ * has_bias != 0; y, y_off (N,K,P,Q); then N C H W K R S P Q pad_top pad_left
+ * stride_h stride_w dil_h dil_w. Offsets are in elements.
+ */
+#ifndef KB
+#define KB 8
+#endif
+#ifndef QB
+#define QB 16
+#endif
+#if QB != 2 && QB != 4 && QB != 8 && QB != 16
+#error "QB must be 2, 4, 8 or 16 (an OpenCL vector width)"
+#endif
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define VEC CAT(float, QB)
+#define VLOAD CAT(vload, QB)
+#define VSTORE CAT(vstore, QB)
+
+__kernel void conv2d_fwd_direct(__global const float *x, int x_off, __global const float *w,
+                                int w_off, __global const float *b, int b_off, int has_bias,
+                                __global float *y, int y_off, int N, int C, int H, int W,
+                                int K, int R, int S, int P, int Q, int pad_top, int pad_left,
+                                int stride_h, int stride_w, int dil_h, int dil_w)
+{
+    const int q0 = (int)get_global_id(0) * QB;
+    const int np = (int)get_global_id(1);
+    const int k0 = (int)get_global_id(2) * KB;
+    if (q0 >= Q || np >= N * P || k0 >= K)
+        return;
+    const int n = np / P, p = np % P;
+    const int HW = H * W, RS = R * S, CRS = C * RS;
+    x += x_off + n * C * HW;
+    w += w_off;
+
+    /* Rows past K repeat row K-1 so that every load stays in bounds; they are
+     * not stored. */
+    int wrow[KB];
+#pragma unroll
+    for (int kb = 0; kb < KB; kb++)
+        wrow[kb] = min(k0 + kb, K - 1) * CRS;
+
+    VEC acc[KB];
+#pragma unroll
+    for (int kb = 0; kb < KB; kb++)
+        acc[kb] = (VEC)(0.0f);
+
+    const int col0 = q0 * stride_w - pad_left;
+    const int h_base = p * stride_h - pad_top;
+    /* Every tap of every lane inside the row: the common case away from the
+     * left and right borders, worth its own loop without lane masks. */
+    const int interior = stride_w == 1 && col0 >= 0 && col0 + QB - 1 + (S - 1) * dil_w < W;
+
+    if (interior) {
+        for (int c = 0; c < C; c++)
+            for (int r = 0; r < R; r++) {
+                const int h = h_base + r * dil_h;
+                if ((uint)h >= (uint)H)
+                    continue;
+                const __global float *xr = x + c * HW + h * W + col0;
+                const int wcr = c * RS + r * S;
+                for (int s = 0; s < S; s++) {
+                    const VEC xv = VLOAD(0, xr + s * dil_w);
+#pragma unroll
+                    for (int kb = 0; kb < KB; kb++)
+                        acc[kb] = fma((VEC)(w[wrow[kb] + wcr + s]), xv, acc[kb]);
+                }
+            }
+    } else {
+        for (int c = 0; c < C; c++)
+            for (int r = 0; r < R; r++) {
+                const int h = h_base + r * dil_h;
+                if ((uint)h >= (uint)H)
+                    continue;
+                const __global float *xr = x + c * HW + h * W;
+                const int wcr = c * RS + r * S;
+                for (int s = 0; s < S; s++) {
+                    float lane[QB];
+#pragma unroll
+                    for (int i = 0; i < QB; i++) {
+                        const int col = col0 + i * stride_w + s * dil_w;
+                        const float v = xr[clamp(col, 0, W - 1)];
+                        lane[i] = (uint)col < (uint)W ? v : 0.0f;
+                    }
+                    const VEC xv = VLOAD(0, lane);
+#pragma unroll
+                    for (int kb = 0; kb < KB; kb++)
+                        acc[kb] = fma((VEC)(w[wrow[kb] + wcr + s]), xv, acc[kb]);
+                }
+            }
+    }
+
+    const int full = q0 + QB <= Q;
+#pragma unroll
+    for (int kb = 0; kb < KB; kb++) {
+        const int k = k0 + kb;
+        if (k < K) {
+            const VEC v = acc[kb] + (VEC)(has_bias ? b[b_off + k] : 0.0f);
+            __global float *yr = y + y_off + ((n * K + k) * P + p) * Q + q0;
+            if (full) {
+                VSTORE(v, 0, yr);
+            } else {
+                float lane[QB];
+                VSTORE(v, 0, lane);
+                for (int i = 0; i < Q - q0; i++)
+                    yr[i] = lane[i];
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+/*
+ * kernels/conv2d_bwd_data.cl: conv2d backward-data, gather form.
+ *
+ * dx[n,c,h,v] = sum over k, r, s of dy[n,k,p,q] * w[k,c,r,s] where
+ * h + pad_top - r*dil_h = p*stride_h and v + pad_left - s*dil_w = q*stride_w, with
+ * p, q inside the output. The columns a work-item owns all share one phase
+ * v mod stride_w, so a tap s either feeds all of its lanes or none, and the lanes read
+ * consecutive q: one vector load of dy per (k, r, s) instead of a masked gather.
+ *
+ * Options (all optional, #ifndef defaults):
+ *   CB  input channels per work-item, the rows of the register block (default 8)
+ *   WB  input columns per work-item; also the vector width, so one of 2, 4, 8, 16
+ *       (default 16)
+ *
+ * Work-item (i0, i1, i2): phase = i0 / nblk, blk = i0 % nblk, n = i1 / H, h = i1 % H,
+ * c0 = i2 * CB. It computes dx[n, c0 .. c0+CB, h, v_i] for the WB columns
+ * v_i = phase + (blk * WB + i) * stride_w that are < W, with CB floatWB accumulators
+ * over s, r, k. Any work-group size works.
+ *
+ * Arguments: dy, dy_off (N,K,P,Q); w, w_off (K,C,R,S); dx, dx_off (N,C,H,W), overwritten;
+ * then N C H W K R S P Q pad_top pad_left stride_h stride_w dil_h dil_w nblk.
+ */
+#ifndef CB
+#define CB 8
+#endif
+#ifndef WB
+#define WB 16
+#endif
+#if WB != 2 && WB != 4 && WB != 8 && WB != 16
+#error "WB must be 2, 4, 8 or 16 (an OpenCL vector width)"
+#endif
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define VEC CAT(float, WB)
+#define VLOAD CAT(vload, WB)
+#define VSTORE CAT(vstore, WB)
+
+__kernel void conv2d_bwd_data(__global const float *dy, int dy_off, __global const float *w,
+                              int w_off, __global float *dx, int dx_off, int N, int C, int H,
+                              int W, int K, int R, int S, int P, int Q, int pad_top,
+                              int pad_left, int stride_h, int stride_w, int dil_h, int dil_w,
+                              int nblk)
+{
+    const int phase = (int)get_global_id(0) / nblk;
+    const int blk = (int)get_global_id(0) % nblk;
+    const int nh = (int)get_global_id(1);
+    const int c0 = (int)get_global_id(2) * CB;
+    const int v0 = phase + blk * WB * stride_w;
+    if (phase >= stride_w || v0 >= W || nh >= N * H || c0 >= C)
+        return;
+    const int n = nh / H, h = nh % H;
+    const int PQ = P * Q, RS = R * S, CRS = C * RS;
+    dy += dy_off + n * K * PQ;
+    w += w_off;
+
+    /* Channels past C repeat channel C-1 (in bounds, never stored). */
+    int wrow[CB];
+#pragma unroll
+    for (int cb = 0; cb < CB; cb++)
+        wrow[cb] = min(c0 + cb, C - 1) * RS;
+
+    VEC acc[CB];
+#pragma unroll
+    for (int cb = 0; cb < CB; cb++)
+        acc[cb] = (VEC)(0.0f);
+
+    for (int s = 0; s < S; s++) {
+        const int t = v0 + pad_left - s * dil_w;
+        if (t % stride_w != 0)
+            continue; /* this tap skips the whole phase */
+        const int qb = t / stride_w;
+        if (qb + WB <= 0 || qb >= Q)
+            continue;
+        const int interior = qb >= 0 && qb + WB <= Q;
+        for (int r = 0; r < R; r++) {
+            const int u = h + pad_top - r * dil_h;
+            if (u % stride_h != 0)
+                continue;
+            const int p = u / stride_h;
+            if ((uint)p >= (uint)P)
+                continue;
+            const int wrs = r * S + s;
+            if (interior) {
+                for (int k = 0; k < K; k++) {
+                    const VEC g = VLOAD(0, dy + k * PQ + p * Q + qb);
+#pragma unroll
+                    for (int cb = 0; cb < CB; cb++)
+                        acc[cb] = fma((VEC)(w[k * CRS + wrow[cb] + wrs]), g, acc[cb]);
+                }
+            } else {
+                for (int k = 0; k < K; k++) {
+                    const __global float *dyr = dy + k * PQ + p * Q;
+                    float lane[WB];
+#pragma unroll
+                    for (int i = 0; i < WB; i++) {
+                        const int q = qb + i;
+                        const float v = dyr[clamp(q, 0, Q - 1)];
+                        lane[i] = (uint)q < (uint)Q ? v : 0.0f;
+                    }
+                    const VEC g = VLOAD(0, lane);
+#pragma unroll
+                    for (int cb = 0; cb < CB; cb++)
+                        acc[cb] = fma((VEC)(w[k * CRS + wrow[cb] + wrs]), g, acc[cb]);
+                }
+            }
+        }
+    }
+
+    const int full = stride_w == 1 && v0 + WB <= W;
+#pragma unroll
+    for (int cb = 0; cb < CB; cb++) {
+        const int c = c0 + cb;
+        if (c < C) {
+            __global float *dxr = dx + dx_off + ((n * C + c) * H + h) * W;
+            if (full) {
+                VSTORE(acc[cb], 0, dxr + v0);
+            } else {
+                float lane[WB];
+                VSTORE(acc[cb], 0, lane);
+                for (int i = 0; i < WB && v0 + i * stride_w < W; i++)
+                    dxr[v0 + i * stride_w] = lane[i];
+            }
+        }
+    }
+}

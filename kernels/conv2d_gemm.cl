@@ -1,0 +1,160 @@
+/*
+ * kernels/conv2d_gemm.cl: conv2d forward as an implicit GEMM (CLCNN_CONV_GEMM).
+ *
+ * y[n] (K x P*Q) = w (K x C*R*S) * im2col(x[n]) (C*R*S x P*Q) + b, without an im2col
+ * buffer: each work-item gathers the im2col columns of its own TN output pixels into a
+ * panel in local memory, one reduction chunk of KC rows at a time, and reuses that
+ * panel for all of its output channels, so each gathered input value feeds
+ * k_per_item fma's instead of one.
+ *
+ * Options (all optional, #ifndef defaults):
+ *   TM  output channels per register block (default 8)
+ *   TN  output pixels per work-item; also the vector width, so one of 2, 4, 8, 16
+ *       (default 16)
+ *   KC  reduction rows (c, r, s) per panel chunk; the panel holds KC * TN floats of
+ *       local memory (default 256)
+ *
+ * Work-item (i0, i1, i2) computes y[n, kbeg .. kend, pq0 .. pq0+TN) where pq0 = i0 * TN
+ * indexes the P*Q plane of image n = i1, kbeg = i2 * k_per_item and kend = min(K,
+ * kbeg + k_per_item) (k_per_item a multiple of TM). For each chunk it walks its rows in
+ * blocks of TM with TM floatTN accumulators: one vector load of the panel and TM
+ * broadcast fma's per reduction step. Between chunks the partial sums live in y
+ * itself (y never overlaps x, w or b), so no chunk-sized scratch is needed.
+ * The work-group size must be 1: the panel belongs to its one work-item.
+ *
+ * Arguments: x, x_off (N,C,H,W); w, w_off (K,C,R,S); b, b_off (K), read only when
+ * has_bias != 0; y, y_off (N,K,P,Q); then N C H W K R S P Q pad_top pad_left
+ * stride_h stride_w dil_h dil_w k_per_item. Offsets are in elements.
+ */
+#ifndef TM
+#define TM 8
+#endif
+#ifndef TN
+#define TN 16
+#endif
+#ifndef KC
+#define KC 256
+#endif
+#if TN != 2 && TN != 4 && TN != 8 && TN != 16
+#error "TN must be 2, 4, 8 or 16 (an OpenCL vector width)"
+#endif
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define VEC CAT(float, TN)
+#define VLOAD CAT(vload, TN)
+#define VSTORE CAT(vstore, TN)
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
+conv2d_fwd_gemm(__global const float *x, int x_off, __global const float *w, int w_off,
+                __global const float *b, int b_off, int has_bias, __global float *y, int y_off,
+                int N, int C, int H, int W, int K, int R, int S, int P, int Q, int pad_top,
+                int pad_left, int stride_h, int stride_w, int dil_h, int dil_w, int k_per_item)
+{
+    __local float panel[KC * TN];
+    const int PQ = P * Q;
+    const int pq0 = (int)get_global_id(0) * TN;
+    const int n = (int)get_global_id(1);
+    const int kbeg = (int)get_global_id(2) * k_per_item;
+    if (pq0 >= PQ || n >= N || kbeg >= K)
+        return;
+    const int kend = min(K, kbeg + k_per_item);
+    const int HW = H * W, RS = R * S, CRS = C * RS;
+    const int ntile = min(TN, PQ - pq0);
+    x += x_off + n * C * HW;
+    w += w_off;
+    y += y_off + n * K * PQ;
+
+    /* Top-left input tap of each lane's window; lanes past the plane repeat
+     * the last pixel so that their gathers stay in bounds. */
+    int h0[TN], w0[TN];
+#pragma unroll
+    for (int i = 0; i < TN; i++) {
+        const int pq = min(pq0 + i, PQ - 1);
+        h0[i] = (pq / Q) * stride_h - pad_top;
+        w0[i] = (pq % Q) * stride_w - pad_left;
+    }
+    /* All lanes in one output row, stride_w 1 and no lane in the left or right
+     * padding: each panel row is then one contiguous vector load. */
+    const int row_fast = stride_w == 1 && pq0 % Q + TN <= Q && w0[0] >= 0 &&
+                         w0[0] + TN - 1 + (S - 1) * dil_w < W;
+
+    for (int j0 = 0; j0 < CRS; j0 += KC) {
+        const int jn = min(KC, CRS - j0);
+        int c = j0 / RS, r = j0 % RS / S, s = j0 % S;
+        for (int jj = 0; jj < jn; jj++) {
+            const __global float *xc = x + c * HW;
+            VEC v;
+            if (row_fast) {
+                const int h = h0[0] + r * dil_h;
+                v = (VEC)(0.0f);
+                if ((uint)h < (uint)H)
+                    v = VLOAD(0, xc + h * W + w0[0] + s * dil_w);
+            } else {
+                float lane[TN];
+#pragma unroll
+                for (int i = 0; i < TN; i++) {
+                    const int h = h0[i] + r * dil_h, col = w0[i] + s * dil_w;
+                    const float xv = xc[clamp(h, 0, H - 1) * W + clamp(col, 0, W - 1)];
+                    lane[i] = ((uint)h < (uint)H && (uint)col < (uint)W) ? xv : 0.0f;
+                }
+                v = VLOAD(0, lane);
+            }
+            VSTORE(v, jj, panel);
+            if (++s == S) {
+                s = 0;
+                if (++r == R) {
+                    r = 0;
+                    c++;
+                }
+            }
+        }
+
+        const int first = j0 == 0, last = j0 + jn == CRS;
+        for (int k0 = kbeg; k0 < kend; k0 += TM) {
+            int wrow[TM];
+            VEC acc[TM];
+#pragma unroll
+            for (int m = 0; m < TM; m++) {
+                /* rows past K repeat row K-1 (in bounds, never stored) */
+                wrow[m] = min(k0 + m, K - 1) * CRS + j0;
+                acc[m] = (VEC)(0.0f);
+                if (!first && k0 + m < kend) {
+                    const __global float *yr = y + (k0 + m) * PQ + pq0;
+                    if (ntile == TN) {
+                        acc[m] = VLOAD(0, yr);
+                    } else {
+                        float lane[TN];
+                        for (int i = 0; i < TN; i++)
+                            lane[i] = i < ntile ? yr[i] : 0.0f;
+                        acc[m] = VLOAD(0, lane);
+                    }
+                }
+            }
+            for (int jj = 0; jj < jn; jj++) {
+                const VEC bv = VLOAD(jj, panel);
+#pragma unroll
+                for (int m = 0; m < TM; m++)
+                    acc[m] = fma((VEC)(w[wrow[m] + jj]), bv, acc[m]);
+            }
+#pragma unroll
+            for (int m = 0; m < TM; m++) {
+                const int k = k0 + m;
+                if (k < kend) {
+                    VEC v = acc[m];
+                    if (last && has_bias)
+                        v += (VEC)(b[b_off + k]);
+                    __global float *yr = y + k * PQ + pq0;
+                    if (ntile == TN) {
+                        VSTORE(v, 0, yr);
+                    } else {
+                        float lane[TN];
+                        VSTORE(v, 0, lane);
+                        for (int i = 0; i < ntile; i++)
+                            yr[i] = lane[i];
+                    }
+                }
+            }
+        }
+    }
+}
