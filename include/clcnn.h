@@ -364,12 +364,19 @@ CLCNN_API clcnn_status clcnn_dense_backward_filter(clcnn_context *ctx, const clc
 
 /*
  * Softmax cross-entropy, fused and numerically stable, averaged over the
- * batch. logits (N,K,1,1); labels (N,1,1,1) holding class indices 0..K-1 as
- * floats (an index outside that range makes the loss NaN). dlogits (may be
- * NULL; same shape as logits) is overwritten with d(mean loss)/d(logits) =
+ * batch. logits (N,K,1,1); labels (N,1,1,1) (any shape of N elements)
+ * holding class indices 0..K-1 as floats (a label that is not an integer in
+ * that range makes the loss, and that sample's row of dlogits, NaN). dlogits
+ * (may be NULL; same shape as logits; may be logits itself, computed in
+ * place) is overwritten with d(mean loss)/d(logits) =
  * (softmax(logits) - onehot(label)) / N. loss (may be NULL) is a (1,1,1,1)
  * tensor that receives the mean loss on the device, so no host
- * synchronisation is needed until the caller reads it.
+ * synchronisation is needed until the caller reads it. With both outputs
+ * NULL only the arguments are checked. One kernel launch, deterministic.
+ * Returns CLCNN_ERR_INVALID_ARGUMENT for a NULL ctx, logits or labels or a
+ * tensor of another context, CLCNN_ERR_SHAPE when logits are not (N,K,1,1),
+ * labels do not hold N elements, dlogits differs in shape from logits or
+ * loss is not one element.
  */
 CLCNN_API clcnn_status clcnn_softmax_cross_entropy(clcnn_context *ctx, const clcnn_tensor *logits,
                                                    const clcnn_tensor *labels,
@@ -399,8 +406,16 @@ CLCNN_API size_t clcnn_optim_state_count(clcnn_optimizer kind, size_t count);
  * One optimiser step on a flat parameter tensor, in one launch: applies grad
  * to param, updates state (zeroed by the caller before the first step) and
  * then zeroes grad, ready to accumulate the next batch. param and grad have
- * the same element count, state clcnn_optim_state_count(kind, count). step is
- * the 1-based number of this step (Adam's bias correction).
+ * the same element count, state clcnn_optim_state_count(kind, count); state
+ * may be NULL for SGD without momentum, which never touches it. The three
+ * must not share memory. step is the 1-based number of this step (Adam's bias
+ * corrections 1 - beta^step, computed in double).
+ * Returns CLCNN_ERR_INVALID_ARGUMENT for a NULL ctx, params, param, grad or
+ * needed state, a tensor of another context, overlapping tensors, an unknown
+ * kind, lr not finite and > 0, weight_decay not finite and >= 0, momentum
+ * outside [0, 1), nesterov without momentum, betas outside [0, 1), eps not
+ * finite and > 0 (after the zero defaults) or step < 1; CLCNN_ERR_SHAPE when
+ * an element count differs.
  */
 CLCNN_API clcnn_status clcnn_optim_step(clcnn_context *ctx, const clcnn_optim_params *params,
                                         long step, clcnn_tensor *param, clcnn_tensor *grad,
@@ -421,8 +436,10 @@ typedef struct clcnn_lr_params {
     float min_lr;   /* COSINE */
 } clcnn_lr_params;
 
-/* The learning rate at time t >= 0 (epochs or steps, as the caller counts).
- * Pure; a schedule with invalid fields returns base_lr. */
+/* The learning rate at time t >= 0 (epochs or steps, as the caller counts;
+ * t < 0 counts as 0). Pure; a schedule with invalid fields (step_size < 1,
+ * gamma not finite and > 0, total < 1, min_lr not finite, unknown kind)
+ * returns base_lr; a NULL schedule returns 0. */
 CLCNN_API float clcnn_lr_at(const clcnn_lr_params *schedule, long t);
 
 /* ------------------------------------------------------------------------ */
