@@ -126,7 +126,8 @@ int clcnn__cli_parse(const char *command, int argc, char **argv, const clcnn__op
     if (npos < min_positional)
         return clcnn__cli_usage_error(command, "expected %d argument%s, got %d",
                                       min_positional, min_positional == 1 ? "" : "s", npos);
-    *positional_count = npos;
+    if (positional_count)
+        *positional_count = npos;
     return CLCNN__EXIT_OK;
 }
 

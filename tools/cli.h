@@ -50,7 +50,9 @@ typedef struct clcnn__option {
  * option values are stored (the last repetition wins) and the other
  * arguments go, in order, to positional[0..*positional_count). "--" ends the
  * options. The positional count must lie in [min_positional, max_positional].
- * Returns CLCNN__EXIT_OK, or CLCNN__EXIT_USAGE after printing what is wrong.
+ * positional and positional_count may be NULL for a command that takes no
+ * operands (max_positional 0). Returns CLCNN__EXIT_OK, or CLCNN__EXIT_USAGE
+ * after printing what is wrong.
  */
 int clcnn__cli_parse(const char *command, int argc, char **argv, const clcnn__option *options,
                      size_t option_count, const char **positional, int min_positional,
