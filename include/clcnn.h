@@ -645,6 +645,46 @@ CLCNN_API clcnn_status clcnn_net_load(clcnn_context *ctx, const char *path, int 
                                       clcnn_net **out, clcnn_train_state *state,
                                       int *has_state);
 
+/* ---- training and evaluation loops ---- */
+
+/* Called during clcnn_train_epoch after every report_every batches and after
+ * the last: images done so far in this epoch, the epoch's size, and the mean
+ * loss of the batches sampled so far. Return non-zero to stop the epoch
+ * early: clcnn_train_epoch then returns CLCNN_OK without counting the epoch. */
+typedef int (*clcnn_progress_fn)(void *user, size_t done, size_t total, float loss);
+
+/* How clcnn_train_epoch feeds the network. A zeroed struct means MNIST's
+ * normalisation, no augmentation, a loss reading every 16 batches. */
+typedef struct clcnn_train_options {
+    float mean, std;   /* pixels become (p / 255 - mean) / std; std 0: MNIST's */
+    int max_shift;     /* augmentation: shift each image by up to this many
+                          pixels in x and y, filling with background (0: none) */
+    int report_every;  /* batches between loss readings (0: 16) */
+    clcnn_progress_fn progress; /* may be NULL */
+    void *user;        /* passed to progress */
+} clcnn_train_options;
+
+/*
+ * One epoch over ds: shuffles with state->rng, takes batches of the net's
+ * batch size (the last one partial), normalises and augments them as options
+ * say (options may be NULL), trains with learning rate
+ * clcnn_lr_at(&state->schedule, state->epoch), then increments state->epoch.
+ * The loss is read back (a device synchronisation) every report_every batches
+ * and after the last one; *mean_loss (may be NULL) receives the mean of those
+ * readings. A NaN or infinite loss stops the epoch with CLCNN_ERR_NUMERIC.
+ */
+CLCNN_API clcnn_status clcnn_train_epoch(clcnn_net *net, const clcnn_dataset *ds,
+                                         const clcnn_train_options *options,
+                                         clcnn_train_state *state, float *mean_loss);
+
+/*
+ * Classifies every image of ds and compares with its labels: *accuracy (may
+ * be NULL) in [0, 1], and confusion (may be NULL) a classes x classes matrix
+ * of counts, row = true label, column = prediction (classes of the net).
+ */
+CLCNN_API clcnn_status clcnn_evaluate(clcnn_net *net, const clcnn_dataset *ds, float mean,
+                                      float std, float *accuracy, long *confusion);
+
 #ifdef __cplusplus
 }
 #endif

@@ -89,9 +89,45 @@ static void put_floats(writer *w, const float *p, size_t n)
 
 /* Writes data to path through a temporary file in the same folder, so the
  * old file stays whole until the new one is complete on disk. */
+/* Writes all of data to fd; 0 with errno set on failure. */
+static int write_all(int fd, const unsigned char *data, size_t len)
+{
+    for (size_t done = 0; done < len;) {
+        ssize_t k = write(fd, data + done, len - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            if (k == 0)
+                errno = EIO;
+            return 0;
+        }
+        done += (size_t)k;
+    }
+    return 1;
+}
+
+/* A path that exists but is not a regular file (a pipe, /dev/stdout) is
+ * written directly: there is no file to replace atomically. */
+static clcnn_status write_device(clcnn_context *ctx, const char *path,
+                                 const unsigned char *data, size_t len)
+{
+    int fd = open(path, O_WRONLY);
+    int ok = fd >= 0 && write_all(fd, data, len);
+    int saved = errno;
+    if (fd >= 0 && close(fd) != 0 && ok) {
+        ok = 0;
+        saved = errno;
+    }
+    return ok ? CLCNN_OK
+              : clcnn__fail(ctx, CLCNN_ERR_IO, "writing %s failed: %s", path, strerror(saved));
+}
+
 static clcnn_status write_atomically(clcnn_context *ctx, const char *path,
                                      const unsigned char *data, size_t len)
 {
+    struct stat existing;
+    if (stat(path, &existing) == 0 && !S_ISREG(existing.st_mode))
+        return write_device(ctx, path, data, len);
     size_t n = strlen(path) + 16;
     char *tmp = clcnn__malloc(n);
     if (!tmp)
@@ -105,14 +141,7 @@ static clcnn_status write_atomically(clcnn_context *ctx, const char *path,
         return st;
     }
     const char *step = "write";
-    int ok = 1;
-    for (size_t done = 0; ok && done < len;) {
-        ssize_t k = write(fd, data + done, len - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        ok = k > 0;
-        done += ok ? (size_t)k : 0;
-    }
+    int ok = write_all(fd, data, len);
     if (ok) {
         step = "fsync";
         ok = fchmod(fd, 0644) == 0 && fsync(fd) == 0;

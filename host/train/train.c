@@ -1,0 +1,177 @@
+/*
+ * The training and evaluation loops over a data set: shuffled batches, the
+ * learning-rate schedule, sampled loss read-backs and the confusion matrix.
+ * They drive the network through its public calls only.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "net.h"
+
+static clcnn_status check_data(clcnn_net *net, const clcnn_dataset *ds)
+{
+    if (!ds)
+        return clcnn__fail(net->ctx, CLCNN_ERR_INVALID_ARGUMENT, "the data set is NULL");
+    int c, h, w;
+    clcnn_dataset_shape(ds, &c, &h, &w);
+    if (c != net->in_shape[1] || h != net->in_shape[2] || w != net->in_shape[3])
+        return clcnn__fail(net->ctx, CLCNN_ERR_SHAPE,
+                           "the data set's images are %dx%dx%d but the network takes %dx%dx%d",
+                           c, h, w, net->in_shape[1], net->in_shape[2], net->in_shape[3]);
+    if (clcnn_dataset_classes(ds) > clcnn_net_classes(net))
+        return clcnn__fail(net->ctx, CLCNN_ERR_SHAPE,
+                           "the data set has %d classes but the network only %d outputs",
+                           clcnn_dataset_classes(ds), clcnn_net_classes(net));
+    return CLCNN_OK;
+}
+
+/* Shifts each image of x (n planes of h x w per channel) by a random offset
+ * in [-max_shift, max_shift] in each direction, filling with background. */
+static void shift_images(float *x, size_t n, const int shape[4], int max_shift,
+                         float background, clcnn_rng *rng, float *scratch)
+{
+    int c = shape[1], h = shape[2], w = shape[3];
+    size_t plane = (size_t)h * (size_t)w;
+    for (size_t i = 0; i < n; i++) {
+        int span = 2 * max_shift + 1;
+        int dy = (int)(clcnn_rng_next(rng) % (unsigned)span) - max_shift;
+        int dx = (int)(clcnn_rng_next(rng) % (unsigned)span) - max_shift;
+        for (int ch = 0; ch < c; ch++) {
+            float *p = x + (i * (size_t)c + (size_t)ch) * plane;
+            for (int y = 0; y < h; y++)
+                for (int xx = 0; xx < w; xx++) {
+                    int sy = y - dy, sx = xx - dx;
+                    scratch[y * w + xx] = sy >= 0 && sy < h && sx >= 0 && sx < w
+                                              ? p[sy * w + sx]
+                                              : background;
+                }
+            memcpy(p, scratch, plane * sizeof *p);
+        }
+    }
+}
+
+clcnn_status clcnn_train_epoch(clcnn_net *net, const clcnn_dataset *ds,
+                               const clcnn_train_options *options, clcnn_train_state *state,
+                               float *mean_loss)
+{
+    if (mean_loss)
+        *mean_loss = NAN;
+    if (!net || !state)
+        return clcnn__fail(net ? net->ctx : NULL, CLCNN_ERR_INVALID_ARGUMENT, "%s is NULL",
+                           !net ? "net" : "state");
+    clcnn_status st = check_data(net, ds);
+    if (st != CLCNN_OK)
+        return st;
+    clcnn_train_options opt = options ? *options : (clcnn_train_options){0};
+    if (opt.std == 0.0f) {
+        opt.mean = CLCNN_MNIST_MEAN;
+        opt.std = CLCNN_MNIST_STD;
+    }
+    if (opt.report_every <= 0)
+        opt.report_every = 16;
+    if (opt.max_shift < 0 || opt.max_shift >= net->in_shape[2] || opt.max_shift >= net->in_shape[3])
+        return clcnn__fail(net->ctx, CLCNN_ERR_INVALID_ARGUMENT,
+                           "max_shift %d must be >= 0 and smaller than the image", opt.max_shift);
+    size_t count = clcnn_dataset_count(ds), batch = (size_t)net->batch;
+    size_t plane = (size_t)net->in_shape[2] * (size_t)net->in_shape[3];
+    size_t image = (size_t)net->in_shape[1] * plane;
+    size_t *perm = clcnn__malloc(count * sizeof *perm);
+    float *x = clcnn__malloc(batch * image * sizeof *x);
+    float *labels = clcnn__malloc(batch * sizeof *labels);
+    float *scratch = clcnn__malloc(plane * sizeof *scratch);
+    if (!perm || !x || !labels || !scratch) {
+        clcnn__free(perm);
+        clcnn__free(x);
+        clcnn__free(labels);
+        clcnn__free(scratch);
+        return clcnn__fail(net->ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    }
+    clcnn_rng_permutation(&state->rng, perm, count);
+    float lr = clcnn_lr_at(&state->schedule, state->epoch);
+    float background = -opt.mean / opt.std;
+    double loss_sum = 0;
+    int loss_reads = 0, stopped = 0;
+    size_t batches = (count + batch - 1) / batch;
+    for (size_t b = 0; b < batches && st == CLCNN_OK && !stopped; b++) {
+        size_t start = b * batch, n = count - start < batch ? count - start : batch;
+        st = clcnn_dataset_batch(ds, perm + start, n, opt.mean, opt.std, x, labels);
+        if (st != CLCNN_OK) {
+            clcnn__fail(net->ctx, st, "reading batch %zu of the data set failed", b);
+            break;
+        }
+        if (opt.max_shift)
+            shift_images(x, n, net->in_shape, opt.max_shift, background, &state->rng, scratch);
+        st = clcnn_net_train_batch(net, x, labels, (int)n, lr);
+        if (st == CLCNN_OK && ((b + 1) % (size_t)opt.report_every == 0 || b + 1 == batches)) {
+            float loss;
+            st = clcnn_net_loss(net, &loss);
+            if (st == CLCNN_OK) {
+                loss_sum += loss;
+                loss_reads++;
+                if (opt.progress)
+                    stopped = opt.progress(opt.user, start + n, count,
+                                           (float)(loss_sum / loss_reads));
+            }
+        }
+    }
+    clcnn__free(perm);
+    clcnn__free(x);
+    clcnn__free(labels);
+    clcnn__free(scratch);
+    if (st == CLCNN_OK && !stopped)
+        state->epoch++;
+    if (mean_loss && loss_reads)
+        *mean_loss = (float)(loss_sum / loss_reads);
+    return st;
+}
+
+clcnn_status clcnn_evaluate(clcnn_net *net, const clcnn_dataset *ds, float mean, float std,
+                            float *accuracy, long *confusion)
+{
+    if (!net)
+        return CLCNN_ERR_INVALID_ARGUMENT;
+    clcnn_status st = check_data(net, ds);
+    if (st != CLCNN_OK)
+        return st;
+    int classes = clcnn_net_classes(net);
+    size_t count = clcnn_dataset_count(ds), batch = (size_t)net->batch;
+    size_t image = (size_t)net->in_shape[1] * net->in_shape[2] * net->in_shape[3];
+    size_t *idx = clcnn__malloc(batch * sizeof *idx);
+    float *x = clcnn__malloc(batch * image * sizeof *x);
+    float *labels = clcnn__malloc(batch * sizeof *labels);
+    float *probs = clcnn__malloc(batch * (size_t)classes * sizeof *probs);
+    if (!idx || !x || !labels || !probs) {
+        st = clcnn__fail(net->ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+        goto done;
+    }
+    if (confusion)
+        memset(confusion, 0, (size_t)classes * (size_t)classes * sizeof *confusion);
+    size_t correct = 0;
+    for (size_t start = 0; start < count && st == CLCNN_OK; start += batch) {
+        size_t n = count - start < batch ? count - start : batch;
+        for (size_t i = 0; i < n; i++)
+            idx[i] = start + i;
+        st = clcnn_dataset_batch(ds, idx, n, mean, std, x, labels);
+        if (st == CLCNN_OK)
+            st = clcnn_net_predict(net, x, (int)n, probs);
+        for (size_t i = 0; i < n && st == CLCNN_OK; i++) {
+            const float *p = probs + i * (size_t)classes;
+            int best = 0;
+            for (int k = 1; k < classes; k++)
+                if (p[k] > p[best])
+                    best = k;
+            int truth = (int)labels[i];
+            correct += best == truth;
+            if (confusion)
+                confusion[truth * classes + best]++;
+        }
+    }
+    if (st == CLCNN_OK && accuracy)
+        *accuracy = count ? (float)((double)correct / (double)count) : 0.0f;
+done:
+    clcnn__free(idx);
+    clcnn__free(x);
+    clcnn__free(labels);
+    clcnn__free(probs);
+    return st;
+}
