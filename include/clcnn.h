@@ -412,7 +412,7 @@ CLCNN_API size_t clcnn_optim_state_count(clcnn_optimizer kind, size_t count);
  * corrections 1 - beta^step, computed in double).
  * Returns CLCNN_ERR_INVALID_ARGUMENT for a NULL ctx, params, param, grad or
  * needed state, a tensor of another context, overlapping tensors, an unknown
- * kind, lr not finite and > 0, weight_decay not finite and >= 0, momentum
+ * kind, lr not finite and >= 0, weight_decay not finite and >= 0, momentum
  * outside [0, 1), nesterov without momentum, betas outside [0, 1), eps not
  * finite and > 0 (after the zero defaults) or step < 1; CLCNN_ERR_SHAPE when
  * an element count differs.

@@ -49,8 +49,8 @@ clcnn_status clcnn__optim_check(const clcnn_optim_params *params, long step, siz
     const clcnn_optim_params *p = params;
     if (p->kind != CLCNN_OPTIM_SGD && p->kind != CLCNN_OPTIM_ADAM)
         FAIL_(CLCNN_ERR_INVALID_ARGUMENT, "optimiser: unknown kind %d", (int)p->kind);
-    if (!(isfinite(p->lr) && p->lr > 0.0f))
-        FAIL_(CLCNN_ERR_INVALID_ARGUMENT, "optimiser: lr %g must be finite and > 0",
+    if (!(isfinite(p->lr) && p->lr >= 0.0f)) /* 0 is a valid end of a schedule */
+        FAIL_(CLCNN_ERR_INVALID_ARGUMENT, "optimiser: lr %g must be finite and >= 0",
               (double)p->lr);
     if (!(isfinite(p->weight_decay) && p->weight_decay >= 0.0f))
         FAIL_(CLCNN_ERR_INVALID_ARGUMENT, "optimiser: weight_decay %g must be finite and >= 0",
