@@ -1,2 +1,165 @@
-/* kernels/gemm.cl (placeholder) */
-__kernel void placeholder_gemm(__global float *x) { x[0] = 0.0f; }
+/*
+ * General matrix multiply for clcnn: C = alpha * op(A) op(B) + beta * C
+ * (+ bias), row-major, register-blocked in explicit vector types.
+ *
+ * -D options (all optional):
+ *   TM       rows of C per work-item, 1..8                  (default 4)
+ *   TN       columns of C per work-item: 2, 4, 8 or 16      (default 8)
+ *   TRANS_A  1: A is stored (K,M) with row stride lda, else (M,K)  (0)
+ *   TRANS_B  1: B is stored (N,K) with row stride ldb, else (K,N)  (0)
+ *
+ * gemm: work-item (gx, gy) computes the TM x TN block of C at rows
+ *   gy*TM.., columns gx*TN.., holding TM accumulators of type floatTN and
+ *   adding one fma of a broadcast A element and a row of B per row and k.
+ *   No local memory and no barriers, so any work-group shape works: 1x1
+ *   suits a CPU (PoCL), larger groups a GPU. Blocks that stick out past M
+ *   or N clamp their loads to the last row/column and skip those stores.
+ *   args: M, N, K, alpha, beta (beta == 0: C is not read), A, a_off, lda,
+ *   B, b_off, ldb, C, c_off, ldc, bias, bias_off, bias_mode (0 none,
+ *   1 bias[j] per column, 2 bias[i] per row).
+ *
+ * gemm_colsum: work-item j computes out[j] = beta * out[j] + sum_i A[i][j]
+ *   over an (M,N) matrix (the bias gradient of a dense layer).
+ *   args: M, N, beta, A, a_off, lda, out, out_off.
+ */
+
+#ifndef TM
+#define TM 4
+#endif
+#ifndef TN
+#define TN 8
+#endif
+#ifndef TRANS_A
+#define TRANS_A 0
+#endif
+#ifndef TRANS_B
+#define TRANS_B 0
+#endif
+
+#if TM < 1 || TM > 8
+#error "TM must be in 1..8"
+#endif
+
+#if TN == 2
+#define VEC float2
+#define VLOAD vload2
+#define VSTORE vstore2
+#elif TN == 4
+#define VEC float4
+#define VLOAD vload4
+#define VSTORE vstore4
+#elif TN == 8
+#define VEC float8
+#define VLOAD vload8
+#define VSTORE vstore8
+#elif TN == 16
+#define VEC float16
+#define VLOAD vload16
+#define VSTORE vstore16
+#else
+#error "TN must be 2, 4, 8 or 16"
+#endif
+
+__kernel void gemm(int M, int N, int K, float alpha, float beta, __global const float *A,
+                   int a_off, int lda, __global const float *B, int b_off, int ldb,
+                   __global float *C, int c_off, int ldc, __global const float *bias,
+                   int bias_off, int bias_mode)
+{
+    const int j0 = get_global_id(0) * TN;
+    const int i0 = get_global_id(1) * TM;
+    if (i0 >= M || j0 >= N)
+        return;
+    A += a_off;
+    B += b_off;
+    C += c_off;
+
+    /* A(i, k) = a_row[r][k * a_step]; clamped rows keep the k loop
+     * branch-free, their results are dropped at the store. */
+    __global const float *a_row[TM];
+#pragma unroll
+    for (int r = 0; r < TM; r++) {
+        int i = min(i0 + r, M - 1);
+        a_row[r] = A + (TRANS_A ? i : i * lda);
+    }
+    const int a_step = TRANS_A ? lda : 1;
+
+    VEC acc[TM];
+#pragma unroll
+    for (int r = 0; r < TM; r++)
+        acc[r] = (VEC)(0.0f);
+
+    if (!TRANS_B && j0 + TN <= N) {
+        /* A whole row of the block of B is contiguous: one vector load. */
+        __global const float *b_ptr = B + j0;
+        for (int k = 0; k < K; k++) {
+            VEC b = VLOAD(0, b_ptr + k * ldb);
+#pragma unroll
+            for (int r = 0; r < TM; r++)
+                acc[r] = fma((VEC)(a_row[r][k * a_step]), b, acc[r]);
+        }
+    } else {
+        /* B transposed or the right edge: gather TN scalars per k. */
+        __global const float *b_col[TN];
+#pragma unroll
+        for (int t = 0; t < TN; t++) {
+            int j = min(j0 + t, N - 1);
+            b_col[t] = B + (TRANS_B ? j * ldb : j);
+        }
+        const int b_step = TRANS_B ? 1 : ldb;
+        for (int k = 0; k < K; k++) {
+            float bt[TN];
+#pragma unroll
+            for (int t = 0; t < TN; t++)
+                bt[t] = b_col[t][k * b_step];
+            VEC b = VLOAD(0, bt);
+#pragma unroll
+            for (int r = 0; r < TM; r++)
+                acc[r] = fma((VEC)(a_row[r][k * a_step]), b, acc[r]);
+        }
+    }
+
+    const int full = j0 + TN <= N;
+#pragma unroll
+    for (int r = 0; r < TM; r++) {
+        const int i = i0 + r;
+        if (i >= M)
+            break;
+        VEC v = alpha * acc[r];
+        if (bias_mode == 2)
+            v += bias[bias_off + i];
+        __global float *c_row = C + i * ldc + j0;
+        if (full) {
+            if (bias_mode == 1)
+                v += VLOAD(0, bias + bias_off + j0);
+            if (beta != 0.0f)
+                v = fma((VEC)(beta), VLOAD(0, c_row), v);
+            VSTORE(v, 0, c_row);
+        } else {
+            float out[TN];
+            VSTORE(v, 0, out);
+            for (int t = 0; t < N - j0; t++) {
+                float o = out[t];
+                if (bias_mode == 1)
+                    o += bias[bias_off + j0 + t];
+                if (beta != 0.0f)
+                    o = fma(beta, c_row[t], o);
+                c_row[t] = o;
+            }
+        }
+    }
+}
+
+__kernel void gemm_colsum(int M, int N, float beta, __global const float *A, int a_off,
+                          int lda, __global float *out, int out_off)
+{
+    const int j = get_global_id(0);
+    if (j >= N)
+        return;
+    __global const float *a = A + a_off + j;
+    float s = 0.0f;
+    for (int i = 0; i < M; i++)
+        s += a[i * lda];
+    if (beta != 0.0f)
+        s = fma(beta, out[out_off + j], s);
+    out[out_off + j] = s;
+}
