@@ -324,7 +324,8 @@ CLCNN_API clcnn_status clcnn_act_forward(clcnn_context *ctx, clcnn_activation ac
                                          const clcnn_tensor *x, clcnn_tensor *y);
 
 /* dx = dy * act'(x), overwritten. y is the forward output (tanh and sigmoid
- * use it, ReLU uses x). dx may be dy. */
+ * use it, ReLU uses x); the one an activation does not use may be NULL.
+ * dx may be dy. */
 CLCNN_API clcnn_status clcnn_act_backward(clcnn_context *ctx, clcnn_activation act, float alpha,
                                           const clcnn_tensor *x, const clcnn_tensor *y,
                                           const clcnn_tensor *dy, clcnn_tensor *dx);
