@@ -26,6 +26,10 @@ enum {
  * table and answers --help for every command from it.
  */
 #define CLCNN__COMMANDS(X)                                                                     \
+    X(train, "train a network (lenet5, convnet or a spec) on IDX data such as MNIST")        \
+    X(eval, "accuracy and confusion matrix of a saved model on a data set")                   \
+    X(predict, "classify PNG/PGM images with a saved model")                                  \
+    X(info, "layers, shapes and parameter counts of a saved model")                           \
     X(devices, "list OpenCL platforms and devices, and which one clcnn uses")                 \
     X(filter, "apply an edge, sharpen, Gaussian or box filter to a PNG/PGM/PPM image")
 

@@ -1,0 +1,317 @@
+/*
+ * clcnn train: trains a built-in or spec-given network on an IDX data set,
+ * evaluating on the test split after every epoch and saving a checkpoint
+ * atomically after each, so that --resume continues exactly.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+const char clcnn__usage_train[] =
+    "Usage: clcnn train --model lenet5|convnet|SPEC --data DIR [options]\n"
+    "\n"
+    "Trains the network on DIR/train-images-idx3-ubyte[.gz] and\n"
+    "DIR/train-labels-idx1-ubyte[.gz] (IDX files as MNIST's) and reports the\n"
+    "accuracy on DIR/t10k-* after every epoch. On a terminal a progress bar shows\n"
+    "images/s, the running loss and the time left.\n"
+    "\n"
+    "The default recipe: Adam, learning rate 0.002 with a cosine schedule over\n"
+    "the epochs, batch 32, random shifts of up to 2 pixels, seed 1.\n"
+    "\n"
+    "Options:\n"
+    "  --model M          lenet5, convnet, or a spec such as\n"
+    "                     \"conv(6,5,pad=2) relu maxpool(2) flatten dense(10)\"\n"
+    "  --data DIR         folder of the IDX files\n"
+    "  --epochs N         epochs to train in total (default 10)\n"
+    "  --batch B          images per step (default 32)\n"
+    "  --lr X             initial learning rate (default 0.002 for adam, 0.05 for sgd)\n"
+    "  --optimizer NAME   adam (default) or sgd (momentum 0.9, Nesterov)\n"
+    "  --momentum X       SGD momentum (default 0.9; 0 for plain SGD)\n"
+    "  --weight-decay X   L2 weight decay (default 0)\n"
+    "  --schedule NAME    cosine (default), step (x0.1 every --step-size epochs)\n"
+    "                     or constant\n"
+    "  --step-size N      epochs between decays of the step schedule (default 3)\n"
+    "  --shift N          augmentation: random shifts of up to N pixels (default 2,\n"
+    "                     0 for none)\n"
+    "  --seed S           seed of initialisation, shuffling and augmentation (default 1)\n"
+    "  --train-limit N    use only the first N training images\n"
+    "  --out FILE         save a checkpoint (model + training state) to FILE after\n"
+    "                     every epoch; it loads in eval, predict and info too\n"
+    "  --resume FILE      continue the run saved in FILE (its recipe is kept;\n"
+    "                     --epochs sets the new total); --out defaults to FILE\n"
+    "  --json             one JSON object per epoch and a final summary object\n"
+    "  --device SELECTOR  OpenCL device (see 'clcnn devices')\n"
+    "  -h, --help         show this help\n";
+
+typedef struct progress {
+    int tty;
+    int epoch, epochs;
+    double start;
+    int last_quarter;
+} progress;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int on_progress(void *user, size_t done, size_t total, float loss)
+{
+    progress *p = user;
+    double elapsed = now() - p->start;
+    double rate = elapsed > 0 ? (double)done / elapsed : 0;
+    double eta = rate > 0 ? (double)(total - done) / rate : 0;
+    if (p->tty) {
+        int width = 30, filled = (int)((double)width * (double)done / (double)total);
+        fprintf(stderr, "\repoch %d/%d [%.*s%*s] %zu/%zu  loss %.4f  %.0f img/s  ETA %.0f s ",
+                p->epoch, p->epochs, filled, "==============================", width - filled,
+                "", done, total, (double)loss, rate, eta);
+        fflush(stderr);
+    } else {
+        int quarter = (int)(4 * done / total);
+        if (quarter > p->last_quarter && quarter < 4) {
+            fprintf(stderr, "epoch %d/%d: %zu/%zu images, loss %.4f, %.0f images/s\n", p->epoch,
+                    p->epochs, done, total, (double)loss, rate);
+            p->last_quarter = quarter;
+        }
+    }
+    return 0;
+}
+
+static void json_escaped(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+typedef struct recipe {
+    const char *model, *data, *out, *resume, *device;
+    int epochs, batch, shift, json, train_limit;
+    unsigned long long seed;
+    clcnn_optim_params optim;
+    clcnn_lr_params schedule;
+} recipe;
+
+/* Parses the command line into r; returns an exit status. */
+static int parse(int argc, char **argv, recipe *r)
+{
+    const char *epochs = "10", *batch = "32", *lr = NULL, *optimizer = "adam";
+    const char *momentum = "0.9", *decay = "0", *schedule = "cosine", *step_size = "3";
+    const char *shift = "2", *seed = "1", *limit = NULL;
+    const clcnn__option options[] = {
+        {"model", 'm', &r->model, NULL},
+        {"data", 'd', &r->data, NULL},
+        {"epochs", 'e', &epochs, NULL},
+        {"batch", 'b', &batch, NULL},
+        {"lr", 0, &lr, NULL},
+        {"optimizer", 0, &optimizer, NULL},
+        {"momentum", 0, &momentum, NULL},
+        {"weight-decay", 0, &decay, NULL},
+        {"schedule", 0, &schedule, NULL},
+        {"step-size", 0, &step_size, NULL},
+        {"shift", 0, &shift, NULL},
+        {"seed", 's', &seed, NULL},
+        {"train-limit", 0, &limit, NULL},
+        {"out", 'o', &r->out, NULL},
+        {"resume", 0, &r->resume, NULL},
+        {"json", 0, NULL, &r->json},
+        {"device", 0, &r->device, NULL},
+    };
+    int rc = clcnn__cli_parse("train", argc, argv, options, sizeof options / sizeof options[0],
+                              NULL, 0, 0, NULL);
+    if (rc != CLCNN__EXIT_OK)
+        return rc;
+    if (!r->data || (!r->model && !r->resume))
+        return clcnn__cli_usage_error("train", "--model M (or --resume FILE) and --data DIR "
+                                               "are required");
+    static const char *const optimizers[] = {"sgd", "adam", NULL};
+    static const char *const schedules[] = {"constant", "step", "cosine", NULL};
+    int kind, sched, step, seed_int;
+    if ((rc = clcnn__cli_int("train", "epochs", epochs, 1, 100000, &r->epochs)) ||
+        (rc = clcnn__cli_int("train", "batch", batch, 1, 65536, &r->batch)) ||
+        (rc = clcnn__cli_choice("train", "optimizer", optimizer, optimizers, &kind)) ||
+        (rc = clcnn__cli_choice("train", "schedule", schedule, schedules, &sched)) ||
+        (rc = clcnn__cli_int("train", "step-size", step_size, 1, 100000, &step)) ||
+        (rc = clcnn__cli_int("train", "shift", shift, 0, 16, &r->shift)) ||
+        (rc = clcnn__cli_int("train", "seed", seed, 0, 2147483647, &seed_int)))
+        return rc;
+    if (limit && (rc = clcnn__cli_int("train", "train-limit", limit, 1, 2147483647,
+                                      &r->train_limit)))
+        return rc;
+    char *end;
+    double lr_v = lr ? strtod(lr, &end) : (kind == CLCNN_OPTIM_ADAM ? 0.002 : 0.05);
+    if (lr && (*end || !(lr_v > 0) || !isfinite(lr_v)))
+        return clcnn__cli_usage_error("train", "--lr %s is not a positive number", lr);
+    double mom = strtod(momentum, &end);
+    if (*end || !(mom >= 0 && mom < 1))
+        return clcnn__cli_usage_error("train", "--momentum %s is not in [0, 1)", momentum);
+    double wd = strtod(decay, &end);
+    if (*end || !(wd >= 0) || !isfinite(wd))
+        return clcnn__cli_usage_error("train", "--weight-decay %s is not >= 0", decay);
+    r->seed = (unsigned long long)seed_int;
+    r->optim = (clcnn_optim_params){.kind = (clcnn_optimizer)kind, .lr = (float)lr_v,
+                                    .weight_decay = (float)wd};
+    if (kind == CLCNN_OPTIM_SGD) {
+        r->optim.momentum = (float)mom;
+        r->optim.nesterov = mom > 0;
+    }
+    r->schedule = (clcnn_lr_params){.kind = (clcnn_lr_schedule)sched, .base_lr = (float)lr_v,
+                                    .step_size = step, .gamma = 0.1f, .total = r->epochs};
+    if (r->resume && !r->out)
+        r->out = r->resume;
+    return CLCNN__EXIT_OK;
+}
+
+/* Loads both splits; returns an exit status. */
+static int load_data(const recipe *r, clcnn_dataset **train, clcnn_dataset **test)
+{
+    char err[1024];
+    if (clcnn_dataset_load_dir(r->data, "train", train, err, sizeof err) != CLCNN_OK ||
+        clcnn_dataset_load_dir(r->data, "t10k", test, err, sizeof err) != CLCNN_OK)
+        return clcnn__cli_fail("train", "%s", err);
+    if (r->train_limit && (size_t)r->train_limit < clcnn_dataset_count(*train))
+        clcnn_dataset_truncate(*train, (size_t)r->train_limit);
+    return CLCNN__EXIT_OK;
+}
+
+/* Creates the network or restores it from --resume; returns an exit status. */
+static int setup_net(clcnn_context *ctx, recipe *r, const clcnn_dataset *train, clcnn_net **net,
+                     clcnn_train_state *state)
+{
+    memset(state, 0, sizeof *state);
+    if (r->resume) {
+        int has_state = 0;
+        if (clcnn_net_load(ctx, r->resume, 0, net, state, &has_state) != CLCNN_OK)
+            return clcnn__cli_library_fail(ctx, "train");
+        if (!has_state)
+            return clcnn__cli_fail("train", "%s holds weights only, not a checkpoint to resume",
+                                   r->resume);
+        r->batch = state->batch;
+        r->seed = state->seed;
+        return CLCNN__EXIT_OK;
+    }
+    int c, h, w;
+    clcnn_dataset_shape(train, &c, &h, &w);
+    if (clcnn_net_create(ctx, r->model, r->batch, c, h, w, net) != CLCNN_OK ||
+        clcnn_net_init(*net, r->seed) != CLCNN_OK ||
+        clcnn_net_set_optimizer(*net, &r->optim) != CLCNN_OK)
+        return clcnn__cli_library_fail(ctx, "train");
+    state->batch = r->batch;
+    state->seed = r->seed;
+    clcnn_rng_seed(&state->rng, r->seed);
+    state->schedule = r->schedule;
+    return CLCNN__EXIT_OK;
+}
+
+int clcnn__cmd_train(int argc, char **argv)
+{
+    recipe r = {0};
+    int rc = parse(argc, argv, &r);
+    if (rc != CLCNN__EXIT_OK)
+        return rc;
+    clcnn_dataset *train = NULL, *test = NULL;
+    clcnn_context *ctx = NULL;
+    clcnn_net *net = NULL;
+    clcnn_train_state state;
+    if ((rc = load_data(&r, &train, &test)) || (rc = clcnn__cli_context("train", r.device, &ctx)) ||
+        (rc = setup_net(ctx, &r, train, &net, &state)))
+        goto done;
+
+    clcnn_device_info dev;
+    clcnn_context_device(ctx, &dev);
+    if (!r.json)
+        printf("training %s (%zu parameters) on %s: %zu training, %zu test images, batch %d\n",
+               clcnn_net_spec(net), clcnn_net_param_count(net), dev.device_name,
+               clcnn_dataset_count(train), clcnn_dataset_count(test), r.batch);
+    fflush(stdout);
+    progress prog = {.tty = isatty(STDERR_FILENO), .epochs = r.epochs};
+    clcnn_train_options options = {.max_shift = r.shift, .progress = on_progress, .user = &prog};
+    double train_seconds = 0, total_start = now();
+    size_t trained = 0;
+    float accuracy = state.best_accuracy;
+    int first_epoch = state.epoch;
+    while (state.epoch < r.epochs) {
+        prog.epoch = state.epoch + 1;
+        prog.start = now();
+        prog.last_quarter = 0;
+        float lr = clcnn_lr_at(&state.schedule, state.epoch), loss = 0;
+        clcnn_status st = clcnn_train_epoch(net, train, &options, &state, &loss);
+        double seconds = now() - prog.start;
+        if (prog.tty)
+            fprintf(stderr, "\r%*s\r", 100, "");
+        if (st != CLCNN_OK) {
+            rc = clcnn__cli_library_fail(ctx, "train");
+            if (r.out)
+                fprintf(stderr, "clcnn: train: the last good checkpoint stays in %s\n", r.out);
+            goto done;
+        }
+        train_seconds += seconds;
+        trained += clcnn_dataset_count(train);
+        if (clcnn_evaluate(net, test, CLCNN_MNIST_MEAN, CLCNN_MNIST_STD, &accuracy, NULL) !=
+            CLCNN_OK) {
+            rc = clcnn__cli_library_fail(ctx, "train");
+            goto done;
+        }
+        state.best_accuracy = accuracy > state.best_accuracy ? accuracy : state.best_accuracy;
+        if (r.out && clcnn_net_save(net, r.out, &state) != CLCNN_OK) {
+            rc = clcnn__cli_library_fail(ctx, "train");
+            goto done;
+        }
+        double rate = (double)clcnn_dataset_count(train) / seconds;
+        if (r.json)
+            printf("{\"epoch\": %d, \"epochs\": %d, \"train_loss\": %.6f, \"test_accuracy\": "
+                   "%.6f, \"lr\": %.6g, \"seconds\": %.3f, \"images_per_s\": %.1f}\n",
+                   state.epoch, r.epochs, (double)loss, (double)accuracy, (double)lr, seconds,
+                   rate);
+        else
+            printf("epoch %2d/%d  loss %.4f  test accuracy %.2f%%  lr %.5f  %.1f s  %.0f "
+                   "images/s\n",
+                   state.epoch, r.epochs, (double)loss, 100.0 * (double)accuracy, (double)lr,
+                   seconds, rate);
+        fflush(stdout);
+    }
+    double rate = train_seconds > 0 ? (double)trained / train_seconds : 0;
+    if (r.json) {
+        printf("{\"model\": ");
+        json_escaped(stdout, clcnn_net_spec(net));
+        printf(", \"device\": ");
+        json_escaped(stdout, dev.device_name);
+        printf(", \"epochs\": %d, \"batch\": %d, \"test_accuracy\": %.6f, "
+               "\"train_images_per_s\": %.1f, \"seconds\": %.3f, \"out\": ",
+               state.epoch, r.batch, (double)accuracy, rate, now() - total_start);
+        if (r.out)
+            json_escaped(stdout, r.out);
+        else
+            printf("null");
+        printf("}\n");
+    } else {
+        printf("test accuracy %.2f%% after %d epochs (%d this run), %.0f training images/s, "
+               "%.1f s in all\n",
+               100.0 * (double)accuracy, state.epoch, state.epoch - first_epoch, rate,
+               now() - total_start);
+        if (r.out)
+            printf("checkpoint saved to %s\n", r.out);
+    }
+done:
+    clcnn_net_destroy(net);
+    clcnn_context_destroy(ctx);
+    clcnn_dataset_destroy(train);
+    clcnn_dataset_destroy(test);
+    return rc;
+}
