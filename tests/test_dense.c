@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clcnn_cl.h"
 #include "dense_ref.h"
 #include "gemm.h"
 #include "testutil.h"
@@ -309,6 +310,97 @@ START_TEST(test_dense)
 }
 END_TEST
 
+/* w, b and dw, db carved out of two arena buffers at odd offsets, as a
+ * network lays out its parameters and gradients. */
+START_TEST(test_dense_arena)
+{
+    const int N = 3, F = 21, K = 17;
+    const size_t nw = (size_t)K * F, off_w = 3, off_b = off_w + nw + 2;
+    uint64_t seed = 3131;
+    tu_rng rng = tu_rng_make(seed);
+    float *x = random_floats(&rng, (size_t)N * F), *w = random_floats(&rng, nw);
+    float *b = random_floats(&rng, (size_t)K), *dy = random_floats(&rng, (size_t)N * K);
+    float *dw0 = random_floats(&rng, nw), *db0 = random_floats(&rng, (size_t)K);
+    double *xd = to_double(x, (size_t)N * F), *wd = to_double(w, nw);
+    double *bd = to_double(b, (size_t)K), *dyd = to_double(dy, (size_t)N * K);
+    double *dw_ref = to_double(dw0, nw), *db_ref = to_double(db0, (size_t)K);
+    double *y_ref = tu_alloc((size_t)N * K * sizeof *y_ref);
+    double *dx_ref = tu_alloc((size_t)N * F * sizeof *dx_ref);
+    dense_ref_forward(N, F, K, xd, wd, bd, y_ref);
+    dense_ref_backward_data(N, F, K, dyd, wd, dx_ref);
+    dense_ref_backward_filter(N, F, K, xd, dyd, dw_ref, db_ref);
+
+    clcnn_context *ctx = tu_ctx();
+    int arena_len = (int)(off_b + (size_t)K + 5);
+    clcnn_tensor *params = tu_tensor(1, 1, 1, arena_len, NULL);
+    clcnn_tensor *grads = tu_tensor(1, 1, 1, arena_len, NULL);
+    tu_ok(clcnn_tensor_fill(grads, NAN)); /* the gaps must keep it */
+    cl_mem pm = clcnn_tensor_cl_mem(params, NULL), gm = clcnn_tensor_cl_mem(grads, NULL);
+    clcnn_tensor *tw, *tb, *tdw, *tdb;
+    tu_ok(clcnn_tensor_wrap(ctx, pm, off_w * 4, K, F, 1, 1, &tw));
+    tu_ok(clcnn_tensor_wrap(ctx, pm, off_b * 4, K, 1, 1, 1, &tb));
+    tu_ok(clcnn_tensor_wrap(ctx, gm, off_w * 4, K, F, 1, 1, &tdw));
+    tu_ok(clcnn_tensor_wrap(ctx, gm, off_b * 4, K, 1, 1, 1, &tdb));
+    tu_ok(clcnn_tensor_write(tw, w, nw));
+    tu_ok(clcnn_tensor_write(tb, b, (size_t)K));
+    tu_ok(clcnn_tensor_write(tdw, dw0, nw));
+    tu_ok(clcnn_tensor_write(tdb, db0, (size_t)K));
+    clcnn_tensor *tx = tu_tensor(N, 3, 7, 1, x), *ty = tu_tensor(N, K, 1, 1, NULL);
+    clcnn_tensor *tdy = tu_tensor(N, K, 1, 1, dy), *tdx = tu_tensor(N, F, 1, 1, NULL);
+    for (int v = CLCNN__GEMM_AUTO; v < clcnn__gemm_variant_count(); v++) {
+        double *dw_want = to_double(dw0, nw), *db_want = to_double(db0, (size_t)K);
+        dense_ref_backward_filter(N, F, K, xd, dyd, dw_want, db_want);
+        tu_ok(clcnn_tensor_write(tdw, dw0, nw));
+        tu_ok(clcnn_tensor_write(tdb, db0, (size_t)K));
+        tu_ok(clcnn__dense_forward_variant(ctx, tx, tw, tb, ty, v));
+        tu_ok(clcnn__dense_backward_data_variant(ctx, tdy, tw, tdx, v));
+        tu_ok(clcnn__dense_backward_filter_variant(ctx, tx, tdy, tdw, tdb, v));
+        float *y = tu_read(ty), *dx = tu_read(tdx), *dw = tu_read(tdw), *db = tu_read(tdb);
+        tu_compare("dense arena forward", seed, y, y_ref, (size_t)N * K, TOL_REDUCTION_RTOL,
+                   tol_reduction_atol(F + 1));
+        tu_compare("dense arena backward data", seed, dx, dx_ref, (size_t)N * F,
+                   TOL_REDUCTION_RTOL, tol_reduction_atol(K));
+        tu_compare("dense arena dw", seed, dw, dw_want, nw, TOL_REDUCTION_RTOL,
+                   tol_reduction_atol(N + 1));
+        tu_compare("dense arena db", seed, db, db_want, (size_t)K, TOL_REDUCTION_RTOL,
+                   tol_reduction_atol(N + 1));
+        free(y);
+        free(dx);
+        free(dw);
+        free(db);
+        free(dw_want);
+        free(db_want);
+    }
+    /* the parameters are only read, and nothing outside dw and db is written */
+    float *pa = tu_read(params), *ga = tu_read(grads);
+    ck_assert(memcmp(pa + off_w, w, nw * sizeof *w) == 0);
+    ck_assert(memcmp(pa + off_b, b, (size_t)K * sizeof *b) == 0);
+    for (size_t i = 0; i < (size_t)arena_len; i++)
+        if (i < off_w || (i >= off_w + nw && i < off_b) || i >= off_b + (size_t)K)
+            ck_assert_msg(isnan(ga[i]), "gradient arena element %zu was written", i);
+    free(pa);
+    free(ga);
+
+    clcnn_tensor *ts[] = {tw, tb, tdw, tdb, tx, ty, tdy, tdx, params, grads};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
+        clcnn_tensor_destroy(ts[i]);
+    free(x);
+    free(w);
+    free(b);
+    free(dy);
+    free(dw0);
+    free(db0);
+    free(xd);
+    free(wd);
+    free(bd);
+    free(dyd);
+    free(dw_ref);
+    free(db_ref);
+    free(y_ref);
+    free(dx_ref);
+}
+END_TEST
+
 /* Central differences of L = sum(dy * y) in float64 on the reference
  * forward prove the reference dx, dw and db. */
 START_TEST(test_reference_gradient)
@@ -552,6 +644,7 @@ static Suite *make_suite(void)
     tc = tcase_create("dense");
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_dense, 0, DENSE_COUNT);
+    tcase_add_test(tc, test_dense_arena);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("gradcheck");

@@ -122,6 +122,58 @@ START_TEST(test_large_logits)
 }
 END_TEST
 
+/* Tensors at element offsets inside one buffer (as an arena lays them out). */
+START_TEST(test_offsets)
+{
+    const int s[4] = {2, 5, 3, 2};
+    const size_t n = 60;
+    uint64_t seed = 71;
+    tu_rng rng = tu_rng_make(seed);
+    float x[60], dy[60];
+    tu_fill(&rng, x, n, -3, 3);
+    tu_fill(&rng, dy, n, -1, 1);
+    double *xd = to_double(x, n), *dyd = to_double(dy, n);
+    double *y_ref = tu_alloc(n * sizeof *y_ref), *dx_ref = tu_alloc(n * sizeof *dx_ref);
+    softmax_ref_forward(s[0], s[1], s[2], s[3], xd, y_ref);
+    clcnn_tensor *big = tu_tensor(1, 1, 1, 4 * 60 + 20, NULL);
+    tu_ok(clcnn_tensor_fill(big, NAN));
+    cl_mem mem = clcnn_tensor_cl_mem(big, NULL);
+    clcnn_tensor *tx, *ty, *tdy, *tdx;
+    tu_ok(clcnn_tensor_wrap(tu_ctx(), mem, 1 * 4, s[0], s[1], s[2], s[3], &tx));
+    tu_ok(clcnn_tensor_wrap(tu_ctx(), mem, 67 * 4, s[0], s[1], s[2], s[3], &ty));
+    tu_ok(clcnn_tensor_wrap(tu_ctx(), mem, 131 * 4, s[0], s[1], s[2], s[3], &tdy));
+    tu_ok(clcnn_tensor_wrap(tu_ctx(), mem, 195 * 4, s[0], s[1], s[2], s[3], &tdx));
+    tu_ok(clcnn_tensor_write(tx, x, n));
+    tu_ok(clcnn_tensor_write(tdy, dy, n));
+    tu_ok(clcnn_softmax_forward(tu_ctx(), tx, ty));
+    float *y = tu_read(ty);
+    tu_compare("softmax forward at offsets", seed, y, y_ref, n, TOL_SOFTMAX_RTOL,
+               TOL_SOFTMAX_ATOL);
+    double *yd = to_double(y, n);
+    softmax_ref_backward(s[0], s[1], s[2], s[3], yd, dyd, dx_ref);
+    tu_ok(clcnn_softmax_backward(tu_ctx(), ty, tdy, tdx));
+    float *dx = tu_read(tdx);
+    tu_compare("softmax backward at offsets", seed, dx, dx_ref, n, TOL_SOFTMAX_RTOL,
+               TOL_SOFTMAX_ATOL);
+    float *all = tu_read(big);
+    ck_assert(isnan(all[0]) && isnan(all[61]) && isnan(all[66]) && isnan(all[127]) &&
+              isnan(all[255]) && isnan(all[259]));
+    free(all);
+    free(y);
+    free(dx);
+    free(xd);
+    free(dyd);
+    free(yd);
+    free(y_ref);
+    free(dx_ref);
+    clcnn_tensor_destroy(tx);
+    clcnn_tensor_destroy(ty);
+    clcnn_tensor_destroy(tdy);
+    clcnn_tensor_destroy(tdx);
+    clcnn_tensor_destroy(big);
+}
+END_TEST
+
 /* Central differences of L(x) = sum(dy * softmax(x)) in float64 prove the
  * reference backward. */
 START_TEST(test_reference_gradient)
@@ -231,6 +283,7 @@ static Suite *make_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_forward_backward, 0, SHAPE_COUNT);
     tcase_add_test(tc, test_large_logits);
+    tcase_add_test(tc, test_offsets);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("gradcheck");
