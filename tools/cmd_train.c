@@ -40,6 +40,8 @@ const char clcnn__usage_train[] =
     "                     0 for none)\n"
     "  --seed S           seed of initialisation, shuffling and augmentation (default 1)\n"
     "  --train-limit N    use only the first N training images\n"
+    "  --stop-after N     stop after N epochs of this run (the schedule still spans\n"
+    "                     --epochs); continue later with --resume\n"
     "  --out FILE         save a checkpoint (model + training state) to FILE after\n"
     "                     every epoch; it loads in eval, predict and info too\n"
     "  --resume FILE      continue the run saved in FILE (its recipe is kept;\n"
@@ -102,7 +104,7 @@ static void json_escaped(FILE *out, const char *s)
 
 typedef struct recipe {
     const char *model, *data, *out, *resume, *device;
-    int epochs, batch, shift, json, train_limit;
+    int epochs, batch, shift, json, train_limit, stop_after;
     unsigned long long seed;
     clcnn_optim_params optim;
     clcnn_lr_params schedule;
@@ -113,7 +115,7 @@ static int parse(int argc, char **argv, recipe *r)
 {
     const char *epochs = "10", *batch = "32", *lr = NULL, *optimizer = "adam";
     const char *momentum = "0.9", *decay = "0", *schedule = "cosine", *step_size = "3";
-    const char *shift = "2", *seed = "1", *limit = NULL;
+    const char *shift = "2", *seed = "1", *limit = NULL, *stop = NULL;
     const clcnn__option options[] = {
         {"model", 'm', &r->model, NULL},
         {"data", 'd', &r->data, NULL},
@@ -128,6 +130,7 @@ static int parse(int argc, char **argv, recipe *r)
         {"shift", 0, &shift, NULL},
         {"seed", 's', &seed, NULL},
         {"train-limit", 0, &limit, NULL},
+        {"stop-after", 0, &stop, NULL},
         {"out", 'o', &r->out, NULL},
         {"resume", 0, &r->resume, NULL},
         {"json", 0, NULL, &r->json},
@@ -153,6 +156,8 @@ static int parse(int argc, char **argv, recipe *r)
         return rc;
     if (limit && (rc = clcnn__cli_int("train", "train-limit", limit, 1, 2147483647,
                                       &r->train_limit)))
+        return rc;
+    if (stop && (rc = clcnn__cli_int("train", "stop-after", stop, 1, 100000, &r->stop_after)))
         return rc;
     char *end;
     double lr_v = lr ? strtod(lr, &end) : (kind == CLCNN_OPTIM_ADAM ? 0.002 : 0.05);
@@ -246,7 +251,10 @@ int clcnn__cmd_train(int argc, char **argv)
     size_t trained = 0;
     float accuracy = state.best_accuracy;
     int first_epoch = state.epoch;
-    while (state.epoch < r.epochs) {
+    int last_epoch = r.stop_after && first_epoch + r.stop_after < r.epochs
+                         ? first_epoch + r.stop_after
+                         : r.epochs;
+    while (state.epoch < last_epoch) {
         prog.epoch = state.epoch + 1;
         prog.start = now();
         prog.last_quarter = 0;
