@@ -6,7 +6,10 @@
  *   bench_conv2d [-r REPS] [-w WARMUP] [N C H W K R S [PAD [STRIDE]]]
  *
  * The default layer is VGG-style: N=8, C=64, 56x56, K=64, 3x3, pad 1. GFLOP/s
- * counts 2*N*K*P*Q*C*R*S for every pass. Exit status 1 if a check fails.
+ * counts 2*N*K*P*Q*C*R*S for every pass. "cpu ms" is the process's CPU time per
+ * timed run over all threads; on a device that is the host CPU (PoCL), "GF/s
+ * cpu" divides it by the compute units to estimate the rate on an idle
+ * machine when others share the cores. Exit status 1 if a check fails.
  */
 #include <math.h>
 #include <stdio.h>
@@ -182,7 +185,7 @@ static const char *pass_name(clcnn__conv2d_pass pass)
 /* Checks, then times one (pass, algo, variant); variant -1 is the AUTO
  * choice. Returns 0 when the check failed. */
 static int bench_one(clcnn_context *ctx, data *d, clcnn__conv2d_pass pass, clcnn_conv_algo algo,
-                     int variant, int warmup, int reps, double gflop)
+                     int variant, int warmup, int reps, double gflop, int cores)
 {
     char name[96];
     if (variant < 0) {
@@ -210,7 +213,10 @@ static int bench_one(clcnn_context *ctx, data *d, clcnn__conv2d_pass pass, clcnn
     double *t = malloc((size_t)reps * sizeof *t);
     if (!t)
         exit(2);
+    double cpu = 0;
     for (int i = 0; i < warmup + reps; i++) {
+        if (i == warmup)
+            cpu = bench_cpu_ms();
         double start = bench_now_ms();
         if ((st = run(ctx, d, pass, algo, variant)) != CLCNN_OK ||
             (st = clcnn_context_finish(ctx)) != CLCNN_OK)
@@ -218,10 +224,11 @@ static int bench_one(clcnn_context *ctx, data *d, clcnn__conv2d_pass pass, clcnn
         if (i >= warmup)
             t[i - warmup] = bench_now_ms() - start;
     }
+    cpu = (bench_cpu_ms() - cpu) / reps;
     double best = bench_min(t, (size_t)reps), median = bench_median(t, (size_t)reps);
-    printf("%-16s %-24s %-4s %8.1e %10.1f %10.3f %10.3f %9.1f %9.1f\n", pass_name(pass), name,
-           ok ? "ok" : "FAIL", err, first_ms, median, best, gflop / median * 1e3,
-           gflop / best * 1e3);
+    printf("%-16s %-24s %-4s %8.1e %9.1f %9.3f %9.3f %9.1f %9.1f %9.1f %9.1f\n",
+           pass_name(pass), name, ok ? "ok" : "FAIL", err, first_ms, median, best, cpu,
+           gflop / median * 1e3, gflop / best * 1e3, gflop / (cpu / cores) * 1e3);
     fflush(stdout);
     free(t);
     return ok;
@@ -281,6 +288,7 @@ int main(int argc, char **argv)
     }
     clcnn_device_info info;
     clcnn_context_device(ctx, &info);
+    const int cores = info.compute_units ? (int)info.compute_units : 1;
 
     size_t nx = (size_t)l->N * l->C * l->H * l->W, nw = (size_t)l->K * l->C * l->R * l->S;
     size_t ny = (size_t)l->N * l->K * l->P * l->Q;
@@ -310,16 +318,17 @@ int main(int argc, char **argv)
            "%.3f GFLOP per pass; %d warm-up, %d timed runs\n",
            l->N, l->C, l->H, l->W, l->K, l->R, l->S, l->pad, l->stride, l->P, l->Q, gflop,
            warmup, reps);
-    printf("%-16s %-24s %-4s %8s %10s %10s %10s %9s %9s\n", "pass", "variant", "chk", "max err",
-           "first ms", "median ms", "min ms", "GF/s med", "GF/s best");
+    printf("%-16s %-24s %-4s %8s %9s %9s %9s %9s %9s %9s %9s\n", "pass", "variant", "chk",
+           "max err", "first ms", "median ms", "min ms", "cpu ms", "GF/s med", "GF/s best",
+           "GF/s cpu");
 
     int ok = 1;
     const clcnn_conv_algo algos[] = {CLCNN_CONV_DIRECT, CLCNN_CONV_GEMM};
     for (int pass = 0; pass < CLCNN__CONV2D_PASS_COUNT; pass++) {
         for (int a = 0; a < 2; a++)
             for (int v = 0; v < clcnn__conv2d_variant_count(pass, algos[a]); v++)
-                ok &= bench_one(ctx, &d, pass, algos[a], v, warmup, reps, gflop);
-        ok &= bench_one(ctx, &d, pass, CLCNN_CONV_AUTO, -1, warmup, reps, gflop);
+                ok &= bench_one(ctx, &d, pass, algos[a], v, warmup, reps, gflop, cores);
+        ok &= bench_one(ctx, &d, pass, CLCNN_CONV_AUTO, -1, warmup, reps, gflop, cores);
     }
 
     clcnn_tensor *all[] = {d.tx, d.tw, d.tb, d.ty, d.tdy, d.tdx, d.tdw, d.tdb};

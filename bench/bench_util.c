@@ -2,6 +2,7 @@
 #include "bench_util.h"
 
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 
 double bench_now_ms(void)
@@ -9,6 +10,14 @@ double bench_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+double bench_cpu_ms(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-3;
 }
 
 static int cmp_double(const void *a, const void *b)

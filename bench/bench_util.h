@@ -10,6 +10,9 @@
 
 /* Milliseconds from a monotonic clock. */
 double bench_now_ms(void);
+/* CPU milliseconds used by this process so far, all threads (user + system):
+ * steadier than wall time when other processes share the cores. */
+double bench_cpu_ms(void);
 
 /* Median and minimum of v[0..n), n >= 1 (v is sorted in place). */
 double bench_median(double *v, size_t n);

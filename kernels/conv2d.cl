@@ -10,9 +10,12 @@
  * n = i1 / P, p = i1 % P, k0 = i2 * KB, holding KB floatQB accumulators while it loops
  * over c, r, s: each step loads QB input pixels of one row as a vector and does KB
  * broadcast fma's with the KB filter taps. Blocks whose columns all lie inside the
- * row (stride_w 1) load with vloadQB; the others gather lane by lane from clamped,
- * always-valid addresses and zero the padding lanes. Any work-group size works; the
- * host uses 1 on CPUs, where PoCL then runs each work-item as straight-line code.
+ * row (stride_w 1) load with vloadQB. At the left and right borders (stride_w 1) the
+ * lanes are still contiguous in memory: one vector load of the window, then a select
+ * zeroes the padding lanes (the window only reads elements of x, which may belong to
+ * a neighbouring row). Strided blocks gather lane by lane from clamped addresses.
+ * Any work-group size works; the host uses 1 on CPUs, where PoCL then runs each
+ * work-item as straight-line code.
  *
  * Arguments: x, x_off (N,C,H,W); w, w_off (K,C,R,S); b, b_off (K), read only when
  * has_bias != 0; y, y_off (N,K,P,Q); then N C H W K R S P Q pad_top pad_left
@@ -33,6 +36,30 @@
 #define VEC CAT(float, QB)
 #define VLOAD CAT(vload, QB)
 #define VSTORE CAT(vstore, QB)
+#define IVEC CAT(int, QB)
+#if QB == 2
+#define IOTA ((int2)(0, 1))
+#elif QB == 4
+#define IOTA ((int4)(0, 1, 2, 3))
+#elif QB == 8
+#define IOTA ((int8)(0, 1, 2, 3, 4, 5, 6, 7))
+#else
+#define IOTA ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+#endif
+
+/* base[idx + i] for the lanes where ok is set, 0 elsewhere. base[0 .. count) is
+ * the whole tensor: a window inside it is one vector load; one that sticks out
+ * (the first or last row of the tensor) is read from clamped addresses. */
+static VEC load_masked(const __global float *base, int idx, int count, IVEC ok)
+{
+    if (idx >= 0 && idx + QB <= count)
+        return select((VEC)(0.0f), VLOAD(0, base + idx), ok);
+    float lane[QB];
+#pragma unroll
+    for (int i = 0; i < QB; i++)
+        lane[i] = base[clamp(idx + i, 0, count - 1)];
+    return select((VEC)(0.0f), VLOAD(0, lane), ok);
+}
 
 __kernel void conv2d_fwd_direct(__global const float *x, int x_off, __global const float *w,
                                 int w_off, __global const float *b, int b_off, int has_bias,
@@ -46,8 +73,8 @@ __kernel void conv2d_fwd_direct(__global const float *x, int x_off, __global con
     if (q0 >= Q || np >= N * P || k0 >= K)
         return;
     const int n = np / P, p = np % P;
-    const int HW = H * W, RS = R * S, CRS = C * RS;
-    x += x_off + n * C * HW;
+    const int HW = H * W, RS = R * S, CRS = C * RS, CHW = C * HW;
+    x += x_off;
     w += w_off;
 
     /* Rows past K repeat row K-1 so that every load stays in bounds; they are
@@ -74,7 +101,7 @@ __kernel void conv2d_fwd_direct(__global const float *x, int x_off, __global con
                 const int h = h_base + r * dil_h;
                 if ((uint)h >= (uint)H)
                     continue;
-                const __global float *xr = x + c * HW + h * W + col0;
+                const __global float *xr = x + n * CHW + c * HW + h * W + col0;
                 const int wcr = c * RS + r * S;
                 for (int s = 0; s < S; s++) {
                     const VEC xv = VLOAD(0, xr + s * dil_w);
@@ -83,13 +110,31 @@ __kernel void conv2d_fwd_direct(__global const float *x, int x_off, __global con
                         acc[kb] = fma((VEC)(w[wrow[kb] + wcr + s]), xv, acc[kb]);
                 }
             }
+    } else if (stride_w == 1) {
+        /* s outermost: the lane mask depends on s only */
+        for (int s = 0; s < S; s++) {
+            const int col = col0 + s * dil_w;
+            const IVEC colv = IOTA + (IVEC)(col);
+            const IVEC ok = (colv >= (IVEC)(0)) & (colv < (IVEC)(W));
+            for (int c = 0; c < C; c++)
+                for (int r = 0; r < R; r++) {
+                    const int h = h_base + r * dil_h;
+                    if ((uint)h >= (uint)H)
+                        continue;
+                    const VEC xv = load_masked(x, n * CHW + c * HW + h * W + col, N * CHW, ok);
+                    const int wi = c * RS + r * S + s;
+#pragma unroll
+                    for (int kb = 0; kb < KB; kb++)
+                        acc[kb] = fma((VEC)(w[wrow[kb] + wi]), xv, acc[kb]);
+                }
+        }
     } else {
         for (int c = 0; c < C; c++)
             for (int r = 0; r < R; r++) {
                 const int h = h_base + r * dil_h;
                 if ((uint)h >= (uint)H)
                     continue;
-                const __global float *xr = x + c * HW + h * W;
+                const __global float *xr = x + n * CHW + c * HW + h * W;
                 const int wcr = c * RS + r * S;
                 for (int s = 0; s < S; s++) {
                     float lane[QB];

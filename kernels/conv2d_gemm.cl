@@ -5,7 +5,10 @@
  * buffer: each work-item gathers the im2col columns of its own TN output pixels into a
  * panel in local memory, one reduction chunk of KC rows at a time, and reuses that
  * panel for all of its output channels, so each gathered input value feeds
- * k_per_item fma's instead of one.
+ * k_per_item fma's instead of one. With stride_w 1 a tile's pixels lie in at most
+ * two output rows (when TN <= Q), each a contiguous run of input columns, so a panel
+ * row is one or two vector loads of whole windows (inside x) with the padding lanes
+ * selected away; other tiles gather lane by lane.
  *
  * Options (all optional, #ifndef defaults):
  *   TM  output channels per register block (default 8)
@@ -44,6 +47,30 @@
 #define VEC CAT(float, TN)
 #define VLOAD CAT(vload, TN)
 #define VSTORE CAT(vstore, TN)
+#define IVEC CAT(int, TN)
+#if TN == 2
+#define IOTA ((int2)(0, 1))
+#elif TN == 4
+#define IOTA ((int4)(0, 1, 2, 3))
+#elif TN == 8
+#define IOTA ((int8)(0, 1, 2, 3, 4, 5, 6, 7))
+#else
+#define IOTA ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+#endif
+
+/* base[idx + i] for the lanes where ok is set, 0 elsewhere. base[0 .. count) is
+ * the whole tensor: a window inside it is one vector load; one that sticks out
+ * (the first or last row of the tensor) is read from clamped addresses. */
+static VEC load_masked(const __global float *base, int idx, int count, IVEC ok)
+{
+    if (idx >= 0 && idx + TN <= count)
+        return select((VEC)(0.0f), VLOAD(0, base + idx), ok);
+    float lane[TN];
+#pragma unroll
+    for (int i = 0; i < TN; i++)
+        lane[i] = base[clamp(idx + i, 0, count - 1)];
+    return select((VEC)(0.0f), VLOAD(0, lane), ok);
+}
 
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
 conv2d_fwd_gemm(__global const float *x, int x_off, __global const float *w, int w_off,
@@ -59,9 +86,9 @@ conv2d_fwd_gemm(__global const float *x, int x_off, __global const float *w, int
     if (pq0 >= PQ || n >= N || kbeg >= K)
         return;
     const int kend = min(K, kbeg + k_per_item);
-    const int HW = H * W, RS = R * S, CRS = C * RS;
+    const int HW = H * W, RS = R * S, CRS = C * RS, CHW = C * HW;
     const int ntile = min(TN, PQ - pq0);
-    x += x_off + n * C * HW;
+    x += x_off;
     w += w_off;
     y += y_off + n * K * PQ;
 
@@ -78,18 +105,36 @@ conv2d_fwd_gemm(__global const float *x, int x_off, __global const float *w, int
      * padding: each panel row is then one contiguous vector load. */
     const int row_fast = stride_w == 1 && pq0 % Q + TN <= Q && w0[0] >= 0 &&
                          w0[0] + TN - 1 + (S - 1) * dil_w < W;
+    /* Otherwise, with stride_w 1 and TN <= Q: lanes [0, split) in the first
+     * row, [split, TN) in the next one, each a run of consecutive columns.
+     * win0 and win1 are the x indices (at c = r = s = 0) that lane 0 would read
+     * if its run continued through it. */
+    const int two_rows = !row_fast && stride_w == 1 && TN <= Q;
+    const int split = Q - pq0 % Q;
+    const IVEC second = IOTA >= (IVEC)(split);
+    const IVEC hv = VLOAD(0, h0), wv = VLOAD(0, w0);
+    const int win0 = n * CHW + h0[0] * W + w0[0];
+    const int win1 = n * CHW + (h0[0] + stride_h) * W - pad_left - split;
 
     for (int j0 = 0; j0 < CRS; j0 += KC) {
         const int jn = min(KC, CRS - j0);
         int c = j0 / RS, r = j0 % RS / S, s = j0 % S;
         for (int jj = 0; jj < jn; jj++) {
-            const __global float *xc = x + c * HW;
+            const __global float *xc = x + n * CHW + c * HW;
             VEC v;
             if (row_fast) {
                 const int h = h0[0] + r * dil_h;
                 v = (VEC)(0.0f);
                 if ((uint)h < (uint)H)
                     v = VLOAD(0, xc + h * W + w0[0] + s * dil_w);
+            } else if (two_rows) {
+                const IVEC hh = hv + (IVEC)(r * dil_h), ww = wv + (IVEC)(s * dil_w);
+                const IVEC ok = (hh >= (IVEC)(0)) & (hh < (IVEC)(H)) & (ww >= (IVEC)(0)) &
+                                (ww < (IVEC)(W));
+                const int shift = c * HW + r * dil_h * W + s * dil_w;
+                v = load_masked(x, win0 + shift, N * CHW, ok & ~second);
+                if (split < TN)
+                    v = select(v, load_masked(x, win1 + shift, N * CHW, ok & second), second);
             } else {
                 float lane[TN];
 #pragma unroll

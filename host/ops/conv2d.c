@@ -54,8 +54,8 @@ static const tile gemm_tiles[] = {{"gemm 8x16 kc256", 8, 16, 256},
                                   {"gemm 4x8 kc128", 4, 8, 128}};
 static const tile bwd_data_tiles[] = {{"bwd-data 8x16", 8, 16, 0},
                                       {"bwd-data 4x8", 4, 8, 0}};
-static const tile bwd_filter_tiles[] = {{"bwd-filter 4x4x16", 4, 16, 4},
-                                        {"bwd-filter 4x2x8", 4, 8, 2}};
+static const tile bwd_filter_tiles[] = {{"bwd-filter 4x6x8", 4, 8, 6},
+                                        {"bwd-filter 4x4x4", 4, 4, 4}};
 
 #define COUNT_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -118,13 +118,20 @@ static size_t ceil_div(size_t a, size_t b)
 /* ---- the algorithm choice ---- */
 
 /*
- * The AUTO rule, per pass (measured with bench/bench_conv2d on PoCL; a tuning
- * database will replace it):
- * - forward: DIRECT when stride_w is 1 and the output rows are at least 16
- *   wide, since its vector loads then read input rows directly; otherwise GEMM,
- *   whose pixel tiles span rows and so stay full for small or strided outputs.
- * - every kernel: the large block when the output (forward) or input
- *   (backward-data) rows and the channel counts fill it, else the small block.
+ * The AUTO rule, measured with bench/bench_conv2d on PoCL (2-core AVX-512
+ * host) over the VGG-style layer, the LeNet-5 and Keras convnet layers at
+ * batch 8 and a stride-2 layer; a tuning database will replace it:
+ * - forward: DIRECT for stride_w 1 and output rows of at least 8 columns. Its
+ *   vector loads read input rows in place and it beat GEMM there even with
+ *   half-empty 16-lane blocks (Q = 10, 11). GEMM otherwise: its pixel tiles
+ *   span rows, so they stay full for tiny outputs (Q = 3), and its gathered
+ *   panel is reused across all output channels, which pays for strides.
+ * - the large block everywhere except where its extra rows or lanes would be
+ *   mostly empty: K <= 4 (forward), C < 6 or fewer than 8 columns per phase
+ *   (backward-data), P*Q <= 8 (GEMM), Q <= 2 (backward-filter).
+ * Blocks hold 16-24 accumulator registers of 256 bits: LLVM prefers 256-bit
+ * vectors on these hosts and splits a float16 into two registers.
+ * On GPUs the same rule applies until the tuning database exists.
  */
 void clcnn__conv2d_choose(const clcnn_context *ctx, clcnn__conv2d_pass pass,
                           const int x_shape[4], const int w_shape[4],
@@ -134,23 +141,23 @@ void clcnn__conv2d_choose(const clcnn_context *ctx, clcnn__conv2d_pass pass,
     (void)ctx;
     int y_shape[4] = {0, 0, 0, 0};
     clcnn_conv2d_output_shape(x_shape, w_shape, params, y_shape, NULL, 0);
-    const int C = x_shape[1], W = x_shape[3], K = w_shape[0], PQ = y_shape[2] * y_shape[3];
-    const int Q = y_shape[3];
+    const int C = x_shape[1], W = x_shape[3], K = w_shape[0];
+    const int P = y_shape[2], Q = y_shape[3];
     const int stride_w = params->stride_w ? params->stride_w : 1;
     if (pass == CLCNN__CONV2D_BACKWARD_DATA) {
         *algo = CLCNN_CONV_DIRECT;
-        *variant = (W / stride_w >= 12 && C >= 6) ? 0 : 1;
+        *variant = (C >= 6 && (W + stride_w - 1) / stride_w >= 8) ? 0 : 1;
     } else if (pass == CLCNN__CONV2D_BACKWARD_FILTER) {
         *algo = CLCNN_CONV_GEMM;
-        *variant = Q >= 12 ? 0 : 1;
+        *variant = Q > 2 ? 0 : 1;
     } else {
         *algo = params->algo;
         if (*algo == CLCNN_CONV_AUTO)
-            *algo = (stride_w == 1 && Q >= 16) ? CLCNN_CONV_DIRECT : CLCNN_CONV_GEMM;
+            *algo = (stride_w == 1 && Q >= 8) ? CLCNN_CONV_DIRECT : CLCNN_CONV_GEMM;
         if (*algo == CLCNN_CONV_DIRECT)
-            *variant = (Q >= 12 && K >= 6) ? 0 : 1;
+            *variant = K > 4 ? 0 : 1;
         else
-            *variant = (PQ >= 64 && K >= 8) ? 0 : 1;
+            *variant = (K > 4 && (long long)P * Q > 8) ? 0 : 1;
     }
 }
 
