@@ -52,7 +52,7 @@
  * (the first or last row of the tensor) is read from clamped addresses. */
 static VEC load_masked(const __global float *base, int idx, int count, IVEC ok)
 {
-    if (idx >= 0 && idx + QB <= count)
+    if (idx >= 0 && idx <= count - QB)
         return select((VEC)(0.0f), VLOAD(0, base + idx), ok);
     float lane[QB];
 #pragma unroll

@@ -5,7 +5,9 @@
  * h + pad_top - r*dil_h = p*stride_h and v + pad_left - s*dil_w = q*stride_w, with
  * p, q inside the output. The columns a work-item owns all share one phase
  * v mod stride_w, so a tap s either feeds all of its lanes or none, and the lanes read
- * consecutive q: one vector load of dy per (k, r, s) instead of a masked gather.
+ * consecutive q: one vector load of dy per (k, r, s) instead of a gather. Where those q
+ * run past either end of a dy row, the load still covers the whole window (inside dy)
+ * and a select zeroes the lanes outside.
  *
  * Options (all optional, #ifndef defaults):
  *   CB  input channels per work-item, the rows of the register block (default 8)
@@ -35,6 +37,30 @@
 #define VEC CAT(float, WB)
 #define VLOAD CAT(vload, WB)
 #define VSTORE CAT(vstore, WB)
+#define IVEC CAT(int, WB)
+#if WB == 2
+#define IOTA ((int2)(0, 1))
+#elif WB == 4
+#define IOTA ((int4)(0, 1, 2, 3))
+#elif WB == 8
+#define IOTA ((int8)(0, 1, 2, 3, 4, 5, 6, 7))
+#else
+#define IOTA ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+#endif
+
+/* base[idx + i] for the lanes where ok is set, 0 elsewhere. base[0 .. count) is
+ * the whole tensor: a window inside it is one vector load; one that sticks out
+ * (the first or last row of the tensor) is read from clamped addresses. */
+static VEC load_masked(const __global float *base, int idx, int count, IVEC ok)
+{
+    if (idx >= 0 && idx <= count - WB)
+        return select((VEC)(0.0f), VLOAD(0, base + idx), ok);
+    float lane[WB];
+#pragma unroll
+    for (int i = 0; i < WB; i++)
+        lane[i] = base[clamp(idx + i, 0, count - 1)];
+    return select((VEC)(0.0f), VLOAD(0, lane), ok);
+}
 
 __kernel void conv2d_bwd_data(__global const float *dy, int dy_off, __global const float *w,
                               int w_off, __global float *dx, int dx_off, int N, int C, int H,
@@ -50,8 +76,8 @@ __kernel void conv2d_bwd_data(__global const float *dy, int dy_off, __global con
     if (phase >= stride_w || v0 >= W || nh >= N * H || c0 >= C)
         return;
     const int n = nh / H, h = nh % H;
-    const int PQ = P * Q, RS = R * S, CRS = C * RS;
-    dy += dy_off + n * K * PQ;
+    const int PQ = P * Q, RS = R * S, CRS = C * RS, KPQ = K * PQ;
+    dy += dy_off;
     w += w_off;
 
     /* Channels past C repeat channel C-1 (in bounds, never stored). */
@@ -73,6 +99,8 @@ __kernel void conv2d_bwd_data(__global const float *dy, int dy_off, __global con
         if (qb + WB <= 0 || qb >= Q)
             continue;
         const int interior = qb >= 0 && qb + WB <= Q;
+        const IVEC qv = IOTA + (IVEC)(qb);
+        const IVEC ok = (qv >= (IVEC)(0)) & (qv < (IVEC)(Q));
         for (int r = 0; r < R; r++) {
             const int u = h + pad_top - r * dil_h;
             if (u % stride_h != 0)
@@ -81,24 +109,17 @@ __kernel void conv2d_bwd_data(__global const float *dy, int dy_off, __global con
             if ((uint)p >= (uint)P)
                 continue;
             const int wrs = r * S + s;
+            const int row = n * KPQ + p * Q + qb;
             if (interior) {
                 for (int k = 0; k < K; k++) {
-                    const VEC g = VLOAD(0, dy + k * PQ + p * Q + qb);
+                    const VEC g = VLOAD(0, dy + row + k * PQ);
 #pragma unroll
                     for (int cb = 0; cb < CB; cb++)
                         acc[cb] = fma((VEC)(w[k * CRS + wrow[cb] + wrs]), g, acc[cb]);
                 }
             } else {
                 for (int k = 0; k < K; k++) {
-                    const __global float *dyr = dy + k * PQ + p * Q;
-                    float lane[WB];
-#pragma unroll
-                    for (int i = 0; i < WB; i++) {
-                        const int q = qb + i;
-                        const float v = dyr[clamp(q, 0, Q - 1)];
-                        lane[i] = (uint)q < (uint)Q ? v : 0.0f;
-                    }
-                    const VEC g = VLOAD(0, lane);
+                    const VEC g = load_masked(dy, row + k * PQ, N * KPQ, ok);
 #pragma unroll
                     for (int cb = 0; cb < CB; cb++)
                         acc[cb] = fma((VEC)(w[k * CRS + wrow[cb] + wrs]), g, acc[cb]);

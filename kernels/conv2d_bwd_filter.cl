@@ -64,7 +64,7 @@
  * (the first or last row of the tensor) is read from clamped addresses. */
 static VEC load_masked(const __global float *base, int idx, int count, IVEC ok)
 {
-    if (idx >= 0 && idx + QV <= count)
+    if (idx >= 0 && idx <= count - QV)
         return select((VEC)(0.0f), VLOAD(0, base + idx), ok);
     float lane[QV];
 #pragma unroll
@@ -158,7 +158,7 @@ __kernel void conv2d_bwd_filter(__global const float *x, int x_off, __global con
                         const IVEC colv = IOTA * (IVEC)(2) + (IVEC)(col0);
                         const IVEC ok = (colv >= (IVEC)(0)) & (colv < (IVEC)(W)) & qok;
                         VEC lo, hi;
-                        if (idx >= 0 && idx + 2 * QV <= N * CHW) {
+                        if (idx >= 0 && idx <= N * CHW - 2 * QV) {
                             lo = VLOAD(0, x + idx);
                             hi = VLOAD(0, x + idx + QV);
                         } else {

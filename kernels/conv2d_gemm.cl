@@ -63,7 +63,7 @@
  * (the first or last row of the tensor) is read from clamped addresses. */
 static VEC load_masked(const __global float *base, int idx, int count, IVEC ok)
 {
-    if (idx >= 0 && idx + TN <= count)
+    if (idx >= 0 && idx <= count - TN)
         return select((VEC)(0.0f), VLOAD(0, base + idx), ok);
     float lane[TN];
 #pragma unroll

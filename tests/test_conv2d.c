@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clcnn_cl.h"
 #include "conv2d.h"
 #include "conv2d_ref.h"
 #include "testutil.h"
@@ -432,6 +433,130 @@ START_TEST(test_backward)
 }
 END_TEST
 
+/* ---- tensors inside a shared buffer ---- */
+
+enum { T_X, T_W, T_B, T_Y, T_DY, T_DX, T_DW, T_DB, T_COUNT };
+#define GUARD 37 /* NaN elements before and after every tensor */
+
+/* Every tensor at an odd element offset inside one buffer, NaN between them:
+ * the border window loads may read neighbouring rows of their own tensor but
+ * must never let a value from outside it through, and no kernel may write
+ * outside its output. Inputs must come back unchanged. */
+static const int offset_cases[] = {3, 6, 9, 14, 20};
+
+START_TEST(test_offsets_and_guards)
+{
+    const conv_case *c = &cases[offset_cases[_i]];
+    const uint64_t seed = 700 + (uint64_t)_i;
+    tu_rng rng = tu_rng_make(seed);
+    conv2d_ref_geom g = case_geom(c);
+    const int shapes[T_COUNT][4] = {
+        {g.N, g.C, g.H, g.W}, {g.K, g.C, g.R, g.S}, {g.K, 1, 1, 1}, {g.N, g.K, g.P, g.Q},
+        {g.N, g.K, g.P, g.Q}, {g.N, g.C, g.H, g.W}, {g.K, g.C, g.R, g.S}, {g.K, 1, 1, 1},
+    };
+    size_t off[T_COUNT], count[T_COUNT], total = GUARD;
+    for (int t = 0; t < T_COUNT; t++) {
+        count[t] = (size_t)shapes[t][0] * shapes[t][1] * shapes[t][2] * shapes[t][3];
+        off[t] = total;
+        total += count[t] + GUARD;
+    }
+    float *init = tu_alloc(total * sizeof *init), *now = tu_alloc(total * sizeof *now);
+    for (size_t i = 0; i < total; i++)
+        init[i] = NAN;
+    const int inputs[] = {T_X, T_W, T_B, T_DY, T_DW, T_DB};
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
+        tu_fill(&rng, init + off[inputs[i]], count[inputs[i]], -1.0f, 1.0f);
+
+    double *xd = to_double(init + off[T_X], count[T_X]);
+    double *wd = to_double(init + off[T_W], count[T_W]);
+    double *bd = to_double(init + off[T_B], count[T_B]);
+    double *dyd = to_double(init + off[T_DY], count[T_DY]);
+    double *ref_y = tu_alloc(count[T_Y] * sizeof *ref_y);
+    double *ref_dx = tu_alloc(count[T_DX] * sizeof *ref_dx);
+    double *ref_dw = to_double(init + off[T_DW], count[T_DW]);
+    double *ref_db = to_double(init + off[T_DB], count[T_DB]);
+    conv2d_ref_forward(&g, xd, wd, bd, ref_y);
+    conv2d_ref_backward_data(&g, dyd, wd, ref_dx);
+    conv2d_ref_backward_filter(&g, xd, dyd, ref_dw, ref_db);
+
+    clcnn_context *ctx = tu_ctx();
+    cl_int err;
+    cl_mem buf = clCreateBuffer(clcnn_context_cl_context(ctx), CL_MEM_READ_WRITE,
+                                total * sizeof(float), NULL, &err);
+    ck_assert_int_eq(err, CL_SUCCESS);
+    clcnn_tensor *t[T_COUNT];
+    for (int i = 0; i < T_COUNT; i++)
+        tu_ok(clcnn_tensor_wrap(ctx, buf, off[i] * sizeof(float), shapes[i][0], shapes[i][1],
+                                shapes[i][2], shapes[i][3], &t[i]));
+    clReleaseMemObject(buf); /* the tensors keep it alive */
+
+    clcnn_conv2d_params p = case_params(c, CLCNN_CONV_AUTO);
+    char what[256];
+    /* (pass, algo, variant) for every variant of every pass */
+    for (int pass = 0; pass < CLCNN__CONV2D_PASS_COUNT; pass++)
+        for (int a = CLCNN_CONV_DIRECT; a <= CLCNN_CONV_GEMM; a++)
+            for (int v = 0; v < clcnn__conv2d_variant_count(pass, (clcnn_conv_algo)a); v++) {
+                ck_assert_int_eq(clEnqueueWriteBuffer(clcnn_context_cl_queue(ctx), buf, CL_TRUE,
+                                                      0, total * sizeof(float), init, 0, NULL,
+                                                      NULL),
+                                 CL_SUCCESS);
+                int out = pass == CLCNN__CONV2D_FORWARD         ? T_Y
+                          : pass == CLCNN__CONV2D_BACKWARD_DATA ? T_DX
+                                                                : T_DW;
+                p.algo = (clcnn_conv_algo)a;
+                if (pass == CLCNN__CONV2D_FORWARD)
+                    tu_ok(clcnn__conv2d_forward_variant(ctx, t[T_X], t[T_W], t[T_B], t[T_Y], &p,
+                                                        v));
+                else if (pass == CLCNN__CONV2D_BACKWARD_DATA)
+                    tu_ok(clcnn__conv2d_backward_data_variant(ctx, t[T_DY], t[T_W], t[T_DX], &p,
+                                                              v));
+                else
+                    tu_ok(clcnn__conv2d_backward_filter_variant(ctx, t[T_X], t[T_DY], t[T_DW],
+                                                                t[T_DB], &p, v));
+                ck_assert_int_eq(clEnqueueReadBuffer(clcnn_context_cl_queue(ctx), buf, CL_TRUE,
+                                                     0, total * sizeof(float), now, 0, NULL,
+                                                     NULL),
+                                 CL_SUCCESS);
+                snprintf(what, sizeof what, "%s at offsets, %s", c->name,
+                         clcnn__conv2d_variant_name(pass, (clcnn_conv_algo)a, v));
+                if (out == T_Y)
+                    tu_compare(what, seed, now + off[T_Y], ref_y, count[T_Y], TOL_CONV2D_RTOL,
+                               tol_reduction_atol((double)g.C * g.R * g.S));
+                else if (out == T_DX)
+                    tu_compare(what, seed, now + off[T_DX], ref_dx, count[T_DX],
+                               TOL_CONV2D_RTOL, tol_reduction_atol((double)g.K * g.R * g.S));
+                else {
+                    double atol = tol_reduction_atol((double)g.N * g.P * g.Q);
+                    tu_compare(what, seed, now + off[T_DW], ref_dw, count[T_DW],
+                               TOL_CONV2D_RTOL, atol);
+                    tu_compare(what, seed, now + off[T_DB], ref_db, count[T_DB],
+                               TOL_CONV2D_RTOL, atol);
+                }
+                /* everything but the outputs of this pass is exactly as before */
+                for (int i = 0; i < T_COUNT; i++) {
+                    if (i == out || (out == T_DW && i == T_DB))
+                        continue;
+                    ck_assert_msg(memcmp(now + off[i], init + off[i], count[i] * sizeof *now) ==
+                                      0,
+                                  "%s: tensor %d changed", what, i);
+                }
+                for (size_t i = 0; i < total; i++) {
+                    int inside = 0;
+                    for (int j = 0; j < T_COUNT; j++)
+                        inside |= i >= off[j] && i < off[j] + count[j];
+                    if (!inside)
+                        ck_assert_msg(isnan(now[i]), "%s: guard element %zu was written", what,
+                                      i);
+                }
+            }
+
+    for (int i = 0; i < T_COUNT; i++)
+        clcnn_tensor_destroy(t[i]);
+    free(init), free(now), free(xd), free(wd), free(bd), free(dyd);
+    free(ref_y), free(ref_dx), free(ref_dw), free(ref_db);
+}
+END_TEST
+
 /* ---- invalid arguments ---- */
 
 enum { OP_FORWARD, OP_BACKWARD_DATA, OP_BACKWARD_FILTER };
@@ -608,6 +733,12 @@ static Suite *make_suite(void)
     tc = tcase_create("backward");
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_backward, 0, CASE_COUNT);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("offsets");
+    tcase_set_timeout(tc, 300);
+    tcase_add_loop_test(tc, test_offsets_and_guards, 0,
+                        (int)(sizeof offset_cases / sizeof offset_cases[0]));
     suite_add_tcase(s, tc);
 
     tc = tcase_create("invalid");
