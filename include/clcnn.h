@@ -227,9 +227,10 @@ typedef enum clcnn_conv_algo {
 } clcnn_conv_algo;
 
 /* Geometry of a 2-D convolution. A zeroed struct is a valid default:
- * stride and dilation 0 mean 1, padding 0. Each padding must be smaller than
- * the dilated filter extent ((R - 1) * dilation + 1), so every output sees at
- * least one input pixel. */
+ * stride and dilation 0 mean 1, padding 0. Strides and dilations are at most
+ * 65536. Each padding must be smaller than the dilated filter extent
+ * ((R - 1) * dilation + 1), so every output sees at least one input pixel.
+ * algo selects the forward algorithm; each backward pass has one. */
 typedef struct clcnn_conv2d_params {
     int pad_top, pad_bottom, pad_left, pad_right;
     int stride_h, stride_w;
@@ -250,7 +251,9 @@ CLCNN_API clcnn_status clcnn_conv2d_output_shape(const int x_shape[4], const int
                                                  size_t message_size);
 
 /* y = conv(x, w) + b.  x (N,C,H,W), w (K,C,R,S), b (K,1,1,1) or NULL,
- * y (N,K,P,Q), which must not overlap x. */
+ * y (N,K,P,Q). The conv2d ops check shapes as clcnn_conv2d_output_shape does,
+ * and the output must have exactly the output shape (CLCNN_ERR_SHAPE). An
+ * output that overlaps an input in memory is CLCNN_ERR_INVALID_ARGUMENT. */
 CLCNN_API clcnn_status clcnn_conv2d_forward(clcnn_context *ctx, const clcnn_tensor *x,
                                             const clcnn_tensor *w, const clcnn_tensor *b,
                                             clcnn_tensor *y, const clcnn_conv2d_params *params);
