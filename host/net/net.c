@@ -5,6 +5,7 @@
  * optimiser passes over the layer list.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -166,6 +167,87 @@ static clcnn_status allocate(clcnn_net *net)
     return st;
 }
 
+/* ---- device memory: checked before anything is allocated ---- */
+
+/* Bytes of the buffers allocate() creates: what does not depend on the batch
+ * (parameters, gradients, Adam-sized state, the loss) and what each image
+ * adds (input, label, activations, their gradients, argmax, probabilities),
+ * with the largest single buffer of each kind. */
+typedef struct net_bytes {
+    uint64_t fixed, per_image, largest_fixed, largest_per_image;
+} net_bytes;
+
+static void add_per_image(net_bytes *b, const int shape[4], int copies)
+{
+    uint64_t bytes = (uint64_t)shape[1] * (uint64_t)shape[2] * (uint64_t)shape[3] * 4u;
+    b->per_image += bytes * (uint64_t)copies;
+    if (bytes > b->largest_per_image)
+        b->largest_per_image = bytes;
+}
+
+static net_bytes device_bytes(const clcnn_net *net)
+{
+    uint64_t p = (uint64_t)net->param_count * 4u;
+    net_bytes b = {.fixed = 4 * p + 4, .largest_fixed = 2 * p};
+    const int one[4] = {1, 1, 1, 1};
+    add_per_image(&b, net->in_shape, 1);
+    add_per_image(&b, one, 1); /* label */
+    add_per_image(&b, net->layers[logits_layer(net)].out_shape, 1);
+    for (int i = 0; i < net->layer_count; i++) {
+        const clcnn__layer *l = &net->layers[i];
+        if (l->d.kind == CLCNN__LAYER_SOFTMAX)
+            break;
+        if (l->d.kind == CLCNN__LAYER_FLATTEN) /* views, except a first layer's dy */
+            add_per_image(&b, l->out_shape, i == 0);
+        else
+            add_per_image(&b, l->out_shape,
+                          l->d.kind == CLCNN__LAYER_POOL && l->d.pool.mode == CLCNN_POOL_MAX ? 3
+                                                                                            : 2);
+    }
+    return b;
+}
+
+static uint64_t times_saturated(uint64_t a, uint64_t n)
+{
+    return n && a > UINT64_MAX / n ? UINT64_MAX : a * n;
+}
+
+/* Compares what `batch` images need with the device's global memory and
+ * largest allocation, so that a batch too large fails at once with the
+ * numbers and the batch that fits, instead of in the middle of allocating
+ * (or, on drivers that allocate lazily, at the first launch). */
+static clcnn_status check_device_memory(const clcnn_net *net, int batch)
+{
+    clcnn_context *ctx = net->ctx;
+    uint64_t have = ctx->info.global_mem_bytes, max_alloc = ctx->max_alloc_bytes;
+    net_bytes b = device_bytes(net);
+    uint64_t total = times_saturated(b.per_image, (uint64_t)batch);
+    total = total > UINT64_MAX - b.fixed ? UINT64_MAX : total + b.fixed;
+    uint64_t largest = times_saturated(b.largest_per_image, (uint64_t)batch);
+    if (b.largest_fixed > largest)
+        largest = b.largest_fixed;
+    if ((!have || total <= have) && (!max_alloc || largest <= max_alloc))
+        return CLCNN_OK;
+    uint64_t fit = have ? (have > b.fixed ? (have - b.fixed) / b.per_image : 0) : UINT64_MAX;
+    if (max_alloc && max_alloc / b.largest_per_image < fit)
+        fit = max_alloc / b.largest_per_image;
+    if (max_alloc && b.largest_fixed > max_alloc)
+        fit = 0;
+    char hint[128];
+    if (fit)
+        snprintf(hint, sizeof hint, "use a batch of at most %llu", (unsigned long long)fit);
+    else
+        snprintf(hint, sizeof hint, "the parameters alone do not fit, whatever the batch");
+    return clcnn__fail(ctx, CLCNN_ERR_OUT_OF_DEVICE_MEMORY,
+                       "a batch of %d needs %llu MiB of device memory (%llu bytes; largest "
+                       "buffer %llu bytes), but \"%s\" has %llu MiB (%llu bytes; largest "
+                       "allocation %llu bytes): %s",
+                       batch, (unsigned long long)(total >> 20), (unsigned long long)total,
+                       (unsigned long long)largest, ctx->info.device_name,
+                       (unsigned long long)(have >> 20), (unsigned long long)have,
+                       (unsigned long long)max_alloc, hint);
+}
+
 /* Sets how many images the next pass processes (n <= batch); the tensors are
  * the net's own, so only their recorded batch dimension changes. */
 static void set_active(clcnn_net *net, int n)
@@ -269,7 +351,9 @@ clcnn_status clcnn__net_plan(clcnn_context *ctx, const char *spec, int batch, in
 
 clcnn_status clcnn__net_allocate(clcnn_net *net)
 {
-    clcnn_status st = allocate(net);
+    clcnn_status st = check_device_memory(net, net->batch);
+    if (st == CLCNN_OK)
+        st = allocate(net);
     if (st == CLCNN_OK)
         st = clcnn_net_init(net, 1);
     return st;
@@ -282,7 +366,16 @@ clcnn_status clcnn_net_create(clcnn_context *ctx, const char *spec, int batch, i
         return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT, "%s is NULL",
                            !ctx ? "ctx" : !spec ? "spec" : "out");
     clcnn_net *net = NULL;
-    clcnn_status st = clcnn__net_plan(ctx, spec, batch, c, h, w, &net);
+    /* Planned for one image first: a batch too large for the device is then
+     * reported as such, with the batch that fits, even when its shapes would
+     * not fit an int. */
+    clcnn_status st = clcnn__net_plan(ctx, spec, 1, c, h, w, &net);
+    if (st == CLCNN_OK && batch >= 1)
+        st = check_device_memory(net, batch);
+    if (st == CLCNN_OK && batch != 1) {
+        clcnn_net_destroy(net);
+        st = clcnn__net_plan(ctx, spec, batch, c, h, w, &net);
+    }
     if (st == CLCNN_OK)
         st = clcnn__net_allocate(net);
     if (st != CLCNN_OK) {
@@ -401,6 +494,12 @@ clcnn_status clcnn_net_set_optimizer(clcnn_net *net, const clcnn_optim_params *p
 
 /* ---- passes ---- */
 
+static void traced(clcnn_net *net, int layer, const char *what)
+{
+    if (net->trace)
+        net->trace(net->trace_user, layer, what);
+}
+
 static clcnn_status check_batch(clcnn_net *net, const void *p, const char *name, int n)
 {
     if (!p)
@@ -420,6 +519,7 @@ clcnn_status clcnn_net_forward(clcnn_net *net, const float *x, int n)
         return st;
     set_active(net, n);
     st = clcnn_tensor_write(net->x, x, clcnn_tensor_count(net->x));
+    traced(net, -1, "input write");
     clcnn_context *ctx = net->ctx;
     const clcnn_tensor *in = net->x;
     int last = logits_layer(net);
@@ -442,6 +542,7 @@ clcnn_status clcnn_net_forward(clcnn_net *net, const float *x, int n)
         case CLCNN__LAYER_SOFTMAX:
             break;
         }
+        traced(net, i, "fwd");
         in = l->y;
     }
     return st;
@@ -466,6 +567,7 @@ clcnn_status clcnn_net_backward(clcnn_net *net, const float *labels)
     if (st == CLCNN_OK)
         st = clcnn_softmax_cross_entropy(ctx, net->layers[last].y, net->labels,
                                          net->layers[last].dy, net->loss);
+    traced(net, -1, "labels + loss");
     for (int i = last; i >= 0 && st == CLCNN_OK; i--) {
         clcnn__layer *l = &net->layers[i];
         const clcnn_tensor *in = i ? net->layers[i - 1].y : net->x;
@@ -473,11 +575,13 @@ clcnn_status clcnn_net_backward(clcnn_net *net, const float *labels)
         switch (l->d.kind) {
         case CLCNN__LAYER_CONV:
             st = clcnn_conv2d_backward_filter(ctx, in, l->dy, l->dw, l->db, &l->d.conv);
+            traced(net, i, "bwd filter");
             if (st == CLCNN_OK && dx)
                 st = clcnn_conv2d_backward_data(ctx, l->dy, l->w, dx, &l->d.conv);
             break;
         case CLCNN__LAYER_DENSE:
             st = clcnn_dense_backward_filter(ctx, in, l->dy, l->dw, l->db);
+            traced(net, i, "bwd filter");
             if (st == CLCNN_OK && dx)
                 st = clcnn_dense_backward_data(ctx, l->dy, l->w, dx);
             break;
@@ -493,6 +597,7 @@ clcnn_status clcnn_net_backward(clcnn_net *net, const float *labels)
         case CLCNN__LAYER_SOFTMAX:
             break;
         }
+        traced(net, i, "bwd data");
     }
     return st;
 }
@@ -511,6 +616,7 @@ clcnn_status clcnn_net_step(clcnn_net *net, float lr)
     if (st == CLCNN_OK)
         st = clcnn_optim_step(net->ctx, &p, net->steps + 1, net->params, net->grads, used);
     clcnn_tensor_destroy(used);
+    traced(net, -1, "optimiser");
     if (st == CLCNN_OK)
         net->steps++;
     return st;
