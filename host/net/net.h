@@ -44,6 +44,11 @@ typedef struct clcnn__layer {
     size_t param_offset, param_count;
 } clcnn__layer;
 
+/* Called after each op a pass enqueues (layer index, or -1 for the input
+ * write, the loss and the optimiser), so that a benchmark can wait for the
+ * device and time each op; NULL in normal use. */
+typedef void (*clcnn__net_trace_fn)(void *user, int layer, const char *what);
+
 struct clcnn_net {
     clcnn_context *ctx;
     char *spec;
@@ -56,6 +61,8 @@ struct clcnn_net {
     clcnn_tensor *x, *labels, *loss, *probs;
     clcnn_optim_params optim;
     long steps;
+    clcnn__net_trace_fn trace;
+    void *trace_user;
 };
 
 /* Parses spec and plans shapes and parameter counts; allocates no device
