@@ -7,6 +7,7 @@
 
 #include "device.h"
 #include "program.h"
+#include "tuning.h"
 
 static char *default_cache_dir(void)
 {
@@ -183,6 +184,7 @@ void clcnn_context_destroy(clcnn_context *ctx)
         clReleaseCommandQueue(ctx->queue);
     }
     clcnn__programs_release(ctx);
+    clcnn__tuning_release(ctx);
     if (ctx->cl_ctx)
         clReleaseContext(ctx->cl_ctx);
     clcnn__free(ctx->cache_dir);

@@ -35,6 +35,7 @@ struct clcnn_context {
     char *kernel_dir; /* NULL: built-in sources */
     struct clcnn__program *programs;
     size_t program_count;
+    struct clcnn__tuning *tuning; /* the tuning file's table; NULL until first read (tuning.h) */
     char error[CLCNN__ERROR_SIZE];
 };
 
