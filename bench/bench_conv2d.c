@@ -3,10 +3,13 @@
  * passes of one layer for every algorithm and tile variant (and the AUTO
  * choice), after checking each once against float64 sums at sampled points.
  *
- *   bench_conv2d [-r REPS] [-w WARMUP] [N C H W K R S [PAD [STRIDE]]]
+ *   bench_conv2d [-r REPS] [-w WARMUP] [-a] [-p fdb] [-s SUITE]
+ *                [N C H W K R S [PAD [STRIDE]]]
  *
- * The default layer is VGG-style: N=8, C=64, 56x56, K=64, 3x3, pad 1. GFLOP/s
- * counts 2*N*K*P*Q*C*R*S for every pass. "cpu ms" is the process's CPU time per
+ * -s runs the layers of a named suite (lenet, convnet, soumith, vgg, resnet or
+ * all, or one layer by its name); -a times only the AUTO choice; -p picks the
+ * passes. The default layer is VGG-style: N=8, C=64, 56x56, K=64, 3x3, pad 1.
+ * GFLOP/s counts 2*N*K*P*Q*C*R*S for every pass. "cpu ms" is the process's CPU time per
  * timed run over all threads; on a device that is the host CPU (PoCL), "GF/s
  * cpu" divides it by the compute units to estimate the rate on an idle
  * machine when others share the cores. Exit status 1 if a check fails.
@@ -234,35 +237,51 @@ static int bench_one(clcnn_context *ctx, data *d, clcnn__conv2d_pass pass, clcnn
     return ok;
 }
 
+/* One named layer of a benchmark suite; the batch makes each pass roughly
+ * 0.2-4 GFLOP, tens of milliseconds on a 2-core CPU. */
+typedef struct suite_layer {
+    const char *suite, *name;
+    int N, C, H, W, K, R, S, pad, stride;
+} suite_layer;
+
+static const suite_layer suite_layers[] = {
+    {"lenet", "lenet-conv1", 1024, 1, 28, 28, 6, 5, 5, 2, 1},
+    {"lenet", "lenet-conv2", 1024, 6, 14, 14, 16, 5, 5, 0, 1},
+    {"convnet", "convnet-conv1", 1024, 1, 28, 28, 32, 3, 3, 0, 1},
+    {"convnet", "convnet-conv2", 256, 32, 13, 13, 64, 3, 3, 0, 1},
+    {"convnet", "convnet-conv3", 512, 64, 5, 5, 128, 3, 3, 0, 1},
+    {"soumith", "soumith-L1", 16, 3, 128, 128, 96, 11, 11, 0, 4},
+    {"soumith", "soumith-L2", 1, 64, 64, 64, 128, 9, 9, 0, 1},
+    {"soumith", "soumith-L3", 1, 128, 32, 32, 128, 9, 9, 0, 1},
+    {"soumith", "soumith-L4", 8, 128, 16, 16, 128, 7, 7, 0, 1},
+    {"soumith", "soumith-L5", 4, 384, 13, 13, 384, 3, 3, 1, 1},
+    {"vgg", "vgg-64@56", 8, 64, 56, 56, 64, 3, 3, 1, 1},
+    {"vgg", "vgg-128@28", 8, 128, 28, 28, 128, 3, 3, 1, 1},
+    {"vgg", "vgg-256@28", 2, 256, 28, 28, 256, 3, 3, 1, 1},
+    {"vgg", "vgg-512@14", 2, 512, 14, 14, 512, 3, 3, 1, 1},
+    {"resnet", "resnet-stem", 4, 3, 224, 224, 64, 7, 7, 3, 2},
+    {"resnet", "resnet-1x1-64-256", 8, 64, 56, 56, 256, 1, 1, 0, 1},
+    {"resnet", "resnet-1x1-256-64", 8, 256, 56, 56, 64, 1, 1, 0, 1},
+    {"resnet", "resnet-3x3s2", 4, 128, 56, 56, 128, 3, 3, 1, 2},
+    {"resnet", "resnet-1x1s2", 4, 256, 56, 56, 512, 1, 1, 0, 2},
+};
+
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_conv2d [-r REPS] [-w WARMUP] [N C H W K R S [PAD [STRIDE]]]\n"
-                    "default: 8 64 56 56 64 3 3 1 1 (a VGG-style layer)\n");
+    fprintf(stderr,
+            "usage: bench_conv2d [-r REPS] [-w WARMUP] [-a] [-p fdb] [-s SUITE] "
+            "[N C H W K R S [PAD [STRIDE]]]\n"
+            "  -a        time only the AUTO choice of each pass\n"
+            "  -p PASSES the passes to time: f forward, d backward-data, b backward-filter\n"
+            "  -s SUITE  every layer of a suite (lenet, convnet, soumith, vgg, resnet, all)\n"
+            "default: 8 64 56 56 64 3 3 1 1 (a VGG-style layer)\n");
     exit(2);
 }
 
-int main(int argc, char **argv)
+/* Runs the chosen passes of one layer; returns 0 when a check failed. */
+static int bench_layer(clcnn_context *ctx, const char *name, const int dims[9], int reps,
+                       int warmup, int auto_only, const char *passes, int cores)
 {
-    int reps = 5, warmup = 1;
-    int dims[9] = {8, 64, 56, 56, 64, 3, 3, 1, 1};
-    int ndims = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-r") == 0 && i + 1 < argc)
-            reps = atoi(argv[++i]);
-        else if (strcmp(argv[i], "-w") == 0 && i + 1 < argc)
-            warmup = atoi(argv[++i]);
-        else if (ndims < 9 && argv[i][0] != '-')
-            dims[ndims++] = atoi(argv[i]);
-        else
-            usage();
-    }
-    if ((ndims != 0 && ndims < 7) || reps < 1 || warmup < 0)
-        usage();
-    if (ndims >= 7 && ndims < 8)
-        dims[7] = 0;
-    if (ndims >= 7 && ndims < 9)
-        dims[8] = 1;
-
     data d = {0};
     layer *l = &d.l;
     *l = (layer){dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], dims[6], 0, 0, dims[7],
@@ -275,20 +294,10 @@ int main(int argc, char **argv)
     char msg[512];
     if (clcnn_conv2d_output_shape(xs, ws, &d.params, ys, msg, sizeof msg) != CLCNN_OK) {
         fprintf(stderr, "bench_conv2d: %s\n", msg);
-        return 2;
+        exit(2);
     }
     l->P = ys[2];
     l->Q = ys[3];
-
-    clcnn_context *ctx = NULL;
-    clcnn_status st = clcnn_context_create(NULL, &ctx, msg, sizeof msg);
-    if (st != CLCNN_OK) {
-        fprintf(stderr, "bench_conv2d: no context: %s\n", msg);
-        return 2;
-    }
-    clcnn_device_info info;
-    clcnn_context_device(ctx, &info);
-    const int cores = info.compute_units ? (int)info.compute_units : 1;
 
     size_t nx = (size_t)l->N * l->C * l->H * l->W, nw = (size_t)l->K * l->C * l->R * l->S;
     size_t ny = (size_t)l->N * l->K * l->P * l->Q;
@@ -298,7 +307,7 @@ int main(int argc, char **argv)
     d.b = malloc((size_t)l->K * sizeof *d.b);
     d.dy = malloc(ny * sizeof *d.dy);
     if (!d.x || !d.w || !d.b || !d.dy)
-        return 2;
+        exit(2);
     bench_fill(&rng, d.x, nx, -1, 1);
     bench_fill(&rng, d.w, nw, -1, 1);
     bench_fill(&rng, d.b, (size_t)l->K, -1, 1);
@@ -313,28 +322,94 @@ int main(int argc, char **argv)
     d.tdb = make_tensor(ctx, l->K, 1, 1, 1, NULL);
 
     double gflop = 2.0 * l->N * l->K * l->P * l->Q * l->C * l->R * l->S * 1e-9;
-    printf("device: %s (%s)\n", info.device_name, info.platform_name);
-    printf("layer: N=%d C=%d H=%d W=%d K=%d R=%d S=%d pad %d stride %d -> P=%d Q=%d, "
+    printf("layer %s: N=%d C=%d H=%d W=%d K=%d R=%d S=%d pad %d stride %d -> P=%d Q=%d, "
            "%.3f GFLOP per pass; %d warm-up, %d timed runs\n",
-           l->N, l->C, l->H, l->W, l->K, l->R, l->S, l->pad, l->stride, l->P, l->Q, gflop,
-           warmup, reps);
-    printf("%-16s %-24s %-4s %8s %9s %9s %9s %9s %9s %9s %9s\n", "pass", "variant", "chk",
-           "max err", "first ms", "median ms", "min ms", "cpu ms", "GF/s med", "GF/s best",
-           "GF/s cpu");
+           name, l->N, l->C, l->H, l->W, l->K, l->R, l->S, l->pad, l->stride, l->P, l->Q,
+           gflop, warmup, reps);
+    fflush(stdout);
 
     int ok = 1;
-    const clcnn_conv_algo algos[] = {CLCNN_CONV_DIRECT, CLCNN_CONV_GEMM};
+    static const char pass_letters[] = "fdb";
     for (int pass = 0; pass < CLCNN__CONV2D_PASS_COUNT; pass++) {
-        for (int a = 0; a < 2; a++)
-            for (int v = 0; v < clcnn__conv2d_variant_count(pass, algos[a]); v++)
-                ok &= bench_one(ctx, &d, pass, algos[a], v, warmup, reps, gflop, cores);
+        if (!strchr(passes, pass_letters[pass]))
+            continue;
+        if (!auto_only)
+            for (int a = 1; a < CLCNN_CONV_ALGO_COUNT; a++)
+                for (int v = 0; v < clcnn__conv2d_variant_count(pass, (clcnn_conv_algo)a); v++)
+                    ok &= bench_one(ctx, &d, pass, (clcnn_conv_algo)a, v, warmup, reps, gflop,
+                                    cores);
         ok &= bench_one(ctx, &d, pass, CLCNN_CONV_AUTO, -1, warmup, reps, gflop, cores);
     }
 
     clcnn_tensor *all[] = {d.tx, d.tw, d.tb, d.ty, d.tdy, d.tdx, d.tdw, d.tdb};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         clcnn_tensor_destroy(all[i]);
-    clcnn_context_destroy(ctx);
     free(d.x), free(d.w), free(d.b), free(d.dy);
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    int reps = 5, warmup = 1, auto_only = 0;
+    const char *passes = "fdb", *suite = NULL;
+    int dims[9] = {8, 64, 56, 56, 64, 3, 3, 1, 1};
+    int ndims = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-r") == 0 && i + 1 < argc)
+            reps = atoi(argv[++i]);
+        else if (strcmp(argv[i], "-w") == 0 && i + 1 < argc)
+            warmup = atoi(argv[++i]);
+        else if (strcmp(argv[i], "-p") == 0 && i + 1 < argc)
+            passes = argv[++i];
+        else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
+            suite = argv[++i];
+        else if (strcmp(argv[i], "-a") == 0)
+            auto_only = 1;
+        else if (ndims < 9 && argv[i][0] != '-')
+            dims[ndims++] = atoi(argv[i]);
+        else
+            usage();
+    }
+    if ((ndims != 0 && ndims < 7) || (ndims && suite) || reps < 1 || warmup < 0)
+        usage();
+    if (ndims >= 7 && ndims < 8)
+        dims[7] = 0;
+    if (ndims >= 7 && ndims < 9)
+        dims[8] = 1;
+
+    char msg[512];
+    clcnn_context *ctx = NULL;
+    clcnn_status st = clcnn_context_create(NULL, &ctx, msg, sizeof msg);
+    if (st != CLCNN_OK) {
+        fprintf(stderr, "bench_conv2d: no context: %s\n", msg);
+        return 2;
+    }
+    clcnn_device_info info;
+    clcnn_context_device(ctx, &info);
+    const int cores = info.compute_units ? (int)info.compute_units : 1;
+    printf("device: %s (%s)\n", info.device_name, info.platform_name);
+    printf("%-16s %-24s %-4s %8s %9s %9s %9s %9s %9s %9s %9s\n", "pass", "variant", "chk",
+           "max err", "first ms", "median ms", "min ms", "cpu ms", "GF/s med", "GF/s best",
+           "GF/s cpu");
+
+    int ok = 1, found = 0;
+    if (suite) {
+        for (size_t i = 0; i < sizeof suite_layers / sizeof suite_layers[0]; i++) {
+            const suite_layer *s = &suite_layers[i];
+            if (strcmp(suite, "all") != 0 && strcmp(suite, s->suite) != 0 &&
+                strcmp(suite, s->name) != 0)
+                continue;
+            const int ld[9] = {s->N, s->C, s->H, s->W, s->K, s->R, s->S, s->pad, s->stride};
+            ok &= bench_layer(ctx, s->name, ld, reps, warmup, auto_only, passes, cores);
+            found = 1;
+        }
+        if (!found) {
+            fprintf(stderr, "bench_conv2d: no suite or layer named %s\n", suite);
+            return 2;
+        }
+    } else {
+        ok = bench_layer(ctx, "command line", dims, reps, warmup, auto_only, passes, cores);
+    }
+    clcnn_context_destroy(ctx);
     return ok ? 0 : 1;
 }
