@@ -18,8 +18,9 @@
  * work-item as straight-line code.
  *
  * Arguments: x, x_off (N,C,H,W); w, w_off (K,C,R,S); b, b_off (K), read only when
- * has_bias != 0; y, y_off (N,K,P,Q); then N C H W K R S P Q pad_top pad_left
- * stride_h stride_w dil_h dil_w. Offsets are in elements.
+ * bit 0 of epilogue is set (then y = conv + b); bit 1 of epilogue applies ReLU
+ * (v > 0 ? v : 0) after the bias; y, y_off (N,K,P,Q); then N C H W K R S P Q
+ * pad_top pad_left stride_h stride_w dil_h dil_w. Offsets are in elements.
  */
 #ifndef KB
 #define KB 8
@@ -62,7 +63,7 @@ static VEC load_masked(const __global float *base, int idx, int count, IVEC ok)
 }
 
 __kernel void conv2d_fwd_direct(__global const float *x, int x_off, __global const float *w,
-                                int w_off, __global const float *b, int b_off, int has_bias,
+                                int w_off, __global const float *b, int b_off, int epilogue,
                                 __global float *y, int y_off, int N, int C, int H, int W,
                                 int K, int R, int S, int P, int Q, int pad_top, int pad_left,
                                 int stride_h, int stride_w, int dil_h, int dil_w)
@@ -157,7 +158,9 @@ __kernel void conv2d_fwd_direct(__global const float *x, int x_off, __global con
     for (int kb = 0; kb < KB; kb++) {
         const int k = k0 + kb;
         if (k < K) {
-            const VEC v = acc[kb] + (VEC)(has_bias ? b[b_off + k] : 0.0f);
+            VEC v = acc[kb] + (VEC)(epilogue & 1 ? b[b_off + k] : 0.0f);
+            if (epilogue & 2)
+                v = select((VEC)(0.0f), v, v > (VEC)(0.0f));
             __global float *yr = y + y_off + ((n * K + k) * P + p) * Q + q0;
             if (full) {
                 VSTORE(v, 0, yr);

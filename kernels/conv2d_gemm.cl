@@ -26,8 +26,9 @@
  * The work-group size must be 1: the panel belongs to its one work-item.
  *
  * Arguments: x, x_off (N,C,H,W); w, w_off (K,C,R,S); b, b_off (K), read only when
- * has_bias != 0; y, y_off (N,K,P,Q); then N C H W K R S P Q pad_top pad_left
- * stride_h stride_w dil_h dil_w k_per_item. Offsets are in elements.
+ * bit 0 of epilogue is set (then y = conv + b); bit 1 of epilogue applies ReLU
+ * (v > 0 ? v : 0) after the bias; y, y_off (N,K,P,Q); then N C H W K R S P Q
+ * pad_top pad_left stride_h stride_w dil_h dil_w k_per_item. Offsets are in elements.
  */
 #ifndef TM
 #define TM 8
@@ -74,7 +75,7 @@ static VEC load_masked(const __global float *base, int idx, int count, IVEC ok)
 
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
 conv2d_fwd_gemm(__global const float *x, int x_off, __global const float *w, int w_off,
-                __global const float *b, int b_off, int has_bias, __global float *y, int y_off,
+                __global const float *b, int b_off, int epilogue, __global float *y, int y_off,
                 int N, int C, int H, int W, int K, int R, int S, int P, int Q, int pad_top,
                 int pad_left, int stride_h, int stride_w, int dil_h, int dil_w, int k_per_item)
 {
@@ -187,8 +188,10 @@ conv2d_fwd_gemm(__global const float *x, int x_off, __global const float *w, int
                 const int k = k0 + m;
                 if (k < kend) {
                     VEC v = acc[m];
-                    if (last && has_bias)
+                    if (last && (epilogue & 1))
                         v += (VEC)(b[b_off + k]);
+                    if (last && (epilogue & 2))
+                        v = select((VEC)(0.0f), v, v > (VEC)(0.0f));
                     __global float *yr = y + k * PQ + pq0;
                     if (ntile == TN) {
                         VSTORE(v, 0, yr);

@@ -199,9 +199,16 @@ END_TEST
 
 /* ---- forward ---- */
 
-/* Every algorithm, every tile variant, with and without bias, plus AUTO
- * through the public call. y is poisoned with NaN first, so an element a
- * kernel forgets to write fails the comparison. */
+/* y > 0 ? y : 0 of a reference result, in place. */
+static void relu_ref(double *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = y[i] > 0 ? y[i] : 0;
+}
+
+/* Every algorithm, every tile variant, with and without bias and the fused
+ * ReLU, plus AUTO through the public call. y is poisoned with NaN first, so
+ * an element a kernel forgets to write fails the comparison. */
 START_TEST(test_forward)
 {
     const conv_case *c = &cases[_i];
@@ -212,45 +219,57 @@ START_TEST(test_forward)
     float *x = random_floats(&rng, nx), *w = random_floats(&rng, nw);
     float *b = random_floats(&rng, (size_t)g.K);
     double *xd = to_double(x, nx), *wd = to_double(w, nw), *bd = to_double(b, (size_t)g.K);
-    double *ref_b = tu_alloc(ny * sizeof *ref_b), *ref_nob = tu_alloc(ny * sizeof *ref_nob);
-    conv2d_ref_forward(&g, xd, wd, bd, ref_b);
-    conv2d_ref_forward(&g, xd, wd, NULL, ref_nob);
+    /* ref[bias + 2 * relu] */
+    double *ref[4];
+    for (int e = 0; e < 4; e++) {
+        ref[e] = tu_alloc(ny * sizeof *ref[e]);
+        conv2d_ref_forward(&g, xd, wd, e & 1 ? bd : NULL, ref[e]);
+        if (e & 2)
+            relu_ref(ref[e], ny);
+    }
 
     clcnn_tensor *tx = tu_tensor(g.N, g.C, g.H, g.W, x), *tw = tu_tensor(g.K, g.C, g.R, g.S, w);
     clcnn_tensor *tb = tu_tensor(g.K, 1, 1, 1, b), *ty = tu_tensor(g.N, g.K, g.P, g.Q, NULL);
     const double atol = tol_reduction_atol((double)g.C * g.R * g.S);
+    static const char *const epilogue_name[4] = {"no bias", "bias", "relu", "bias + relu"};
     char what[256];
-    const clcnn_conv_algo algos[] = {CLCNN_CONV_DIRECT, CLCNN_CONV_GEMM};
-    for (int a = 0; a < 2; a++) {
-        clcnn_conv2d_params p = case_params(c, algos[a]);
-        int count = clcnn__conv2d_variant_count(CLCNN__CONV2D_FORWARD, algos[a]);
+    for (int a = 1; a < CLCNN_CONV_ALGO_COUNT; a++) {
+        clcnn_conv2d_params p = case_params(c, (clcnn_conv_algo)a);
+        int count = clcnn__conv2d_variant_count(CLCNN__CONV2D_FORWARD, (clcnn_conv_algo)a);
         for (int v = 0; v < count; v++)
-            for (int with_bias = 0; with_bias < 2; with_bias++) {
+            for (int e = 0; e < 4; e++) {
                 tu_ok(clcnn_tensor_fill(ty, NAN));
-                tu_ok(clcnn__conv2d_forward_variant(tu_ctx(), tx, tw, with_bias ? tb : NULL, ty,
-                                                    &p, v));
+                tu_ok(clcnn__conv2d_forward_act_variant(tu_ctx(), tx, tw, e & 1 ? tb : NULL, ty,
+                                                        &p, e >> 1, v));
                 float *y = tu_read(ty);
                 snprintf(what, sizeof what, "forward %s, %s, %s", c->name,
-                         clcnn__conv2d_variant_name(CLCNN__CONV2D_FORWARD, algos[a], v),
-                         with_bias ? "bias" : "no bias");
-                tu_compare(what, seed, y, with_bias ? ref_b : ref_nob, ny, TOL_CONV2D_RTOL,
-                           atol);
+                         clcnn__conv2d_variant_name(CLCNN__CONV2D_FORWARD, (clcnn_conv_algo)a,
+                                                    v),
+                         epilogue_name[e]);
+                tu_compare(what, seed, y, ref[e], ny, TOL_CONV2D_RTOL, atol);
                 free(y);
             }
     }
     clcnn_conv2d_params p = case_params(c, CLCNN_CONV_AUTO);
-    tu_ok(clcnn_tensor_fill(ty, NAN));
-    tu_ok(clcnn_conv2d_forward(tu_ctx(), tx, tw, tb, ty, &p));
-    float *y = tu_read(ty);
-    snprintf(what, sizeof what, "forward %s, AUTO", c->name);
-    tu_compare(what, seed, y, ref_b, ny, TOL_CONV2D_RTOL, atol);
+    for (int e = 1; e < 4; e += 2) {
+        tu_ok(clcnn_tensor_fill(ty, NAN));
+        if (e == 1)
+            tu_ok(clcnn_conv2d_forward(tu_ctx(), tx, tw, tb, ty, &p));
+        else
+            tu_ok(clcnn__conv2d_forward_act(tu_ctx(), tx, tw, tb, ty, &p, 1));
+        float *y = tu_read(ty);
+        snprintf(what, sizeof what, "forward %s, AUTO, %s", c->name, epilogue_name[e]);
+        tu_compare(what, seed, y, ref[e], ny, TOL_CONV2D_RTOL, atol);
+        free(y);
+    }
 
-    free(y);
     clcnn_tensor_destroy(tx);
     clcnn_tensor_destroy(tw);
     clcnn_tensor_destroy(tb);
     clcnn_tensor_destroy(ty);
-    free(x), free(w), free(b), free(xd), free(wd), free(bd), free(ref_b), free(ref_nob);
+    for (int e = 0; e < 4; e++)
+        free(ref[e]);
+    free(x), free(w), free(b), free(xd), free(wd), free(bd);
 }
 END_TEST
 
@@ -683,6 +702,7 @@ START_TEST(test_invalid_handles)
     clcnn_conv2d_params gemm = {.algo = CLCNN_CONV_GEMM};
     expect_message(clcnn__conv2d_forward_variant(ctx, x, w, b, y, &gemm, 99), bad, "variant");
     expect_message(clcnn__conv2d_forward_variant(ctx, x, w, b, y, &p, 0), bad, "algo");
+    expect_message(clcnn__conv2d_forward_act(ctx, x, w, b, y, &p, 2), bad, "relu");
     expect_message(clcnn__conv2d_backward_data_variant(ctx, y, w, x, &p, 99), bad, "variant");
     expect_message(clcnn__conv2d_backward_filter_variant(ctx, x, y, w, b, &p, 99), bad,
                    "variant");

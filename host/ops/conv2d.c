@@ -363,7 +363,8 @@ static const size_t *local_size(const clcnn_context *ctx)
 
 static clcnn_status launch_forward(clcnn_context *ctx, clcnn_conv_algo algo, int variant,
                                    const clcnn_tensor *x, const clcnn_tensor *w,
-                                   const clcnn_tensor *b, clcnn_tensor *y, const geom *g)
+                                   const clcnn_tensor *b, clcnn_tensor *y, const geom *g,
+                                   int relu)
 {
     const tile *t;
     cl_kernel k;
@@ -374,13 +375,14 @@ static clcnn_status launch_forward(clcnn_context *ctx, clcnn_conv_algo algo, int
     /* Without a bias the kernel gets w's buffer as a never-read stand-in. */
     const cl_mem b_mem = b ? b->mem : w->mem;
     const int b_off = b ? (int)b->offset : 0;
+    const int epilogue = (b != NULL) | (relu ? 2 : 0);
     if (algo == CLCNN_CONV_DIRECT) {
         const size_t global[3] = {ceil_div((size_t)g->Q, (size_t)t->width),
                                   (size_t)g->N * (size_t)g->P,
                                   ceil_div((size_t)g->K, (size_t)t->rows)};
         return CLCNN__LAUNCH(ctx, k, 3, global, local_size(ctx), CLCNN__ARG_TENSOR(x),
                              CLCNN__ARG_TENSOR(w), CLCNN__ARG_MEM(b_mem), CLCNN__ARG_INT(b_off),
-                             CLCNN__ARG_INT(b != NULL), CLCNN__ARG_TENSOR(y), GEOM_ARGS(*g));
+                             CLCNN__ARG_INT(epilogue), CLCNN__ARG_TENSOR(y), GEOM_ARGS(*g));
     }
     /* Each work-item reuses its gathered panel for k_per_item output
      * channels; all of K unless that leaves too few work-items to fill the
@@ -396,18 +398,22 @@ static clcnn_status launch_forward(clcnn_context *ctx, clcnn_conv_algo algo, int
     const size_t global[3] = {tiles, (size_t)g->N, ceil_div((size_t)g->K, k_per_item)};
     static const size_t one[3] = {1, 1, 1};
     return CLCNN__LAUNCH(ctx, k, 3, global, one, CLCNN__ARG_TENSOR(x), CLCNN__ARG_TENSOR(w),
-                         CLCNN__ARG_MEM(b_mem), CLCNN__ARG_INT(b_off), CLCNN__ARG_INT(b != NULL),
+                         CLCNN__ARG_MEM(b_mem), CLCNN__ARG_INT(b_off), CLCNN__ARG_INT(epilogue),
                          CLCNN__ARG_TENSOR(y), GEOM_ARGS(*g), CLCNN__ARG_INT(k_per_item));
 }
 
-clcnn_status clcnn__conv2d_forward_variant(clcnn_context *ctx, const clcnn_tensor *x,
-                                           const clcnn_tensor *w, const clcnn_tensor *b,
-                                           clcnn_tensor *y, const clcnn_conv2d_params *params,
-                                           int variant)
+clcnn_status clcnn__conv2d_forward_act_variant(clcnn_context *ctx, const clcnn_tensor *x,
+                                               const clcnn_tensor *w, const clcnn_tensor *b,
+                                               clcnn_tensor *y,
+                                               const clcnn_conv2d_params *params, int relu,
+                                               int variant)
 {
     static const char op[] = "clcnn_conv2d_forward";
     if (!ctx)
         return CLCNN_ERR_INVALID_ARGUMENT;
+    if (relu != 0 && relu != 1)
+        return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT, "%s: relu is %d; it must be 0 or 1",
+                           op, relu);
     clcnn_status st;
     if ((st = clcnn__check_tensor(ctx, x, "x")) != CLCNN_OK ||
         (st = clcnn__check_tensor(ctx, w, "w")) != CLCNN_OK ||
@@ -429,7 +435,23 @@ clcnn_status clcnn__conv2d_forward_variant(clcnn_context *ctx, const clcnn_tenso
         return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT,
                            "%s: a forced tile variant needs params.algo DIRECT or GEMM", op);
     }
-    return launch_forward(ctx, algo, variant, x, w, b, y, &g);
+    return launch_forward(ctx, algo, variant, x, w, b, y, &g, relu);
+}
+
+clcnn_status clcnn__conv2d_forward_variant(clcnn_context *ctx, const clcnn_tensor *x,
+                                           const clcnn_tensor *w, const clcnn_tensor *b,
+                                           clcnn_tensor *y, const clcnn_conv2d_params *params,
+                                           int variant)
+{
+    return clcnn__conv2d_forward_act_variant(ctx, x, w, b, y, params, 0, variant);
+}
+
+/* x (N,C,H,W), w (K,C,R,S), b (K) or NULL -> y (N,K,P,Q) = relu(conv + b) */
+clcnn_status clcnn__conv2d_forward_act(clcnn_context *ctx, const clcnn_tensor *x,
+                                       const clcnn_tensor *w, const clcnn_tensor *b,
+                                       clcnn_tensor *y, const clcnn_conv2d_params *p, int relu)
+{
+    return clcnn__conv2d_forward_act_variant(ctx, x, w, b, y, p, relu, -1);
 }
 
 /* x (N,C,H,W), w (K,C,R,S), b (K) or NULL -> y (N,K,P,Q) */

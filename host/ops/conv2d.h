@@ -54,4 +54,21 @@ clcnn_status clcnn__conv2d_backward_filter_variant(clcnn_context *ctx, const clc
                                                    const clcnn_conv2d_params *params,
                                                    int variant);
 
+/*
+ * The forward pass with its epilogue fused: y = conv(x, w) + b (b may be
+ * NULL), then, when relu is 1, y = y > 0 ? y : 0 (as the ReLU activation
+ * computes it) in the same kernel, so a conv + ReLU layer writes y once.
+ * relu must be 0 or 1 (else CLCNN_ERR_INVALID_ARGUMENT). Every forward
+ * algorithm supports it; params->algo chooses as in clcnn_conv2d_forward, and
+ * the _variant form forces a variant as clcnn__conv2d_forward_variant does.
+ */
+clcnn_status clcnn__conv2d_forward_act(clcnn_context *ctx, const clcnn_tensor *x,
+                                       const clcnn_tensor *w, const clcnn_tensor *b,
+                                       clcnn_tensor *y, const clcnn_conv2d_params *p, int relu);
+clcnn_status clcnn__conv2d_forward_act_variant(clcnn_context *ctx, const clcnn_tensor *x,
+                                               const clcnn_tensor *w, const clcnn_tensor *b,
+                                               clcnn_tensor *y,
+                                               const clcnn_conv2d_params *params, int relu,
+                                               int variant);
+
 #endif /* CLCNN_CONV2D_H */
