@@ -16,7 +16,9 @@
  *   or N clamp their loads to the last row/column and skip those stores.
  *   args: M, N, K, alpha, beta (beta == 0: C is not read), A, a_off, lda,
  *   B, b_off, ldb, C, c_off, ldc, bias, bias_off, bias_mode (0 none,
- *   1 bias[j] per column, 2 bias[i] per row).
+ *   1 bias[j] per column, 2 bias[i] per row), epilogue (bit 0: ReLU of the
+ *   result; bit 1: zero the result where mask <= 0), mask, mask_off, ldm
+ *   (an (M,N) matrix; any buffer without bit 1).
  *
  * gemm_colsum: work-item j computes out[j] = beta * out[j] + sum_i A[i][j]
  *   over an (M,N) matrix (the bias gradient of a dense layer).
@@ -63,7 +65,8 @@
 __kernel void gemm(int M, int N, int K, float alpha, float beta, __global const float *A,
                    int a_off, int lda, __global const float *B, int b_off, int ldb,
                    __global float *C, int c_off, int ldc, __global const float *bias,
-                   int bias_off, int bias_mode)
+                   int bias_off, int bias_mode, int epilogue, __global const float *mask,
+                   int mask_off, int ldm)
 {
     const int j0 = get_global_id(0) * TN;
     const int i0 = get_global_id(1) * TM;
@@ -128,11 +131,16 @@ __kernel void gemm(int M, int N, int K, float alpha, float beta, __global const 
         if (bias_mode == 2)
             v += bias[bias_off + i];
         __global float *c_row = C + i * ldc + j0;
+        __global const float *m_row = mask + mask_off + i * ldm + j0;
         if (full) {
             if (bias_mode == 1)
                 v += VLOAD(0, bias + bias_off + j0);
             if (beta != 0.0f)
                 v = fma((VEC)(beta), VLOAD(0, c_row), v);
+            if (epilogue & 1)
+                v = select((VEC)(0.0f), v, v > (VEC)(0.0f));
+            if (epilogue & 2)
+                v = select((VEC)(0.0f), v, VLOAD(0, m_row) > (VEC)(0.0f));
             VSTORE(v, 0, c_row);
         } else {
             float out[TN];
@@ -143,6 +151,10 @@ __kernel void gemm(int M, int N, int K, float alpha, float beta, __global const 
                     o += bias[bias_off + j0 + t];
                 if (beta != 0.0f)
                     o = fma(beta, c_row[t], o);
+                if ((epilogue & 1) && !(o > 0.0f))
+                    o = 0.0f;
+                if ((epilogue & 2) && !(m_row[t] > 0.0f))
+                    o = 0.0f;
                 c_row[t] = o;
             }
         }

@@ -42,13 +42,28 @@ static const gemm_case gemm_cases[] = {
     {1, 1, 1}, {5, 7, 3}, {2, 4, 9}, {17, 33, 19}, {9, 10, 400}, {33, 17, 64}, {64, 120, 37},
 };
 
+/* The GEMM's fused epilogue on the reference result: ReLU, then the mask
+ * (an M x N matrix with row stride ldm). */
+static void epilogue_ref(double *c, int M, int N, int ldc, int relu, const float *mask,
+                         int ldm)
+{
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double *v = &c[(size_t)i * ldc + j];
+            if (relu && !(*v > 0))
+                *v = 0;
+            if (mask && !(mask[(size_t)i * ldm + j] > 0))
+                *v = 0;
+        }
+}
+
 /*
- * One GEMM with A, B, C and bias at element offsets inside larger tensors,
- * row strides wider than the rows, and C's stride padding filled with a
- * sentinel that must survive.
+ * One GEMM with A, B, C, bias and mask at element offsets inside larger
+ * tensors, row strides wider than the rows, and C's stride padding filled
+ * with a sentinel that must survive. epilogue: bit 0 ReLU, bit 1 mask.
  */
 static void run_gemm(int variant, int ta, int tb, const gemm_case *gc, int beta_one,
-                     int bias_mode, uint64_t seed)
+                     int bias_mode, int epilogue, uint64_t seed)
 {
     tu_rng rng = tu_rng_make(seed);
     int M = gc->M, N = gc->N, K = gc->K;
@@ -73,16 +88,24 @@ static void run_gemm(int variant, int ta, int tb, const gemm_case *gc, int beta_
     const float alpha = 0.75f;
     gemm_ref(ta, tb, M, N, K, alpha, ad + a_off, lda, bd + b_off, ldb, beta_one ? 1.0 : 0.0,
              cd + c_off, ldc, biasd + bias_off, bias_mode);
+    const int ldm = N + 1;
+    const size_t mask_off = 4, nmask = mask_off + (size_t)M * ldm;
+    float *mask = random_floats(&rng, nmask);
+    epilogue_ref(cd + c_off, M, N, ldc, epilogue & 1, epilogue & 2 ? mask + mask_off : NULL,
+                 ldm);
 
     clcnn_tensor *tA = tu_tensor(1, 1, 1, (int)na, a), *tB = tu_tensor(1, 1, 1, (int)nb, b);
     clcnn_tensor *tC = tu_tensor(1, 1, 1, (int)nc, c);
     clcnn_tensor *tbias = tu_tensor(1, 1, 1, (int)nbias, bias);
+    clcnn_tensor *tmask = tu_tensor(1, 1, 1, (int)nmask, mask);
     clcnn__gemm_desc d = {
         .trans_a = ta, .trans_b = tb, .M = M, .N = N, .K = K,
         .alpha = alpha, .beta = beta_one ? 1.0f : 0.0f,
         .a = tA, .a_off = a_off, .lda = lda, .b = tB, .b_off = b_off, .ldb = ldb,
         .c = tC, .c_off = c_off, .ldc = ldc,
         .bias = tbias, .bias_off = bias_off, .bias_mode = (clcnn__gemm_bias)bias_mode,
+        .relu = epilogue & 1, .mask = epilogue & 2 ? tmask : NULL, .mask_off = mask_off,
+        .ldm = ldm,
     };
     tu_ok(clcnn__gemm_variant(tu_ctx(), &d, variant));
     float *got = tu_read(tC);
@@ -105,10 +128,19 @@ static void run_gemm(int variant, int ta, int tb, const gemm_case *gc, int beta_
     for (size_t i = 0; i < c_off; i++)
         ck_assert_msg(got[i] == c[i], "gemm wrote before C's offset");
     char what[160];
-    snprintf(what, sizeof what, "gemm %s %c%c M=%d N=%d K=%d beta=%d bias=%d",
+    snprintf(what, sizeof what, "gemm %s %c%c M=%d N=%d K=%d beta=%d bias=%d relu=%d mask=%d",
              clcnn__gemm_variant_name(variant), ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K,
-             beta_one, bias_mode);
-    tu_compare(what, seed, gm, rm, mn, TOL_REDUCTION_RTOL, tol_reduction_atol(K + 2));
+             beta_one, bias_mode, epilogue & 1, (epilogue & 2) >> 1);
+    int nonzero = 0;
+    for (size_t i = 0; i < mn; i++)
+        nonzero += rm[i] != 0;
+    if (nonzero) {
+        tu_compare(what, seed, gm, rm, mn, TOL_REDUCTION_RTOL, tol_reduction_atol(K + 2));
+    } else { /* a tiny case the epilogue zeroes completely */
+        for (size_t i = 0; i < mn; i++)
+            ck_assert_msg(gm[i] == 0.0f, "%s (seed %llu): C[%zu] = %g, want 0", what,
+                          (unsigned long long)seed, i, (double)gm[i]);
+    }
 
     free(a);
     free(b);
@@ -118,6 +150,7 @@ static void run_gemm(int variant, int ta, int tb, const gemm_case *gc, int beta_
     free(bd);
     free(cd);
     free(biasd);
+    free(mask);
     free(got);
     free(gm);
     free(rm);
@@ -125,6 +158,7 @@ static void run_gemm(int variant, int ta, int tb, const gemm_case *gc, int beta_
     clcnn_tensor_destroy(tB);
     clcnn_tensor_destroy(tC);
     clcnn_tensor_destroy(tbias);
+    clcnn_tensor_destroy(tmask);
 }
 
 /* Loop index: one tile variant, forced; every transpose combination. */
@@ -136,7 +170,7 @@ START_TEST(test_gemm_variant)
     for (int ta = 0; ta < 2; ta++)
         for (int tb = 0; tb < 2; tb++)
             for (size_t ci = 0; ci < sizeof gemm_cases / sizeof gemm_cases[0]; ci++, k++)
-                run_gemm(variant, ta, tb, &gemm_cases[ci], k % 2, k % 3,
+                run_gemm(variant, ta, tb, &gemm_cases[ci], k % 2, k % 3, k % 4,
                          7000 + (uint64_t)variant * 1000 + (uint64_t)k);
 }
 END_TEST
@@ -307,6 +341,89 @@ START_TEST(test_dense)
     run_dense(&dense_cases[_i], CLCNN__GEMM_AUTO, 2000 + (uint64_t)_i * 10);
     for (int v = 0; v < clcnn__gemm_variant_count(); v++)
         run_dense(&dense_cases[_i], v, 2001 + (uint64_t)_i * 10 + (uint64_t)v);
+}
+END_TEST
+
+/* The dense ops fused with a ReLU, as networks run them: the forward pass
+ * with the ReLU after it, the backward-data pass with the derivative of the
+ * ReLU before it (read from x, the layer's input), against the reference
+ * ops followed by the ReLU's own passes. Loop index: one dense case. */
+START_TEST(test_dense_relu)
+{
+    const dense_case *dc = &dense_cases[_i];
+    uint64_t seed = 2500 + (uint64_t)_i;
+    tu_rng rng = tu_rng_make(seed);
+    int N = dc->N, K = dc->K, F = dc->C * dc->H * dc->W;
+    size_t nx = (size_t)N * F, nw = (size_t)K * F, ny = (size_t)N * K;
+    float *x = random_floats(&rng, nx), *w = random_floats(&rng, nw);
+    float *b = random_floats(&rng, (size_t)K), *dy = random_floats(&rng, ny);
+    /* x is a ReLU output: about half of it zero */
+    for (size_t i = 0; i < nx; i++)
+        x[i] = x[i] > 0 ? x[i] : 0.0f;
+    double *xd = to_double(x, nx), *wd = to_double(w, nw), *bd = to_double(b, (size_t)K);
+    double *dyd = to_double(dy, ny);
+    double *y_ref = tu_alloc(ny * sizeof *y_ref), *dx_ref = tu_alloc(nx * sizeof *dx_ref);
+    dense_ref_forward(N, F, K, xd, wd, bd, y_ref);
+    for (size_t i = 0; i < ny; i++)
+        y_ref[i] = y_ref[i] > 0 ? y_ref[i] : 0;
+    dense_ref_backward_data(N, F, K, dyd, wd, dx_ref);
+    for (size_t i = 0; i < nx; i++)
+        dx_ref[i] = xd[i] > 0 ? dx_ref[i] : 0;
+
+    clcnn_context *ctx = tu_ctx();
+    clcnn_tensor *tx = tu_tensor(N, dc->C, dc->H, dc->W, x), *tw = tu_tensor(K, F, 1, 1, w);
+    clcnn_tensor *tb = tu_tensor(K, 1, 1, 1, b), *ty = tu_tensor(N, K, 1, 1, NULL);
+    clcnn_tensor *tdy = tu_tensor(N, K, 1, 1, dy);
+    clcnn_tensor *tdx = tu_tensor(N, dc->C, dc->H, dc->W, NULL);
+    tu_ok(clcnn_tensor_fill(ty, NAN));
+    tu_ok(clcnn_tensor_fill(tdx, NAN));
+    char what[160];
+    tu_ok(clcnn__dense_forward_act(ctx, tx, tw, tb, ty, 1));
+    float *y = tu_read(ty);
+    snprintf(what, sizeof what, "dense forward + relu %s", dc->name);
+    int positive = 0;
+    for (size_t i = 0; i < ny; i++)
+        positive += y_ref[i] > 0;
+    if (positive) /* a one-output case may be all zero after the ReLU */
+        tu_compare(what, seed, y, y_ref, ny, TOL_REDUCTION_RTOL, tol_reduction_atol(F + 1));
+    for (size_t i = 0; i < ny; i++)
+        ck_assert_msg(y[i] >= 0, "%s: y[%zu] = %g is negative", what, i, (double)y[i]);
+    tu_ok(clcnn__dense_backward_data_act(ctx, tdy, tw, tx, tdx, 1));
+    float *dx = tu_read(tdx);
+    snprintf(what, sizeof what, "dense backward data + relu' %s", dc->name);
+    int passed = 0;
+    for (size_t i = 0; i < nx; i++) {
+        if (x[i] > 0)
+            passed++;
+        else
+            ck_assert_msg(dx[i] == 0.0f, "%s: dx[%zu] = %g where x <= 0", what, i,
+                          (double)dx[i]);
+    }
+    if (passed)
+        tu_compare(what, seed, dx, dx_ref, nx, TOL_REDUCTION_RTOL, tol_reduction_atol(K));
+    /* relu 0 is the public op */
+    tu_ok(clcnn__dense_backward_data_act(ctx, tdy, tw, NULL, tdx, 0));
+    float *dx0 = tu_read(tdx);
+    dense_ref_backward_data(N, F, K, dyd, wd, dx_ref);
+    tu_compare("dense backward data, relu 0", seed, dx0, dx_ref, nx, TOL_REDUCTION_RTOL,
+               tol_reduction_atol(K));
+
+    free(x);
+    free(w);
+    free(b);
+    free(dy);
+    free(xd);
+    free(wd);
+    free(bd);
+    free(dyd);
+    free(y_ref);
+    free(dx_ref);
+    free(y);
+    free(dx);
+    free(dx0);
+    clcnn_tensor *ts[] = {tx, tw, tb, ty, tdy, tdx};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
+        clcnn_tensor_destroy(ts[i]);
 }
 END_TEST
 
@@ -538,6 +655,18 @@ START_TEST(test_invalid_dense)
     /* dx may have any shape with x's N and F */
     clcnn_tensor *dx_flat = tu_tensor(2, 16, 1, 1, NULL);
     tu_ok(clcnn_dense_backward_data(ctx, y, w, dx_flat));
+    /* fused with the ReLU before: x (the forward input) must be given, of dx's shape */
+    tu_ok(clcnn__dense_backward_data_act(ctx, y, w, x, dx_flat, 1));
+    tu_expect_status(clcnn__dense_backward_data_act(ctx, y, w, NULL, dx_flat, 1),
+                     CLCNN_ERR_INVALID_ARGUMENT);
+    expect_message("x is NULL");
+    tu_expect_status(clcnn__dense_backward_data_act(ctx, y, w, x_other, dx_flat, 1),
+                     CLCNN_ERR_SHAPE);
+    expect_message("dy has shape (2, 3, 1, 1) but x and w need (3, 3, 1, 1)");
+    tu_expect_status(clcnn__dense_backward_data_act(ctx, y, w, dx_flat, dx_flat, 1),
+                     CLCNN_ERR_INVALID_ARGUMENT);
+    expect_message("dx overlaps x");
+    tu_expect_status(clcnn__dense_forward_act(ctx, x, w_bad, b, y, 1), CLCNN_ERR_SHAPE);
 
     /* backward filter: x (2,4,2,2), dy (2,3,1,1) -> dw (3,16,1,1), db (3,1,1,1) */
     ck_assert_int_eq(clcnn_dense_backward_filter(NULL, x, y, w, b),
@@ -616,6 +745,15 @@ START_TEST(test_invalid_gemm)
     d = ok, d.c = bias, d.M = 1, d.a = a;
     tu_expect_status(clcnn__gemm(ctx, &d), CLCNN_ERR_INVALID_ARGUMENT);
     expect_message("C overlaps bias");
+    d = ok, d.mask = a, d.ldm = 6; /* a 4x6 mask needs 24 elements; a has 20 */
+    tu_expect_status(clcnn__gemm(ctx, &d), CLCNN_ERR_SHAPE);
+    expect_message("mask, a 4x6 matrix");
+    d = ok, d.mask = c, d.ldm = 6;
+    tu_expect_status(clcnn__gemm(ctx, &d), CLCNN_ERR_INVALID_ARGUMENT);
+    expect_message("C overlaps mask");
+    d = ok, d.mask = c, d.ldm = 5;
+    tu_expect_status(clcnn__gemm(ctx, &d), CLCNN_ERR_INVALID_ARGUMENT);
+    expect_message("leading dimension 5 of mask");
     tu_expect_status(clcnn__gemm_variant(ctx, &ok, clcnn__gemm_variant_count()),
                      CLCNN_ERR_INVALID_ARGUMENT);
     expect_message("variant");
@@ -644,6 +782,7 @@ static Suite *make_suite(void)
     tc = tcase_create("dense");
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_dense, 0, DENSE_COUNT);
+    tcase_add_loop_test(tc, test_dense_relu, 0, DENSE_COUNT);
     tcase_add_test(tc, test_dense_arena);
     suite_add_tcase(s, tc);
 

@@ -170,6 +170,95 @@ START_TEST(test_net_gradient)
 }
 END_TEST
 
+/* Loss, gradients and probabilities of one batch. */
+typedef struct pass_result {
+    float loss;
+    float *grads, *probs;
+} pass_result;
+
+static pass_result run_pass(clcnn_net *net, const float *x, const float *labels, int n)
+{
+    pass_result r;
+    tu_ok(clcnn_tensor_fill(net->grads, 0.0f));
+    tu_ok(clcnn_net_forward(net, x, n));
+    tu_ok(clcnn_net_backward(net, labels));
+    tu_ok(clcnn_net_loss(net, &r.loss));
+    r.grads = tu_read(net->grads);
+    r.probs = tu_alloc((size_t)n * (size_t)clcnn_net_classes(net) * sizeof *r.probs);
+    tu_ok(clcnn_net_predict(net, x, n, r.probs));
+    return r;
+}
+
+/* ReLUs fused into their neighbours' launches give exactly what the
+ * separate passes give (the same float operations, only fewer launches),
+ * in every position a ReLU can take. Loop index: one spec. */
+START_TEST(test_fused_matches_unfused)
+{
+    static const struct {
+        const char *spec;
+        int c, h, w;
+        int fwd, bwd; /* ReLU passes that run inside a neighbour */
+    } specs[] = {
+        {"lenet5", 1, 28, 28, 4, 4},
+        /* the last ReLU follows a convolution and precedes a flatten */
+        {"convnet", 1, 28, 28, 2, 3},
+        /* a ReLU after a pooling, two in a row, one that ends the network */
+        {"conv(4,3,pad=1) relu maxpool(2) relu flatten dense(7) relu relu dense(5) relu", 2, 9,
+         8, 3, 3},
+        /* the first layer, an overlapping pooling, a dense layer on a 4-D input */
+        {"relu maxpool(3,2) conv(3,2) relu dense(6) relu dense(4) softmax", 3, 11, 10, 2, 2},
+        /* average pooling and leaky ReLU stay separate */
+        {"conv(3,3) relu avgpool(2) leaky_relu(0.1) flatten dense(6) relu dense(3)", 1, 10, 10,
+         1, 1},
+    };
+    const int n = 5;
+    clcnn_net *fused = NULL, *plain = NULL;
+    tu_ok(clcnn_net_create(tu_ctx(), specs[_i].spec, n, specs[_i].c, specs[_i].h, specs[_i].w,
+                           &fused));
+    tu_ok(clcnn_net_create(tu_ctx(), specs[_i].spec, n, specs[_i].c, specs[_i].h, specs[_i].w,
+                           &plain));
+    clcnn__net_unfuse(plain);
+    int fwd = 0, bwd = 0;
+    for (int i = 0; i < fused->layer_count; i++) {
+        fwd += fused->layers[i].fused_fwd;
+        bwd += fused->layers[i].fused_bwd;
+    }
+    ck_assert_msg(fwd == specs[_i].fwd && bwd == specs[_i].bwd,
+                  "%s: %d forward and %d backward ReLU passes fused, want %d and %d",
+                  specs[_i].spec, fwd, bwd, specs[_i].fwd, specs[_i].bwd);
+    tu_ok(clcnn_net_init(fused, 11));
+    tu_ok(clcnn_net_init(plain, 11));
+    size_t image = (size_t)specs[_i].c * (size_t)specs[_i].h * (size_t)specs[_i].w;
+    int classes = clcnn_net_classes(fused);
+    float *x = tu_alloc((size_t)n * image * sizeof *x), labels[5];
+    tu_rng rng = tu_rng_make(600 + (uint64_t)_i);
+    tu_fill(&rng, x, (size_t)n * image, -1, 2);
+    for (int i = 0; i < n; i++)
+        labels[i] = (float)(i % classes);
+    pass_result a = run_pass(fused, x, labels, n), b = run_pass(plain, x, labels, n);
+    ck_assert_msg(a.loss == b.loss, "%s: loss %.9g fused, %.9g separate", specs[_i].spec,
+                  (double)a.loss, (double)b.loss);
+    size_t count = clcnn_net_param_count(fused), nonzero = 0;
+    for (size_t i = 0; i < count; i++) {
+        ck_assert_msg(a.grads[i] == b.grads[i], "%s: gradient %zu is %.9g fused, %.9g separate",
+                      specs[_i].spec, i, (double)a.grads[i], (double)b.grads[i]);
+        nonzero += a.grads[i] != 0.0f;
+    }
+    ck_assert_msg(nonzero > count / 4, "%s: only %zu of %zu gradients are non-zero",
+                  specs[_i].spec, nonzero, count);
+    for (size_t i = 0; i < (size_t)n * (size_t)classes; i++)
+        ck_assert_msg(a.probs[i] == b.probs[i], "%s: probability %zu is %.9g fused, %.9g "
+                      "separate", specs[_i].spec, i, (double)a.probs[i], (double)b.probs[i]);
+    free(a.grads);
+    free(a.probs);
+    free(b.grads);
+    free(b.probs);
+    free(x);
+    clcnn_net_destroy(fused);
+    clcnn_net_destroy(plain);
+}
+END_TEST
+
 /* A partial batch gives the same outputs as the same images in a full one. */
 START_TEST(test_partial_batch)
 {
@@ -489,6 +578,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_builtin_specs);
     tcase_add_test(tc, test_bad_specs);
     tcase_add_test(tc, test_net_gradient);
+    tcase_add_loop_test(tc, test_fused_matches_unfused, 0, 5);
     tcase_add_test(tc, test_partial_batch);
     tcase_add_test(tc, test_save_load_identical);
     tcase_add_test(tc, test_damaged_files);

@@ -1,7 +1,8 @@
 /*
  * Pooling: forward (values and argmax) and backward against the float64
- * reference for max and both averages over a table of geometries, a
- * central-difference check of the reference backward, and the
+ * reference for max and both averages over a table of geometries, max
+ * pooling fused with the ReLU before it against the reference ReLU and
+ * pooling, a central-difference check of the reference backward, and the
  * invalid-argument table.
  */
 #include <math.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "clcnn_cl.h"
+#include "pool.h"
 #include "pool_ref.h"
 #include "testutil.h"
 #include "tolerance.h"
@@ -169,6 +171,86 @@ START_TEST(test_forward_backward)
 {
     for (int mode = 0; mode < 3; mode++)
         run_case(&cases[_i], mode);
+}
+END_TEST
+
+/*
+ * Max pooling fused with the ReLU before it, against the reference ReLU,
+ * pooling and their backward passes in float64: the fused forward on the
+ * pre-activation z, and the fused backward after either forward (fused on
+ * z, or plain on relu(z), where windows of negatives tie at zero). About
+ * half of z is negative, so whole windows are too.
+ */
+static void run_relu_case(const pool_case *c)
+{
+    uint64_t seed = 3000 + (uint64_t)(c - cases);
+    tu_rng rng = tu_rng_make(seed);
+    pool_ref_geom g = geom_of(c, CLCNN_POOL_MAX);
+    size_t nx = pool_ref_x_count(&g), ny = pool_ref_y_count(&g);
+    float *z = tu_alloc(nx * sizeof *z), *a = tu_alloc(nx * sizeof *a);
+    float *dy = tu_alloc(ny * sizeof *dy);
+    fill_unique(&rng, z, c->N * c->C, c->H * c->W);
+    for (size_t i = 0; i < nx; i++)
+        a[i] = z[i] > 0 ? z[i] : 0.0f;
+    tu_fill(&rng, dy, ny, -1, 1);
+    /* the reference: a = relu(z), y = pool(a), da = pool'(dy), dz = da * (z > 0) */
+    double *ad = to_double(a, nx), *dyd = to_double(dy, ny);
+    double *y_ref = tu_alloc(ny * sizeof *y_ref), *dz_ref = tu_alloc(nx * sizeof *dz_ref);
+    int *am_ref = tu_alloc(ny * sizeof *am_ref);
+    pool_ref_forward(&g, ad, y_ref, am_ref);
+    pool_ref_backward(&g, dyd, am_ref, dz_ref);
+    int passed = 0;
+    for (size_t i = 0; i < nx; i++) {
+        dz_ref[i] = z[i] > 0 ? dz_ref[i] : 0;
+        passed += dz_ref[i] != 0;
+    }
+
+    clcnn_pool_params p = params_of(c, CLCNN_POOL_MAX);
+    clcnn_tensor *tz = tu_tensor(c->N, c->C, c->H, c->W, z);
+    clcnn_tensor *ta = tu_tensor(c->N, c->C, c->H, c->W, a);
+    clcnn_tensor *ty = tu_tensor(c->N, c->C, g.P, g.Q, NULL);
+    clcnn_tensor *tam = tu_tensor(c->N, c->C, g.P, g.Q, NULL);
+    clcnn_tensor *tdy = tu_tensor(c->N, c->C, g.P, g.Q, dy);
+    clcnn_tensor *tdz = tu_tensor(c->N, c->C, c->H, c->W, NULL);
+    char what[160];
+    for (int fused_fwd = 1; fused_fwd >= 0; fused_fwd--) {
+        tu_ok(clcnn_tensor_fill(ty, NAN));
+        tu_ok(clcnn_tensor_fill(tdz, NAN));
+        tu_ok(clcnn__pool_forward_act(tu_ctx(), fused_fwd ? tz : ta, ty, tam, &p, fused_fwd));
+        float *y = tu_read(ty);
+        snprintf(what, sizeof what, "pool max %sforward, %s", fused_fwd ? "+ relu " : "",
+                 c->name);
+        tu_compare(what, seed, y, y_ref, ny, TOL_POOL_RTOL, TOL_POOL_ATOL);
+        tu_ok(clcnn__pool_backward_act(tu_ctx(), tdy, tam, ty, tdz, &p, 1));
+        float *dz = tu_read(tdz);
+        snprintf(what, sizeof what, "pool max + relu backward after the %s forward, %s",
+                 fused_fwd ? "fused" : "plain", c->name);
+        if (passed) {
+            tu_compare(what, seed, dz, dz_ref, nx, TOL_POOL_RTOL, TOL_POOL_ATOL);
+        } else { /* a one-pixel case whose pixel is negative */
+            for (size_t i = 0; i < nx; i++)
+                ck_assert_msg(dz[i] == 0.0f, "%s: dz[%zu] = %g, want 0", what, i,
+                              (double)dz[i]);
+        }
+        free(y);
+        free(dz);
+    }
+    clcnn_tensor *ts[] = {tz, ta, ty, tam, tdy, tdz};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
+        clcnn_tensor_destroy(ts[i]);
+    free(z);
+    free(a);
+    free(dy);
+    free(ad);
+    free(dyd);
+    free(y_ref);
+    free(dz_ref);
+    free(am_ref);
+}
+
+START_TEST(test_relu_fused)
+{
+    run_relu_case(&cases[_i]);
 }
 END_TEST
 
@@ -336,6 +418,59 @@ START_TEST(test_max_ties)
 }
 END_TEST
 
+/* Ties in the 2x2 stride-2 kernels (vector and scalar parts, odd sizes):
+ * values from {0, 0.5, 1} tie in most windows; forward, argmax and
+ * backward against the reference. */
+START_TEST(test_max_ties_2x2)
+{
+    const pool_case c = {"2x2 ties", 2, 3, 9, 19, 2, 2, 0, 0, 0, 0, 0, 0};
+    uint64_t seed = 4343;
+    tu_rng rng = tu_rng_make(seed);
+    pool_ref_geom g = geom_of(&c, CLCNN_POOL_MAX);
+    size_t nx = pool_ref_x_count(&g), ny = pool_ref_y_count(&g);
+    float *x = tu_alloc(nx * sizeof *x), *dy = tu_alloc(ny * sizeof *dy);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = 0.5f * (float)(int)tu_uniform(&rng, 0, 3);
+    tu_fill(&rng, dy, ny, -1, 1);
+    double *xd = to_double(x, nx), *dyd = to_double(dy, ny);
+    double *y_ref = tu_alloc(ny * sizeof *y_ref), *dx_ref = tu_alloc(nx * sizeof *dx_ref);
+    int *am_ref = tu_alloc(ny * sizeof *am_ref);
+    pool_ref_forward(&g, xd, y_ref, am_ref);
+    pool_ref_backward(&g, dyd, am_ref, dx_ref);
+    clcnn_tensor *tx = tu_tensor(c.N, c.C, c.H, c.W, x);
+    clcnn_tensor *ty = tu_tensor(c.N, c.C, g.P, g.Q, NULL);
+    clcnn_tensor *tam = tu_tensor(c.N, c.C, g.P, g.Q, NULL);
+    clcnn_tensor *tdy = tu_tensor(c.N, c.C, g.P, g.Q, dy);
+    clcnn_tensor *tdx = tu_tensor(c.N, c.C, c.H, c.W, NULL);
+    tu_ok(clcnn_tensor_fill(tdx, NAN));
+    clcnn_pool_params p = params_of(&c, CLCNN_POOL_MAX);
+    tu_ok(clcnn_pool_forward(tu_ctx(), tx, ty, tam, &p));
+    float *am = tu_read(tam);
+    for (size_t i = 0; i < ny; i++) {
+        int32_t idx;
+        memcpy(&idx, &am[i], sizeof idx);
+        ck_assert_msg(idx == am_ref[i], "2x2 tie: argmax[%zu] = %d, want %d", i, (int)idx,
+                      am_ref[i]);
+    }
+    tu_ok(clcnn_pool_backward(tu_ctx(), tdy, tam, tdx, &p));
+    float *dx = tu_read(tdx);
+    tu_compare("pool max 2x2 backward with ties", seed, dx, dx_ref, nx, TOL_POOL_RTOL,
+               TOL_POOL_ATOL);
+    free(x);
+    free(dy);
+    free(xd);
+    free(dyd);
+    free(y_ref);
+    free(dx_ref);
+    free(am_ref);
+    free(am);
+    free(dx);
+    clcnn_tensor *ts[] = {tx, ty, tam, tdy, tdx};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
+        clcnn_tensor_destroy(ts[i]);
+}
+END_TEST
+
 static void expect_message(const char *needle)
 {
     const char *msg = clcnn_last_error(tu_ctx());
@@ -463,6 +598,28 @@ START_TEST(test_invalid_tensors)
     /* average pooling needs no argmax */
     tu_ok(clcnn_pool_backward(ctx, y, NULL, dx, &avg2));
 
+    /* the fused ReLU: max pooling only, and the backward pass needs y */
+    tu_ok(clcnn__pool_forward_act(ctx, x, y, am, &max2, 1));
+    tu_expect_status(clcnn__pool_forward_act(ctx, x, y, am, &avg2, 1),
+                     CLCNN_ERR_INVALID_ARGUMENT);
+    expect_message("needs max pooling");
+    tu_ok(clcnn__pool_backward_act(ctx, y, am, y, dx, &max2, 1));
+    tu_expect_status(clcnn__pool_backward_act(ctx, y, NULL, y, dx, &avg2, 1),
+                     CLCNN_ERR_INVALID_ARGUMENT);
+    expect_message("needs max pooling");
+    tu_expect_status(clcnn__pool_backward_act(ctx, y, am, NULL, dx, &max2, 1),
+                     CLCNN_ERR_INVALID_ARGUMENT);
+    expect_message("y is NULL");
+    tu_expect_status(clcnn__pool_backward_act(ctx, y, am, bad, dx, &max2, 1), CLCNN_ERR_SHAPE);
+    expect_message("y has shape (1, 3, 3, 3)");
+    clcnn_tensor *dx4 = tu_tensor(1, 3, 4, 4, NULL), *y2 = tu_tensor(1, 3, 2, 2, NULL);
+    clcnn_tensor *am2 = tu_tensor(1, 3, 2, 2, NULL);
+    tu_expect_status(clcnn__pool_backward_act(ctx, y2, am2, dx4, dx4, &max2, 1),
+                     CLCNN_ERR_SHAPE);
+    clcnn_tensor_destroy(dx4);
+    clcnn_tensor_destroy(y2);
+    clcnn_tensor_destroy(am2);
+
     clcnn_tensor_destroy(x);
     clcnn_tensor_destroy(y);
     clcnn_tensor_destroy(am);
@@ -477,8 +634,10 @@ static Suite *make_suite(void)
     TCase *tc = tcase_create("forward_backward");
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_forward_backward, 0, CASE_COUNT);
+    tcase_add_loop_test(tc, test_relu_fused, 0, CASE_COUNT);
     tcase_add_test(tc, test_offsets);
     tcase_add_test(tc, test_max_ties);
+    tcase_add_test(tc, test_max_ties_2x2);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("gradcheck");

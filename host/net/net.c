@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gemm.h"
 #include "net.h"
+#include "pool.h"
 
 /* ---- planning: shapes and parameter counts, no device memory ---- */
 
@@ -103,8 +105,67 @@ static clcnn_status make_tensor(clcnn_context *ctx, const int s[4], clcnn_tensor
     return clcnn_tensor_create(ctx, s[0], s[1], s[2], s[3], out);
 }
 
+static int is_relu(const clcnn__layer *l)
+{
+    return l->d.kind == CLCNN__LAYER_ACT && l->d.act == CLCNN_ACT_RELU;
+}
+
+static int is_max_pool(const clcnn__layer *l)
+{
+    return l->d.kind == CLCNN__LAYER_POOL && l->d.pool.mode == CLCNN_POOL_MAX;
+}
+
+/*
+ * Plans which ReLU layers run inside their neighbours' launches. Forward: a
+ * dense layer before the ReLU applies it in its GEMM's epilogue, or else a
+ * max pooling after it pools the pre-activation and clamps the maximum
+ * (the same values). Backward: a max pooling or a dense layer after it
+ * (through flattens) multiplies its dx by the ReLU's derivative, read from
+ * its own input or output. Either way the results are exactly those of
+ * the separate passes; the ReLU's launches and memory passes disappear.
+ */
+static void plan_fusion(clcnn_net *net)
+{
+    int last = logits_layer(net);
+    for (int i = 0; i <= last; i++) {
+        clcnn__layer *l = &net->layers[i];
+        if (!is_relu(l))
+            continue;
+        clcnn__layer *prev = i > 0 ? &net->layers[i - 1] : NULL;
+        clcnn__layer *next = i < last ? &net->layers[i + 1] : NULL;
+        int c = i + 1;
+        while (c < last && net->layers[c].d.kind == CLCNN__LAYER_FLATTEN)
+            c++;
+        clcnn__layer *consumer = c <= last && c > i ? &net->layers[c] : NULL;
+        if (prev && prev->d.kind == CLCNN__LAYER_DENSE) {
+            prev->relu_out = 1;
+            l->fused_fwd = 1;
+        } else if (next && is_max_pool(next)) {
+            next->relu_in = 1;
+            l->fused_fwd = 1;
+        }
+        /* the first layer has no gradient to pass on */
+        if (prev && next && is_max_pool(next)) {
+            next->relu_dx = 1;
+            l->fused_bwd = 1;
+        } else if (prev && consumer && consumer->d.kind == CLCNN__LAYER_DENSE) {
+            consumer->relu_dx = 1;
+            l->fused_bwd = 1;
+        }
+    }
+}
+
+void clcnn__net_unfuse(clcnn_net *net)
+{
+    for (int i = 0; i < net->layer_count; i++) {
+        clcnn__layer *l = &net->layers[i];
+        l->fused_fwd = l->fused_bwd = l->relu_out = l->relu_in = l->relu_dx = 0;
+    }
+}
+
 static clcnn_status allocate(clcnn_net *net)
 {
+    plan_fusion(net);
     clcnn_context *ctx = net->ctx;
     const int *in = net->in_shape;
     size_t arena = net->param_count;
@@ -147,11 +208,15 @@ static clcnn_status allocate(clcnn_net *net)
             break;
         if (l->d.kind == CLCNN__LAYER_SOFTMAX) {
             break; /* trailing softmax: predict writes net->probs */
-        } else if (l->d.kind == CLCNN__LAYER_FLATTEN) {
-            /* flatten is a view of its input and of its input's gradient */
-            st = clcnn_tensor_view(prev_y, o[0], o[1], o[2], o[3], &l->y);
+        } else if (l->d.kind == CLCNN__LAYER_FLATTEN || l->fused_fwd || l->fused_bwd) {
+            /* flatten is a view of its input and of its input's gradient; a
+             * fused ReLU works in place in its neighbours' buffers */
+            int view_y = l->d.kind == CLCNN__LAYER_FLATTEN || l->fused_fwd;
+            int view_dy = prev_dy && (l->d.kind == CLCNN__LAYER_FLATTEN || l->fused_bwd);
+            st = view_y ? clcnn_tensor_view(prev_y, o[0], o[1], o[2], o[3], &l->y)
+                        : make_tensor(ctx, o, &l->y);
             if (st == CLCNN_OK)
-                st = prev_dy ? clcnn_tensor_view(prev_dy, o[0], o[1], o[2], o[3], &l->dy)
+                st = view_dy ? clcnn_tensor_view(prev_dy, o[0], o[1], o[2], o[3], &l->dy)
                              : make_tensor(ctx, o, &l->dy);
         } else {
             st = make_tensor(ctx, o, &l->y);
@@ -530,13 +595,14 @@ clcnn_status clcnn_net_forward(clcnn_net *net, const float *x, int n)
             st = clcnn_conv2d_forward(ctx, in, l->w, l->b, l->y, &l->d.conv);
             break;
         case CLCNN__LAYER_ACT:
-            st = clcnn_act_forward(ctx, l->d.act, l->d.alpha, in, l->y);
+            if (!l->fused_fwd)
+                st = clcnn_act_forward(ctx, l->d.act, l->d.alpha, in, l->y);
             break;
         case CLCNN__LAYER_POOL:
-            st = clcnn_pool_forward(ctx, in, l->y, l->argmax, &l->d.pool);
+            st = clcnn__pool_forward_act(ctx, in, l->y, l->argmax, &l->d.pool, l->relu_in);
             break;
         case CLCNN__LAYER_DENSE:
-            st = clcnn_dense_forward(ctx, in, l->w, l->b, l->y);
+            st = clcnn__dense_forward_act(ctx, in, l->w, l->b, l->y, l->relu_out);
             break;
         case CLCNN__LAYER_FLATTEN:
         case CLCNN__LAYER_SOFTMAX:
@@ -583,15 +649,18 @@ clcnn_status clcnn_net_backward(clcnn_net *net, const float *labels)
             st = clcnn_dense_backward_filter(ctx, in, l->dy, l->dw, l->db);
             traced(net, i, "bwd filter");
             if (st == CLCNN_OK && dx)
-                st = clcnn_dense_backward_data(ctx, l->dy, l->w, dx);
+                st = clcnn__dense_backward_data_act(ctx, l->dy, l->w, in, dx, l->relu_dx);
             break;
         case CLCNN__LAYER_ACT:
             if (dx)
                 st = clcnn_act_backward(ctx, l->d.act, l->d.alpha, in, l->y, l->dy, dx);
             break;
         case CLCNN__LAYER_POOL:
-            if (dx)
-                st = clcnn_pool_backward(ctx, l->dy, l->argmax, dx, &l->d.pool);
+            /* a ReLU whose forward ran in the layer before it reads its
+             * derivative from its output there (in is that output) */
+            if (dx && !l->fused_bwd)
+                st = clcnn__pool_backward_act(ctx, l->dy, l->argmax, l->y, dx, &l->d.pool,
+                                              l->relu_dx);
             break;
         case CLCNN__LAYER_FLATTEN: /* its dy is a view of dx */
         case CLCNN__LAYER_SOFTMAX:

@@ -42,6 +42,14 @@ typedef struct clcnn__layer {
     clcnn_tensor *y, *dy;           /* output and its gradient */
     clcnn_tensor *argmax;           /* max pooling */
     size_t param_offset, param_count;
+    /* A ReLU runs inside its neighbours' launches where they can take it
+     * (planned when the network is built): */
+    int fused_fwd, fused_bwd; /* ReLU layer: its forward / backward pass is done by a
+                                 neighbour; its y / dy are views of the previous layer's */
+    int relu_out;             /* dense: applies the ReLU after it to its output */
+    int relu_in;              /* max pooling: applies the ReLU before it to its input */
+    int relu_dx;              /* max pooling, dense: backward-data applies the derivative
+                                 of the ReLU before it */
 } clcnn__layer;
 
 /* Called after each op a pass enqueues (layer index, or -1 for the input
@@ -74,5 +82,9 @@ clcnn_status clcnn__net_plan(clcnn_context *ctx, const char *spec, int batch, in
 clcnn_status clcnn__net_allocate(clcnn_net *net);
 
 int clcnn__net_has_trailing_softmax(const clcnn_net *net);
+
+/* Makes every layer run its own passes from now on, in place in the buffers
+ * laid out for the fused ones, so that tests can compare the two. */
+void clcnn__net_unfuse(clcnn_net *net);
 
 #endif /* CLCNN_NET_H */

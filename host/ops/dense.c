@@ -1,7 +1,8 @@
 /*
  * Dense (fully connected) layers: forward, backward-data and
  * backward-filter, each one call of the internal GEMM (gemm.h) on the
- * flattened input, plus a column sum for the bias gradient.
+ * flattened input, plus a column sum for the bias gradient. Networks use
+ * the forward and backward-data fused with a ReLU in the GEMM's epilogue.
  */
 #include <stdio.h>
 
@@ -62,9 +63,9 @@ static clcnn_status check_bias(clcnn_context *ctx, const char *op, const char *n
 }
 
 /* x (N,C,H,W) as (N,F), w (K,F,1,1), b (K,1,1,1) or NULL -> y (N,K,1,1) */
-clcnn_status clcnn__dense_forward_variant(clcnn_context *ctx, const clcnn_tensor *x,
-                                          const clcnn_tensor *w, const clcnn_tensor *b,
-                                          clcnn_tensor *y, int variant)
+static clcnn_status dense_forward(clcnn_context *ctx, const clcnn_tensor *x,
+                                  const clcnn_tensor *w, const clcnn_tensor *b, clcnn_tensor *y,
+                                  int relu, int variant)
 {
     static const char op[] = "clcnn_dense_forward";
     if (!ctx)
@@ -87,14 +88,16 @@ clcnn_status clcnn__dense_forward_variant(clcnn_context *ctx, const clcnn_tensor
         .trans_b = 1, .M = N, .N = K, .K = F, .alpha = 1.0f, .beta = 0.0f,
         .a = x, .lda = F, .b = w, .ldb = F, .c = y, .ldc = K,
         .bias = b, .bias_mode = b ? CLCNN__GEMM_BIAS_COL : CLCNN__GEMM_BIAS_NONE,
+        .relu = relu,
     };
     return clcnn__gemm_variant(ctx, &d, variant);
 }
 
-/* dy (N,K,1,1), w (K,F,1,1) -> dx (N,C,H,W) with C*H*W = F, overwritten */
-clcnn_status clcnn__dense_backward_data_variant(clcnn_context *ctx, const clcnn_tensor *dy,
-                                                const clcnn_tensor *w, clcnn_tensor *dx,
-                                                int variant)
+/* dy (N,K,1,1), w (K,F,1,1), x (the shape of dx) when relu -> dx (N,C,H,W)
+ * with C*H*W = F, overwritten */
+static clcnn_status dense_backward_data(clcnn_context *ctx, const clcnn_tensor *dy,
+                                        const clcnn_tensor *w, const clcnn_tensor *x,
+                                        clcnn_tensor *dx, int relu, int variant)
 {
     static const char op[] = "clcnn_dense_backward_data";
     if (!ctx)
@@ -110,10 +113,22 @@ clcnn_status clcnn__dense_backward_data_variant(clcnn_context *ctx, const clcnn_
     if (clcnn__tensors_overlap(dx, dy) || clcnn__tensors_overlap(dx, w))
         return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT, "%s: dx overlaps dy or w in memory",
                            op);
+    if (relu) {
+        /* x is read as dx is written: N rows of F features */
+        int x_gives[4];
+        if ((st = clcnn__check_tensor(ctx, x, "x")) != CLCNN_OK ||
+            (st = check_dense(ctx, op, x->shape, w->shape, x_gives)) != CLCNN_OK ||
+            (st = clcnn__expect_shape(ctx, op, "dy", dy, x_gives, "x and w need")) != CLCNN_OK)
+            return st;
+        if (clcnn__tensors_overlap(dx, x))
+            return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT, "%s: dx overlaps x in memory",
+                               op);
+    }
     int N = want[0], K = want[1], F = w->shape[1];
     clcnn__gemm_desc d = {
         .M = N, .N = F, .K = K, .alpha = 1.0f, .beta = 0.0f,
         .a = dy, .lda = K, .b = w, .ldb = F, .c = dx, .ldc = F,
+        .mask = relu ? x : NULL, .ldm = F,
     };
     return clcnn__gemm_variant(ctx, &d, variant);
 }
@@ -151,16 +166,44 @@ clcnn_status clcnn__dense_backward_filter_variant(clcnn_context *ctx, const clcn
     return db ? clcnn__gemm_colsum(ctx, N, K, dy, 0, K, 1.0f, db, 0) : CLCNN_OK;
 }
 
+clcnn_status clcnn__dense_forward_variant(clcnn_context *ctx, const clcnn_tensor *x,
+                                          const clcnn_tensor *w, const clcnn_tensor *b,
+                                          clcnn_tensor *y, int variant)
+{
+    return dense_forward(ctx, x, w, b, y, 0, variant);
+}
+
+clcnn_status clcnn__dense_backward_data_variant(clcnn_context *ctx, const clcnn_tensor *dy,
+                                                const clcnn_tensor *w, clcnn_tensor *dx,
+                                                int variant)
+{
+    return dense_backward_data(ctx, dy, w, NULL, dx, 0, variant);
+}
+
+clcnn_status clcnn__dense_forward_act(clcnn_context *ctx, const clcnn_tensor *x,
+                                     const clcnn_tensor *w, const clcnn_tensor *b,
+                                     clcnn_tensor *y, int relu)
+{
+    return dense_forward(ctx, x, w, b, y, relu != 0, CLCNN__GEMM_AUTO);
+}
+
+clcnn_status clcnn__dense_backward_data_act(clcnn_context *ctx, const clcnn_tensor *dy,
+                                           const clcnn_tensor *w, const clcnn_tensor *x,
+                                           clcnn_tensor *dx, int relu)
+{
+    return dense_backward_data(ctx, dy, w, x, dx, relu != 0, CLCNN__GEMM_AUTO);
+}
+
 clcnn_status clcnn_dense_forward(clcnn_context *ctx, const clcnn_tensor *x,
                                  const clcnn_tensor *w, const clcnn_tensor *b, clcnn_tensor *y)
 {
-    return clcnn__dense_forward_variant(ctx, x, w, b, y, CLCNN__GEMM_AUTO);
+    return dense_forward(ctx, x, w, b, y, 0, CLCNN__GEMM_AUTO);
 }
 
 clcnn_status clcnn_dense_backward_data(clcnn_context *ctx, const clcnn_tensor *dy,
                                        const clcnn_tensor *w, clcnn_tensor *dx)
 {
-    return clcnn__dense_backward_data_variant(ctx, dy, w, dx, CLCNN__GEMM_AUTO);
+    return dense_backward_data(ctx, dy, w, NULL, dx, 0, CLCNN__GEMM_AUTO);
 }
 
 clcnn_status clcnn_dense_backward_filter(clcnn_context *ctx, const clcnn_tensor *x,

@@ -167,6 +167,15 @@ static clcnn_status check_desc(clcnn_context *ctx, const clcnn__gemm_desc *d)
                               extent(b_rows, b_cols, d->ldb)))
         return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT,
                            "clcnn__gemm: C overlaps A or B in memory");
+    if (d->mask) {
+        if ((st = check_operand(ctx, "mask", d->mask, d->mask_off, d->M, d->N, d->ldm)) !=
+            CLCNN_OK)
+            return st;
+        if (clcnn__ranges_overlap(d->c->mem, c_start, c_len, d->mask->mem,
+                                  d->mask->offset + d->mask_off, extent(d->M, d->N, d->ldm)))
+            return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT,
+                               "clcnn__gemm: C overlaps mask in memory");
+    }
     if (d->bias_mode == CLCNN__GEMM_BIAS_NONE)
         return CLCNN_OK;
     if (d->bias_mode != CLCNN__GEMM_BIAS_COL && d->bias_mode != CLCNN__GEMM_BIAS_ROW)
@@ -227,6 +236,10 @@ clcnn_status clcnn__gemm_variant(clcnn_context *ctx, const clcnn__gemm_desc *d, 
     };
     const clcnn_tensor *bias = d->bias_mode != CLCNN__GEMM_BIAS_NONE ? d->bias : d->c;
     size_t bias_off = d->bias_mode != CLCNN__GEMM_BIAS_NONE ? d->bias_off : 0;
+    /* the kernel's epilogue flags: bit 0 ReLU, bit 1 mask */
+    const clcnn_tensor *mask = d->mask ? d->mask : d->c;
+    size_t mask_off = d->mask ? d->mask_off : 0;
+    int epilogue = (d->relu ? 1 : 0) | (d->mask ? 2 : 0);
     return CLCNN__LAUNCH(
         ctx, k, 2, global, local, CLCNN__ARG_INT(d->M), CLCNN__ARG_INT(d->N),
         CLCNN__ARG_INT(d->K), CLCNN__ARG_FLOAT(d->alpha), CLCNN__ARG_FLOAT(d->beta),
@@ -235,7 +248,8 @@ clcnn_status clcnn__gemm_variant(clcnn_context *ctx, const clcnn__gemm_desc *d, 
         CLCNN__ARG_INT(d->b->offset + d->b_off), CLCNN__ARG_INT(d->ldb),
         CLCNN__ARG_MEM(d->c->mem), CLCNN__ARG_INT(d->c->offset + d->c_off),
         CLCNN__ARG_INT(d->ldc), CLCNN__ARG_MEM(bias->mem), CLCNN__ARG_INT(bias->offset + bias_off),
-        CLCNN__ARG_INT(d->bias_mode));
+        CLCNN__ARG_INT(d->bias_mode), CLCNN__ARG_INT(epilogue), CLCNN__ARG_MEM(mask->mem),
+        CLCNN__ARG_INT(mask->offset + mask_off), CLCNN__ARG_INT(d->ldm));
 }
 
 clcnn_status clcnn__gemm(clcnn_context *ctx, const clcnn__gemm_desc *d)

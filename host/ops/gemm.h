@@ -21,7 +21,10 @@ typedef enum clcnn__gemm_bias {
  * C (M,N). A is stored (M,K) with row stride lda, or (K,M) when trans_a;
  * B is stored (K,N) with ldb, or (N,K) when trans_b. With beta == 0, C is
  * only written (never read), so it may hold garbage; beta == 1 accumulates.
- * C must not overlap A, B or bias.
+ * C must not overlap A, B, bias or mask.
+ * The epilogue can fuse a ReLU's forward or backward pass into the same
+ * launch: relu != 0 makes each result r into r > 0 ? r : 0, and a mask
+ * (an (M,N) matrix with row stride ldm) makes it r where mask > 0, else 0.
  */
 typedef struct clcnn__gemm_desc {
     int trans_a, trans_b;
@@ -39,6 +42,10 @@ typedef struct clcnn__gemm_desc {
     const clcnn_tensor *bias; /* only read when bias_mode != NONE */
     size_t bias_off;
     clcnn__gemm_bias bias_mode;
+    int relu;
+    const clcnn_tensor *mask; /* NULL: none */
+    size_t mask_off;
+    int ldm;
 } clcnn__gemm_desc;
 
 /* Let clcnn__gemm_variant choose the tile variant. */
@@ -85,6 +92,18 @@ clcnn_status clcnn__dense_backward_data_variant(clcnn_context *ctx, const clcnn_
 clcnn_status clcnn__dense_backward_filter_variant(clcnn_context *ctx, const clcnn_tensor *x,
                                                   const clcnn_tensor *dy, clcnn_tensor *dw,
                                                   clcnn_tensor *db, int variant);
+
+/* The dense ops fused with a ReLU (relu != 0), which networks use:
+ * forward y = relu(x w^T + b); backward-data dx = (dy w) * relu'(x), where x
+ * (the layer's forward input) is itself a ReLU output, so that the ReLU
+ * before the layer needs no backward pass of its own (x > 0 exactly where
+ * the ReLU's derivative is 1). relu == 0 is the public op. */
+clcnn_status clcnn__dense_forward_act(clcnn_context *ctx, const clcnn_tensor *x,
+                                     const clcnn_tensor *w, const clcnn_tensor *b,
+                                     clcnn_tensor *y, int relu);
+clcnn_status clcnn__dense_backward_data_act(clcnn_context *ctx, const clcnn_tensor *dy,
+                                           const clcnn_tensor *w, const clcnn_tensor *x,
+                                           clcnn_tensor *dx, int relu);
 
 /* ---- helpers shared by the op files ---- */
 

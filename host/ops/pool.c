@@ -1,11 +1,13 @@
 /*
  * 2-D pooling: max (with the argmax the backward pass needs) and average,
- * with or without counting padding. Forward and backward side by side; the
- * kernels are in kernels/pool.cl, one program per mode.
+ * with or without counting padding, and max pooling fused with the ReLU
+ * before it (pool.h). Forward and backward side by side; the kernels are in
+ * kernels/pool.cl, one program per mode.
  */
 #include <stdio.h>
 
 #include "gemm.h"
+#include "pool.h"
 #include "runtime.h"
 
 /* Stride 0 means the window size. */
@@ -88,6 +90,16 @@ static clcnn_status check_geometry(clcnn_context *ctx, const char *op, const int
     return CLCNN_OK;
 }
 
+/* Max pooling over 2x2 windows of stride 2 without padding, which has its
+ * own vectorised kernels. */
+static int is_2x2(const clcnn_pool_params *p)
+{
+    int sh, sw;
+    effective_strides(p, &sh, &sw);
+    return p->mode == CLCNN_POOL_MAX && p->window_h == 2 && p->window_w == 2 && sh == 2 &&
+           sw == 2 && !p->pad_top && !p->pad_bottom && !p->pad_left && !p->pad_right;
+}
+
 static clcnn_status get_kernel(clcnn_context *ctx, clcnn_pool_mode mode, const char *name,
                                cl_kernel *k)
 {
@@ -96,9 +108,21 @@ static clcnn_status get_kernel(clcnn_context *ctx, clcnn_pool_mode mode, const c
     return clcnn__kernel(ctx, "pool", options, name, k);
 }
 
+/* relu is only defined for max pooling. */
+static clcnn_status check_relu(clcnn_context *ctx, const char *op,
+                               const clcnn_pool_params *params, int relu)
+{
+    if (relu && params && params->mode != CLCNN_POOL_MAX)
+        return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT,
+                           "%s: a fused ReLU needs max pooling, not mode %d", op,
+                           (int)params->mode);
+    return CLCNN_OK;
+}
+
 /* x (N,C,H,W) -> y (N,C,P,Q), argmax (N,C,P,Q) int32 or NULL */
-clcnn_status clcnn_pool_forward(clcnn_context *ctx, const clcnn_tensor *x, clcnn_tensor *y,
-                                clcnn_tensor *argmax, const clcnn_pool_params *params)
+clcnn_status clcnn__pool_forward_act(clcnn_context *ctx, const clcnn_tensor *x, clcnn_tensor *y,
+                                     clcnn_tensor *argmax, const clcnn_pool_params *params,
+                                     int relu)
 {
     static const char op[] = "clcnn_pool_forward";
     if (!ctx)
@@ -109,7 +133,8 @@ clcnn_status clcnn_pool_forward(clcnn_context *ctx, const clcnn_tensor *x, clcnn
         return st;
     int want[4];
     if ((st = check_geometry(ctx, op, x->shape, params, want)) != CLCNN_OK ||
-        (st = clcnn__expect_shape(ctx, op, "y", y, want, "pooling x gives")) != CLCNN_OK)
+        (st = clcnn__expect_shape(ctx, op, "y", y, want, "pooling x gives")) != CLCNN_OK ||
+        (st = check_relu(ctx, op, params, relu)) != CLCNN_OK)
         return st;
     /* Average pooling ignores argmax, as documented. */
     int write_argmax = argmax && params->mode == CLCNN_POOL_MAX;
@@ -124,27 +149,44 @@ clcnn_status clcnn_pool_forward(clcnn_context *ctx, const clcnn_tensor *x, clcnn
     if (clcnn__tensors_overlap(x, y))
         return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT, "%s: y overlaps x in memory", op);
 
+    int fast = is_2x2(params);
     cl_kernel k;
-    if ((st = get_kernel(ctx, params->mode, "pool_fwd", &k)) != CLCNN_OK)
+    if ((st = get_kernel(ctx, params->mode, fast ? "pool_fwd_2x2" : "pool_fwd", &k)) !=
+        CLCNN_OK)
         return st;
     int sh, sw;
     effective_strides(params, &sh, &sw);
     const clcnn_tensor *am = write_argmax ? argmax : y; /* any buffer when unused */
-    size_t total = clcnn__shape_count(want), local, global;
-    clcnn__launch_size_1d(ctx, total, &global, &local);
+    size_t rows = (size_t)want[0] * (size_t)want[1] * (size_t)want[2], local, global;
+    clcnn__launch_size_1d(ctx, rows, &global, &local);
+    if (fast)
+        return CLCNN__LAUNCH(ctx, k, 1, &global, &local, CLCNN__ARG_TENSOR(x),
+                             CLCNN__ARG_TENSOR(y), CLCNN__ARG_TENSOR(am),
+                             CLCNN__ARG_INT(write_argmax), CLCNN__ARG_INT(relu != 0),
+                             CLCNN__ARG_INT(x->shape[2]), CLCNN__ARG_INT(x->shape[3]),
+                             CLCNN__ARG_INT(want[2]), CLCNN__ARG_INT(want[3]),
+                             CLCNN__ARG_INT(rows));
     return CLCNN__LAUNCH(ctx, k, 1, &global, &local, CLCNN__ARG_TENSOR(x), CLCNN__ARG_TENSOR(y),
                          CLCNN__ARG_TENSOR(am), CLCNN__ARG_INT(write_argmax),
-                         CLCNN__ARG_INT(x->shape[2]), CLCNN__ARG_INT(x->shape[3]),
-                         CLCNN__ARG_INT(want[2]), CLCNN__ARG_INT(want[3]),
-                         CLCNN__ARG_INT(params->window_h), CLCNN__ARG_INT(params->window_w),
-                         CLCNN__ARG_INT(sh), CLCNN__ARG_INT(sw), CLCNN__ARG_INT(params->pad_top),
-                         CLCNN__ARG_INT(params->pad_left), CLCNN__ARG_INT(total));
+                         CLCNN__ARG_INT(relu != 0), CLCNN__ARG_INT(x->shape[2]),
+                         CLCNN__ARG_INT(x->shape[3]), CLCNN__ARG_INT(want[2]),
+                         CLCNN__ARG_INT(want[3]), CLCNN__ARG_INT(params->window_h),
+                         CLCNN__ARG_INT(params->window_w), CLCNN__ARG_INT(sh),
+                         CLCNN__ARG_INT(sw), CLCNN__ARG_INT(params->pad_top),
+                         CLCNN__ARG_INT(params->pad_left), CLCNN__ARG_INT(rows));
 }
 
-/* dy (N,C,P,Q), argmax (N,C,P,Q) for max -> dx (N,C,H,W) */
-clcnn_status clcnn_pool_backward(clcnn_context *ctx, const clcnn_tensor *dy,
-                                 const clcnn_tensor *argmax, clcnn_tensor *dx,
-                                 const clcnn_pool_params *params)
+clcnn_status clcnn_pool_forward(clcnn_context *ctx, const clcnn_tensor *x, clcnn_tensor *y,
+                                clcnn_tensor *argmax, const clcnn_pool_params *params)
+{
+    return clcnn__pool_forward_act(ctx, x, y, argmax, params, 0);
+}
+
+/* dy (N,C,P,Q), argmax (N,C,P,Q) for max, y (N,C,P,Q) with relu -> dx (N,C,H,W) */
+clcnn_status clcnn__pool_backward_act(clcnn_context *ctx, const clcnn_tensor *dy,
+                                      const clcnn_tensor *argmax, const clcnn_tensor *y,
+                                      clcnn_tensor *dx, const clcnn_pool_params *params,
+                                      int relu)
 {
     static const char op[] = "clcnn_pool_backward";
     if (!ctx)
@@ -155,8 +197,17 @@ clcnn_status clcnn_pool_backward(clcnn_context *ctx, const clcnn_tensor *dy,
         return st;
     int want[4];
     if ((st = check_geometry(ctx, op, dx->shape, params, want)) != CLCNN_OK ||
-        (st = clcnn__expect_shape(ctx, op, "dy", dy, want, "pooling dx gives")) != CLCNN_OK)
+        (st = clcnn__expect_shape(ctx, op, "dy", dy, want, "pooling dx gives")) != CLCNN_OK ||
+        (st = check_relu(ctx, op, params, relu)) != CLCNN_OK)
         return st;
+    if (relu) {
+        if ((st = clcnn__check_tensor(ctx, y, "y")) != CLCNN_OK ||
+            (st = clcnn__expect_shape(ctx, op, "y", y, want, "dy is")) != CLCNN_OK)
+            return st;
+        if (clcnn__tensors_overlap(dx, y))
+            return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT, "%s: dx overlaps y in memory",
+                               op);
+    }
     int is_max = params->mode == CLCNN_POOL_MAX;
     if (is_max) {
         if (!argmax)
@@ -174,19 +225,46 @@ clcnn_status clcnn_pool_backward(clcnn_context *ctx, const clcnn_tensor *dy,
     if (clcnn__tensors_overlap(dx, dy))
         return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT, "%s: dx overlaps dy in memory", op);
 
-    cl_kernel k;
-    if ((st = get_kernel(ctx, params->mode, "pool_bwd", &k)) != CLCNN_OK)
-        return st;
     int sh, sw;
     effective_strides(params, &sh, &sw);
+    /* Windows that do not overlap scatter a row at a time; overlapping ones
+     * gather per element. */
+    int rows = sh >= params->window_h && sw >= params->window_w, fast = is_2x2(params);
+    cl_kernel k;
+    if ((st = get_kernel(ctx, params->mode,
+                         fast   ? "pool_bwd_2x2"
+                         : rows ? "pool_bwd_rows"
+                                : "pool_bwd",
+                         &k)) != CLCNN_OK)
+        return st;
     const clcnn_tensor *am = is_max ? argmax : dy; /* any buffer when unused */
+    const clcnn_tensor *ya = relu ? y : dy;
     size_t total = clcnn__shape_count(dx->shape), local, global;
+    if (fast)
+        total = (size_t)want[0] * (size_t)want[1] * (size_t)want[2];
+    else if (rows)
+        total /= (size_t)dx->shape[3];
     clcnn__launch_size_1d(ctx, total, &global, &local);
+    if (fast)
+        return CLCNN__LAUNCH(ctx, k, 1, &global, &local, CLCNN__ARG_TENSOR(dy),
+                             CLCNN__ARG_TENSOR(am), CLCNN__ARG_TENSOR(ya),
+                             CLCNN__ARG_INT(relu != 0), CLCNN__ARG_TENSOR(dx),
+                             CLCNN__ARG_INT(dx->shape[2]), CLCNN__ARG_INT(dx->shape[3]),
+                             CLCNN__ARG_INT(want[2]), CLCNN__ARG_INT(want[3]),
+                             CLCNN__ARG_INT(total));
     return CLCNN__LAUNCH(ctx, k, 1, &global, &local, CLCNN__ARG_TENSOR(dy),
-                         CLCNN__ARG_TENSOR(am), CLCNN__ARG_TENSOR(dx),
+                         CLCNN__ARG_TENSOR(am), CLCNN__ARG_TENSOR(ya),
+                         CLCNN__ARG_INT(relu != 0), CLCNN__ARG_TENSOR(dx),
                          CLCNN__ARG_INT(dx->shape[2]), CLCNN__ARG_INT(dx->shape[3]),
                          CLCNN__ARG_INT(want[2]), CLCNN__ARG_INT(want[3]),
                          CLCNN__ARG_INT(params->window_h), CLCNN__ARG_INT(params->window_w),
                          CLCNN__ARG_INT(sh), CLCNN__ARG_INT(sw), CLCNN__ARG_INT(params->pad_top),
                          CLCNN__ARG_INT(params->pad_left), CLCNN__ARG_INT(total));
+}
+
+clcnn_status clcnn_pool_backward(clcnn_context *ctx, const clcnn_tensor *dy,
+                                 const clcnn_tensor *argmax, clcnn_tensor *dx,
+                                 const clcnn_pool_params *params)
+{
+    return clcnn__pool_backward_act(ctx, dy, argmax, NULL, dx, params, 0);
 }
