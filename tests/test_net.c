@@ -200,16 +200,15 @@ START_TEST(test_fused_matches_unfused)
         int fwd, bwd; /* ReLU passes that run inside a neighbour */
     } specs[] = {
         {"lenet5", 1, 28, 28, 4, 4},
-        /* the last ReLU follows a convolution and precedes a flatten */
-        {"convnet", 1, 28, 28, 2, 3},
+        {"convnet", 1, 28, 28, 3, 3},
         /* a ReLU after a pooling, two in a row, one that ends the network */
         {"conv(4,3,pad=1) relu maxpool(2) relu flatten dense(7) relu relu dense(5) relu", 2, 9,
          8, 3, 3},
         /* the first layer, an overlapping pooling, a dense layer on a 4-D input */
-        {"relu maxpool(3,2) conv(3,2) relu dense(6) relu dense(4) softmax", 3, 11, 10, 2, 2},
-        /* average pooling and leaky ReLU stay separate */
+        {"relu maxpool(3,2) conv(3,2) relu dense(6) relu dense(4) softmax", 3, 11, 10, 3, 2},
+        /* backward, average pooling and leaky ReLU stay separate */
         {"conv(3,3) relu avgpool(2) leaky_relu(0.1) flatten dense(6) relu dense(3)", 1, 10, 10,
-         1, 1},
+         2, 1},
     };
     const int n = 5;
     clcnn_net *fused = NULL, *plain = NULL;

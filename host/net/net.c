@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conv2d.h"
 #include "gemm.h"
 #include "net.h"
 #include "pool.h"
@@ -117,9 +118,9 @@ static int is_max_pool(const clcnn__layer *l)
 
 /*
  * Plans which ReLU layers run inside their neighbours' launches. Forward: a
- * dense layer before the ReLU applies it in its GEMM's epilogue, or else a
- * max pooling after it pools the pre-activation and clamps the maximum
- * (the same values). Backward: a max pooling or a dense layer after it
+ * convolution or dense layer before the ReLU applies it in its epilogue, or
+ * else a max pooling after it pools the pre-activation and clamps the
+ * maximum (the same values). Backward: a max pooling or a dense layer after it
  * (through flattens) multiplies its dx by the ReLU's derivative, read from
  * its own input or output. Either way the results are exactly those of
  * the separate passes; the ReLU's launches and memory passes disappear.
@@ -137,7 +138,8 @@ static void plan_fusion(clcnn_net *net)
         while (c < last && net->layers[c].d.kind == CLCNN__LAYER_FLATTEN)
             c++;
         clcnn__layer *consumer = c <= last && c > i ? &net->layers[c] : NULL;
-        if (prev && prev->d.kind == CLCNN__LAYER_DENSE) {
+        if (prev &&
+            (prev->d.kind == CLCNN__LAYER_CONV || prev->d.kind == CLCNN__LAYER_DENSE)) {
             prev->relu_out = 1;
             l->fused_fwd = 1;
         } else if (next && is_max_pool(next)) {
@@ -592,7 +594,8 @@ clcnn_status clcnn_net_forward(clcnn_net *net, const float *x, int n)
         clcnn__layer *l = &net->layers[i];
         switch (l->d.kind) {
         case CLCNN__LAYER_CONV:
-            st = clcnn_conv2d_forward(ctx, in, l->w, l->b, l->y, &l->d.conv);
+            st = clcnn__conv2d_forward_act(ctx, in, l->w, l->b, l->y, &l->d.conv,
+                                           l->relu_out);
             break;
         case CLCNN__LAYER_ACT:
             if (!l->fused_fwd)
@@ -652,13 +655,13 @@ clcnn_status clcnn_net_backward(clcnn_net *net, const float *labels)
                 st = clcnn__dense_backward_data_act(ctx, l->dy, l->w, in, dx, l->relu_dx);
             break;
         case CLCNN__LAYER_ACT:
-            if (dx)
-                st = clcnn_act_backward(ctx, l->d.act, l->d.alpha, in, l->y, l->dy, dx);
-            break;
-        case CLCNN__LAYER_POOL:
             /* a ReLU whose forward ran in the layer before it reads its
              * derivative from its output there (in is that output) */
             if (dx && !l->fused_bwd)
+                st = clcnn_act_backward(ctx, l->d.act, l->d.alpha, in, l->y, l->dy, dx);
+            break;
+        case CLCNN__LAYER_POOL:
+            if (dx)
                 st = clcnn__pool_backward_act(ctx, l->dy, l->argmax, l->y, dx, &l->d.pool,
                                               l->relu_dx);
             break;

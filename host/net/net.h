@@ -46,7 +46,7 @@ typedef struct clcnn__layer {
      * (planned when the network is built): */
     int fused_fwd, fused_bwd; /* ReLU layer: its forward / backward pass is done by a
                                  neighbour; its y / dy are views of the previous layer's */
-    int relu_out;             /* dense: applies the ReLU after it to its output */
+    int relu_out;             /* conv, dense: applies the ReLU after it to its output */
     int relu_in;              /* max pooling: applies the ReLU before it to its input */
     int relu_dx;              /* max pooling, dense: backward-data applies the derivative
                                  of the ReLU before it */
