@@ -610,6 +610,16 @@ CLCNN_API clcnn_status clcnn_net_predict(clcnn_net *net, const float *x, int n, 
 /* Optimiser steps taken since init or load. */
 CLCNN_API long clcnn_net_steps(const clcnn_net *net);
 
+/*
+ * Builds, or loads from the kernel cache, every kernel that training and
+ * prediction with this network use, by running one forward and backward
+ * pass on zeros and waiting for it, so that the first real step runs at full
+ * speed and start-up can be timed. Weights, the optimiser state and the
+ * step count stay as they were; the gradients are left zero, as after a
+ * step, and the loss of the pass on zeros is meaningless.
+ */
+CLCNN_API clcnn_status clcnn_net_prepare(clcnn_net *net);
+
 /* ---- model files and checkpoints ---- */
 
 /* The training loop's own state, stored in checkpoints so that a resumed run

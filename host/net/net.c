@@ -12,6 +12,7 @@
 #include "conv2d.h"
 #include "gemm.h"
 #include "net.h"
+#include "optim.h"
 #include "pool.h"
 
 /* ---- planning: shapes and parameter counts, no device memory ---- */
@@ -189,6 +190,13 @@ static clcnn_status allocate(clcnn_net *net)
         st = make_tensor(ctx, net->layers[logits_layer(net)].out_shape, &net->probs);
 
     clcnn_tensor *prev_y = net->x, *prev_dy = NULL;
+    size_t x_count = clcnn__shape_count(in), label_count = (size_t)net->batch;
+    for (int k = 0; k < 2 && st == CLCNN_OK; k++) {
+        net->stage_x[k] = clcnn__malloc(x_count * sizeof(float));
+        net->stage_labels[k] = clcnn__malloc(label_count * sizeof(float));
+        if (!net->stage_x[k] || !net->stage_labels[k])
+            st = clcnn__fail(ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    }
     for (int i = 0; i < net->layer_count && st == CLCNN_OK; i++) {
         clcnn__layer *l = &net->layers[i];
         const int *o = l->out_shape;
@@ -342,10 +350,29 @@ static void release_layers(clcnn_net *net)
     }
 }
 
+/* Waits for a staged write and forgets its event (no-op when none is pending). */
+static cl_int wait_stage(cl_event *done)
+{
+    cl_int err = CL_SUCCESS;
+    if (*done) {
+        err = clWaitForEvents(1, done);
+        clReleaseEvent(*done);
+        *done = NULL;
+    }
+    return err;
+}
+
 void clcnn_net_destroy(clcnn_net *net)
 {
     if (!net)
         return;
+    /* pending writes still read the staging memory */
+    for (int k = 0; k < 2; k++) {
+        wait_stage(&net->stage_x_done[k]);
+        wait_stage(&net->stage_labels_done[k]);
+        clcnn__free(net->stage_x[k]);
+        clcnn__free(net->stage_labels[k]);
+    }
     if (net->layers)
         release_layers(net);
     clcnn_tensor *ts[] = {net->params, net->grads, net->state, net->x,
@@ -561,6 +588,33 @@ clcnn_status clcnn_net_set_optimizer(clcnn_net *net, const clcnn_optim_params *p
 
 /* ---- passes ---- */
 
+/*
+ * Writes count floats of src into t without blocking: src is copied to the
+ * next of two staging areas, first waiting for the write that last used it
+ * (two writes ago, so normally long done), and the write is enqueued with
+ * an event. A blocking write would wait for every kernel before it in the
+ * queue, i.e. for the whole previous step, and leave the device idle while
+ * the host prepares the next batch.
+ */
+static clcnn_status write_staged(clcnn_net *net, clcnn_tensor *t, const float *src,
+                                 size_t count, float *const stage[2], cl_event done[2],
+                                 int *next)
+{
+    int k = *next;
+    cl_int err = wait_stage(&done[k]);
+    if (err != CL_SUCCESS)
+        return clcnn__cl_fail(net->ctx, err, "clWaitForEvents (an input write)");
+    memcpy(stage[k], src, count * sizeof *src);
+    err = clEnqueueWriteBuffer(net->ctx->queue, t->mem, CL_FALSE, t->offset * sizeof(float),
+                               count * sizeof(float), stage[k], 0, NULL, &done[k]);
+    if (err != CL_SUCCESS) {
+        done[k] = NULL;
+        return clcnn__cl_fail(net->ctx, err, "clEnqueueWriteBuffer");
+    }
+    *next = k ^ 1;
+    return CLCNN_OK;
+}
+
 static void traced(clcnn_net *net, int layer, const char *what)
 {
     if (net->trace)
@@ -585,7 +639,8 @@ clcnn_status clcnn_net_forward(clcnn_net *net, const float *x, int n)
     if (st != CLCNN_OK)
         return st;
     set_active(net, n);
-    st = clcnn_tensor_write(net->x, x, clcnn_tensor_count(net->x));
+    st = write_staged(net, net->x, x, clcnn_tensor_count(net->x), net->stage_x,
+                      net->stage_x_done, &net->stage_x_next);
     traced(net, -1, "input write");
     clcnn_context *ctx = net->ctx;
     const clcnn_tensor *in = net->x;
@@ -630,7 +685,8 @@ clcnn_status clcnn_net_backward(clcnn_net *net, const float *labels)
             return clcnn__fail(net->ctx, CLCNN_ERR_INVALID_ARGUMENT,
                                "label %d is %g, not a class index 0..%d", i, (double)labels[i],
                                classes - 1);
-    st = clcnn_tensor_write(net->labels, labels, (size_t)net->active);
+    st = write_staged(net, net->labels, labels, (size_t)net->active, net->stage_labels,
+                      net->stage_labels_done, &net->stage_labels_next);
     clcnn_context *ctx = net->ctx;
     int last = logits_layer(net);
     if (st == CLCNN_OK)
@@ -702,6 +758,31 @@ clcnn_status clcnn_net_train_batch(clcnn_net *net, const float *x, const float *
         st = clcnn_net_backward(net, labels);
     if (st == CLCNN_OK)
         st = clcnn_net_step(net, lr);
+    return st;
+}
+
+clcnn_status clcnn_net_prepare(clcnn_net *net)
+{
+    if (!net)
+        return CLCNN_ERR_INVALID_ARGUMENT;
+    size_t count = clcnn__shape_count(net->in_shape);
+    float *zeros = clcnn__calloc(count + (size_t)net->batch, sizeof *zeros);
+    if (!zeros)
+        return clcnn__fail(net->ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    /* a full batch, so that every kernel is chosen as for training */
+    clcnn_status st = clcnn_net_forward(net, zeros, net->batch);
+    if (st == CLCNN_OK)
+        st = clcnn_net_backward(net, zeros + count);
+    if (st == CLCNN_OK)
+        st = clcnn_softmax_forward(net->ctx, net->layers[logits_layer(net)].y, net->probs);
+    if (st == CLCNN_OK)
+        st = clcnn__optim_prepare(net->ctx, net->optim.kind);
+    /* backward accumulated into the gradients: clear them again */
+    if (st == CLCNN_OK)
+        st = clcnn_tensor_fill(net->grads, 0.0f);
+    if (st == CLCNN_OK)
+        st = clcnn_context_finish(net->ctx);
+    clcnn__free(zeros);
     return st;
 }
 

@@ -71,6 +71,13 @@ struct clcnn_net {
     long steps;
     clcnn__net_trace_fn trace;
     void *trace_user;
+    /* Inputs and labels are copied to host staging memory and written
+     * without blocking, so that the host prepares the next batch while the
+     * device works; two of each, the one in use by a write until its event
+     * completes. */
+    float *stage_x[2], *stage_labels[2];
+    cl_event stage_x_done[2], stage_labels_done[2];
+    int stage_x_next, stage_labels_next;
 };
 
 /* Parses spec and plans shapes and parameter counts; allocates no device

@@ -98,6 +98,15 @@ static int overlap(const clcnn_tensor *a, const clcnn_tensor *b)
     return a->offset < b_end && b->offset < a_end;
 }
 
+clcnn_status clcnn__optim_prepare(clcnn_context *ctx, clcnn_optimizer kind)
+{
+    if (!ctx)
+        return CLCNN_ERR_INVALID_ARGUMENT;
+    cl_kernel kernel;
+    return clcnn__kernel(ctx, "optim", "", kind == CLCNN_OPTIM_ADAM ? "optim_adam" : "optim_sgd",
+                         &kernel);
+}
+
 /* param, grad (any shape, count elements), state (optim_state_count elements) */
 clcnn_status clcnn_optim_step(clcnn_context *ctx, const clcnn_optim_params *params, long step,
                               clcnn_tensor *param, clcnn_tensor *grad, clcnn_tensor *state)

@@ -26,7 +26,8 @@ static clcnn_status check_data(clcnn_net *net, const clcnn_dataset *ds)
 }
 
 /* Shifts each image of x (n planes of h x w per channel) by a random offset
- * in [-max_shift, max_shift] in each direction, filling with background. */
+ * in [-max_shift, max_shift] in each direction, filling with background.
+ * Row by row: the part of a source row that stays inside is one copy. */
 static void shift_images(float *x, size_t n, const int shape[4], int max_shift,
                          float background, clcnn_rng *rng, float *scratch)
 {
@@ -36,15 +37,25 @@ static void shift_images(float *x, size_t n, const int shape[4], int max_shift,
         int span = 2 * max_shift + 1;
         int dy = (int)(clcnn_rng_next(rng) % (unsigned)span) - max_shift;
         int dx = (int)(clcnn_rng_next(rng) % (unsigned)span) - max_shift;
+        /* output columns [lo, hi) come from source columns [lo - dx, hi - dx) */
+        int lo = dx > 0 ? dx : 0, hi = dx < 0 ? w + dx : w;
         for (int ch = 0; ch < c; ch++) {
             float *p = x + (i * (size_t)c + (size_t)ch) * plane;
-            for (int y = 0; y < h; y++)
-                for (int xx = 0; xx < w; xx++) {
-                    int sy = y - dy, sx = xx - dx;
-                    scratch[y * w + xx] = sy >= 0 && sy < h && sx >= 0 && sx < w
-                                              ? p[sy * w + sx]
-                                              : background;
+            for (int y = 0; y < h; y++) {
+                float *row = scratch + (size_t)y * (size_t)w;
+                int sy = y - dy;
+                if (sy < 0 || sy >= h) {
+                    for (int xx = 0; xx < w; xx++)
+                        row[xx] = background;
+                    continue;
                 }
+                for (int xx = 0; xx < lo; xx++)
+                    row[xx] = background;
+                memcpy(row + lo, p + (size_t)sy * (size_t)w + (lo - dx),
+                       (size_t)(hi - lo) * sizeof *row);
+                for (int xx = hi; xx < w; xx++)
+                    row[xx] = background;
+            }
             memcpy(p, scratch, plane * sizeof *p);
         }
     }
