@@ -196,7 +196,7 @@ static int bench_one(clcnn_context *ctx, data *d, clcnn__conv2d_pass pass, clcnn
         int v = -1;
         const int xs[4] = {d->l.N, d->l.C, d->l.H, d->l.W};
         const int ws[4] = {d->l.K, d->l.C, d->l.R, d->l.S};
-        clcnn__conv2d_choose(ctx, pass, xs, ws, &d->params, &chosen, &v);
+        clcnn__conv2d_select(ctx, pass, xs, ws, &d->params, &chosen, &v);
         snprintf(name, sizeof name, "AUTO = %s", clcnn__conv2d_variant_name(pass, chosen, v));
     } else {
         snprintf(name, sizeof name, "%s", clcnn__conv2d_variant_name(pass, algo, variant));
@@ -336,8 +336,10 @@ static int bench_layer(clcnn_context *ctx, const char *name, const int dims[9], 
         if (!auto_only)
             for (int a = 1; a < CLCNN_CONV_ALGO_COUNT; a++)
                 for (int v = 0; v < clcnn__conv2d_variant_count(pass, (clcnn_conv_algo)a); v++)
-                    ok &= bench_one(ctx, &d, pass, (clcnn_conv_algo)a, v, warmup, reps, gflop,
-                                    cores);
+                    if (clcnn__conv2d_variant_supported(ctx, pass, (clcnn_conv_algo)a, v, xs, ws,
+                                                        &d.params))
+                            ok &= bench_one(ctx, &d, pass, (clcnn_conv_algo)a, v, warmup, reps,
+                                        gflop, cores);
         ok &= bench_one(ctx, &d, pass, CLCNN_CONV_AUTO, -1, warmup, reps, gflop, cores);
     }
 

@@ -21,6 +21,11 @@
  *
  * Arguments: dy, dy_off (N,K,P,Q); w, w_off (K,C,R,S); dx, dx_off (N,C,H,W), overwritten;
  * then N C H W K R S P Q pad_top pad_left stride_h stride_w dil_h dil_w nblk.
+ *
+ * conv2d_flip_filter: work-item i writes element i of wf (C,K,R,S), wf[c,k,r,s] =
+ * w[k,c,R-1-r,S-1-s], the filter with which the forward kernels compute the
+ * backward-data pass of a stride-1 convolution. Arguments: w, w_off; wf, wf_off;
+ * K C R S.
  */
 #ifndef CB
 #define CB 8
@@ -144,4 +149,14 @@ __kernel void conv2d_bwd_data(__global const float *dy, int dy_off, __global con
             }
         }
     }
+}
+
+__kernel void conv2d_flip_filter(__global const float *w, int w_off, __global float *wf,
+                                 int wf_off, int K, int C, int R, int S)
+{
+    const int i = (int)get_global_id(0);
+    if (i >= K * C * R * S)
+        return;
+    const int s = i % S, r = i / S % R, k = i / (R * S) % K, c = i / (R * S * K);
+    wf[wf_off + i] = w[w_off + ((k * C + c) * R + (R - 1 - r)) * S + (S - 1 - s)];
 }

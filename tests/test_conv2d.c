@@ -181,7 +181,10 @@ START_TEST(test_variant_table)
     ck_assert_int_eq(clcnn__conv2d_variant_count(CLCNN__CONV2D_PASS_COUNT, CLCNN_CONV_GEMM), 0);
     ck_assert_str_eq(clcnn__conv2d_variant_name(CLCNN__CONV2D_FORWARD, CLCNN_CONV_GEMM, 99),
                      "?");
-    /* the heuristic names a variant that exists, for every case and pass */
+    /* the heuristic names a variant that exists and runs the case, for every
+     * case and pass; every variant runs at least one case, so that the
+     * tests below exercise it */
+    int runs[CLCNN__CONV2D_PASS_COUNT][CLCNN_CONV_ALGO_COUNT][16] = {{{0}}};
     for (int i = 0; i < CASE_COUNT; i++) {
         const conv_case *c = &cases[i];
         const int xs[4] = {c->N, c->C, c->H, c->W}, ws[4] = {c->K, c->C, c->R, c->S};
@@ -190,10 +193,23 @@ START_TEST(test_variant_table)
             clcnn_conv_algo algo = CLCNN_CONV_AUTO;
             int v = -1;
             clcnn__conv2d_choose(tu_ctx(), (clcnn__conv2d_pass)pass, xs, ws, &p, &algo, &v);
-            ck_assert_msg(v >= 0 && v < clcnn__conv2d_variant_count(pass, algo),
+            ck_assert_msg(v >= 0 && v < clcnn__conv2d_variant_count(pass, algo) &&
+                              clcnn__conv2d_variant_supported(tu_ctx(), pass, algo, v, xs, ws,
+                                                              &p),
                           "%s: pass %d chose algo %d variant %d", c->name, pass, (int)algo, v);
+            for (int a = 1; a < CLCNN_CONV_ALGO_COUNT; a++) {
+                ck_assert_int_le(clcnn__conv2d_variant_count(pass, (clcnn_conv_algo)a), 16);
+                for (int j = 0; j < clcnn__conv2d_variant_count(pass, (clcnn_conv_algo)a); j++)
+                    runs[pass][a][j] += clcnn__conv2d_variant_supported(
+                        tu_ctx(), pass, (clcnn_conv_algo)a, j, xs, ws, &p);
+            }
         }
     }
+    for (int pass = 0; pass < CLCNN__CONV2D_PASS_COUNT; pass++)
+        for (int a = 1; a < CLCNN_CONV_ALGO_COUNT; a++)
+            for (int j = 0; j < clcnn__conv2d_variant_count(pass, (clcnn_conv_algo)a); j++)
+                ck_assert_msg(runs[pass][a][j] > 0, "%s runs none of the cases",
+                              clcnn__conv2d_variant_name(pass, (clcnn_conv_algo)a, j));
 }
 END_TEST
 
@@ -232,12 +248,20 @@ START_TEST(test_forward)
     clcnn_tensor *tb = tu_tensor(g.K, 1, 1, 1, b), *ty = tu_tensor(g.N, g.K, g.P, g.Q, NULL);
     const double atol = tol_reduction_atol((double)g.C * g.R * g.S);
     static const char *const epilogue_name[4] = {"no bias", "bias", "relu", "bias + relu"};
+    const int xs[4] = {g.N, g.C, g.H, g.W}, ws[4] = {g.K, g.C, g.R, g.S};
     char what[256];
     for (int a = 1; a < CLCNN_CONV_ALGO_COUNT; a++) {
         clcnn_conv2d_params p = case_params(c, (clcnn_conv_algo)a);
         int count = clcnn__conv2d_variant_count(CLCNN__CONV2D_FORWARD, (clcnn_conv_algo)a);
         for (int v = 0; v < count; v++)
             for (int e = 0; e < 4; e++) {
+                if (!clcnn__conv2d_variant_supported(tu_ctx(), CLCNN__CONV2D_FORWARD, p.algo, v,
+                                                     xs, ws, &p)) {
+                    tu_expect_status(clcnn__conv2d_forward_act_variant(
+                                         tu_ctx(), tx, tw, e & 1 ? tb : NULL, ty, &p, e >> 1, v),
+                                     CLCNN_ERR_UNSUPPORTED);
+                    continue;
+                }
                 tu_ok(clcnn_tensor_fill(ty, NAN));
                 tu_ok(clcnn__conv2d_forward_act_variant(tu_ctx(), tx, tw, e & 1 ? tb : NULL, ty,
                                                         &p, e >> 1, v));
@@ -387,35 +411,64 @@ START_TEST(test_backward)
     const double atol_dw = tol_reduction_atol((double)g.N * g.P * g.Q);
     char what[256];
 
-    int count = clcnn__conv2d_variant_count(CLCNN__CONV2D_BACKWARD_DATA, CLCNN_CONV_DIRECT);
-    for (int v = -1; v < count; v++) { /* -1: the public call */
-        tu_ok(clcnn_tensor_fill(tdx, NAN));
-        tu_ok(clcnn__conv2d_backward_data_variant(tu_ctx(), tdy, tw, tdx, &p, v));
-        float *got = tu_read(tdx);
-        snprintf(what, sizeof what, "backward data %s, %s", c->name,
-                 v < 0 ? "AUTO"
-                       : clcnn__conv2d_variant_name(CLCNN__CONV2D_BACKWARD_DATA,
-                                                    CLCNN_CONV_DIRECT, v));
-        tu_compare(what, seed, got, ref_dx, nx, TOL_CONV2D_RTOL, atol_dx);
-        free(got);
+    const int xs[4] = {g.N, g.C, g.H, g.W}, ws[4] = {g.K, g.C, g.R, g.S};
+    /* algo 0 with variant -1: the public call */
+    for (int a = 0; a < CLCNN_CONV_ALGO_COUNT; a++) {
+        int count = a ? clcnn__conv2d_variant_count(CLCNN__CONV2D_BACKWARD_DATA,
+                                                    (clcnn_conv_algo)a)
+                      : 1;
+        for (int v = 0; v < count; v++) {
+            const int forced = a ? v : -1;
+            p.algo = (clcnn_conv_algo)a;
+            if (a && !clcnn__conv2d_variant_supported(tu_ctx(), CLCNN__CONV2D_BACKWARD_DATA,
+                                                      p.algo, v, xs, ws, &p)) {
+                tu_expect_status(
+                    clcnn__conv2d_backward_data_variant(tu_ctx(), tdy, tw, tdx, &p, v),
+                    CLCNN_ERR_UNSUPPORTED);
+                continue;
+            }
+            tu_ok(clcnn_tensor_fill(tdx, NAN));
+            tu_ok(clcnn__conv2d_backward_data_variant(tu_ctx(), tdy, tw, tdx, &p, forced));
+            float *got = tu_read(tdx);
+            snprintf(what, sizeof what, "backward data %s, %s", c->name,
+                     a ? clcnn__conv2d_variant_name(CLCNN__CONV2D_BACKWARD_DATA, p.algo, v)
+                       : "AUTO");
+            tu_compare(what, seed, got, ref_dx, nx, TOL_CONV2D_RTOL, atol_dx);
+            free(got);
+        }
     }
 
-    count = clcnn__conv2d_variant_count(CLCNN__CONV2D_BACKWARD_FILTER, CLCNN_CONV_GEMM);
-    for (int v = -1; v < count; v++) {
-        const char *vname = v < 0 ? "AUTO"
-                                  : clcnn__conv2d_variant_name(CLCNN__CONV2D_BACKWARD_FILTER,
-                                                               CLCNN_CONV_GEMM, v);
-        tu_ok(clcnn_tensor_write(tdw, dw0, nw));
-        tu_ok(clcnn_tensor_write(tdb, db0, nk));
-        tu_ok(clcnn__conv2d_backward_filter_variant(tu_ctx(), tx, tdy, tdw, tdb, &p, v));
-        float *got_dw = tu_read(tdw), *got_db = tu_read(tdb);
-        snprintf(what, sizeof what, "backward filter dw %s, %s", c->name, vname);
-        tu_compare(what, seed, got_dw, ref_dw, nw, TOL_CONV2D_RTOL, atol_dw);
-        snprintf(what, sizeof what, "backward filter db %s, %s", c->name, vname);
-        tu_compare(what, seed, got_db, ref_db, nk, TOL_CONV2D_RTOL, atol_dw);
-        free(got_dw);
-        free(got_db);
+    for (int a = 0; a < CLCNN_CONV_ALGO_COUNT; a++) {
+        int count = a ? clcnn__conv2d_variant_count(CLCNN__CONV2D_BACKWARD_FILTER,
+                                                    (clcnn_conv_algo)a)
+                      : 1;
+        for (int v = 0; v < count; v++) {
+            const int forced = a ? v : -1;
+            p.algo = (clcnn_conv_algo)a;
+            if (a && !clcnn__conv2d_variant_supported(tu_ctx(), CLCNN__CONV2D_BACKWARD_FILTER,
+                                                      p.algo, v, xs, ws, &p)) {
+                tu_expect_status(clcnn__conv2d_backward_filter_variant(tu_ctx(), tx, tdy, tdw,
+                                                                       tdb, &p, v),
+                                 CLCNN_ERR_UNSUPPORTED);
+                continue;
+            }
+            const char *vname =
+                a ? clcnn__conv2d_variant_name(CLCNN__CONV2D_BACKWARD_FILTER, p.algo, v)
+                  : "AUTO";
+            tu_ok(clcnn_tensor_write(tdw, dw0, nw));
+            tu_ok(clcnn_tensor_write(tdb, db0, nk));
+            tu_ok(clcnn__conv2d_backward_filter_variant(tu_ctx(), tx, tdy, tdw, tdb, &p,
+                                                        forced));
+            float *got_dw = tu_read(tdw), *got_db = tu_read(tdb);
+            snprintf(what, sizeof what, "backward filter dw %s, %s", c->name, vname);
+            tu_compare(what, seed, got_dw, ref_dw, nw, TOL_CONV2D_RTOL, atol_dw);
+            snprintf(what, sizeof what, "backward filter db %s, %s", c->name, vname);
+            tu_compare(what, seed, got_db, ref_db, nk, TOL_CONV2D_RTOL, atol_dw);
+            free(got_dw);
+            free(got_db);
+        }
     }
+    p.algo = CLCNN_CONV_AUTO;
 
     /* twice, both accumulating; then once more without db, which must not
      * touch db */
@@ -511,10 +564,14 @@ START_TEST(test_offsets_and_guards)
 
     clcnn_conv2d_params p = case_params(c, CLCNN_CONV_AUTO);
     char what[256];
-    /* (pass, algo, variant) for every variant of every pass */
+    const int xs[4] = {g.N, g.C, g.H, g.W}, ws[4] = {g.K, g.C, g.R, g.S};
+    /* (pass, algo, variant) for every variant of every pass that runs the case */
     for (int pass = 0; pass < CLCNN__CONV2D_PASS_COUNT; pass++)
-        for (int a = CLCNN_CONV_DIRECT; a <= CLCNN_CONV_GEMM; a++)
+        for (int a = CLCNN_CONV_DIRECT; a < CLCNN_CONV_ALGO_COUNT; a++)
             for (int v = 0; v < clcnn__conv2d_variant_count(pass, (clcnn_conv_algo)a); v++) {
+                if (!clcnn__conv2d_variant_supported(ctx, pass, (clcnn_conv_algo)a, v, xs, ws,
+                                                     &p))
+                    continue;
                 ck_assert_int_eq(clEnqueueWriteBuffer(clcnn_context_cl_queue(ctx), buf, CL_TRUE,
                                                       0, total * sizeof(float), init, 0, NULL,
                                                       NULL),

@@ -1,126 +1,157 @@
 /*
  * conv2d: forward, backward-data and backward-filter of a 2-D convolution with
- * per-side padding, stride and dilation. The forward pass has two algorithms
- * (direct tiled, implicit GEMM), each with tile variants; the backward passes have
- * one kernel each, also with tile variants. Kernels live in kernels/conv2d*.cl.
+ * per-side padding, stride and dilation. Each pass has several algorithms, each
+ * with tile variants (the table below); AUTO takes the device's tuning file
+ * entry for the shape when there is one, else a measured rule. This file checks
+ * arguments and chooses; conv2d_run.c launches the kernels (kernels/conv2d*.cl).
  */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "conv2d.h"
+#include "conv2d_impl.h"
+#include "tuning.h"
 
 /* Strides and dilations above this are rejected as out of range, so that the
  * kernels' int index arithmetic cannot overflow on absurd geometry. */
 #define CONV2D_MAX_STEP 65536
 
-/* The geometry every kernel receives, in this order (GEOM_ARGS). */
-typedef struct geom {
-    int N, C, H, W, K, R, S, P, Q;
-    int pad_top, pad_left, stride_h, stride_w, dil_h, dil_w;
-} geom;
-
-#define GEOM_ARGS(g)                                                                           \
-    CLCNN__ARG_INT((g).N), CLCNN__ARG_INT((g).C), CLCNN__ARG_INT((g).H),                       \
-        CLCNN__ARG_INT((g).W), CLCNN__ARG_INT((g).K), CLCNN__ARG_INT((g).R),                   \
-        CLCNN__ARG_INT((g).S), CLCNN__ARG_INT((g).P), CLCNN__ARG_INT((g).Q),                   \
-        CLCNN__ARG_INT((g).pad_top), CLCNN__ARG_INT((g).pad_left),                             \
-        CLCNN__ARG_INT((g).stride_h), CLCNN__ARG_INT((g).stride_w),                            \
-        CLCNN__ARG_INT((g).dil_h), CLCNN__ARG_INT((g).dil_w)
-
-/* ---- kernels and their tile variants ---- */
-
-/* One register block of one kernel: rows (output or input channels) x width
- * (the vector width along pixels), and a third size that only some kernels
- * have (GEMM: the reduction chunk KC; backward-filter: the taps TJ). */
-typedef struct tile {
-    const char *name;
-    int rows, width, extra;
-} tile;
-
-typedef struct family {
-    clcnn__conv2d_pass pass;
-    clcnn_conv_algo algo;
-    const char *source, *kernel;
-    const tile *tiles;
-    int count;
-} family;
-
-/* Variant 0 is the large block for big layers, variant 1 the small block for
- * layers with few channels or small images, where a large block would mostly
- * compute padding lanes. */
-static const tile direct_tiles[] = {{"direct 8x16", 8, 16, 0}, {"direct 4x8", 4, 8, 0}};
-static const tile gemm_tiles[] = {{"gemm 8x16 kc256", 8, 16, 256},
-                                  {"gemm 4x8 kc128", 4, 8, 128}};
-static const tile bwd_data_tiles[] = {{"bwd-data 8x16", 8, 16, 0},
-                                      {"bwd-data 4x8", 4, 8, 0}};
-static const tile bwd_filter_tiles[] = {{"bwd-filter 4x6x8", 4, 8, 6},
-                                        {"bwd-filter 4x4x4", 4, 4, 4}};
-
 #define COUNT_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-static const family families[] = {
-    {CLCNN__CONV2D_FORWARD, CLCNN_CONV_DIRECT, "conv2d", "conv2d_fwd_direct", direct_tiles,
-     COUNT_OF(direct_tiles)},
-    {CLCNN__CONV2D_FORWARD, CLCNN_CONV_GEMM, "conv2d_gemm", "conv2d_fwd_gemm", gemm_tiles,
-     COUNT_OF(gemm_tiles)},
-    {CLCNN__CONV2D_BACKWARD_DATA, CLCNN_CONV_DIRECT, "conv2d_bwd_data", "conv2d_bwd_data",
-     bwd_data_tiles, COUNT_OF(bwd_data_tiles)},
-    {CLCNN__CONV2D_BACKWARD_FILTER, CLCNN_CONV_GEMM, "conv2d_bwd_filter", "conv2d_bwd_filter",
-     bwd_filter_tiles, COUNT_OF(bwd_filter_tiles)},
+/* ---- algorithms and their tile variants ---- */
+
+/* Forward. Direct: KB output channels x QB columns; variant 0 for big layers,
+ * 1 for few channels or small images, where a large block would mostly
+ * compute padding lanes. GEMM: TM x TN with a KC-row panel. */
+static const conv2d_tile fwd_direct[] = {
+    {"direct 8x16", CONV2D_M_DIRECT, 0, 8, 16, 0},
+    {"direct 4x8", CONV2D_M_DIRECT, 0, 4, 8, 0},
+};
+static const conv2d_tile fwd_gemm[] = {
+    {"gemm 8x16 kc256", CONV2D_M_GEMM, 0, 8, 16, 256},
+    {"gemm 4x8 kc128", CONV2D_M_GEMM, 0, 4, 8, 128},
+};
+/* Backward-data. The gather kernel (CB input channels x WB columns) runs any
+ * geometry; the flipped variants run a forward kernel on dy (stride 1). */
+static const conv2d_tile bwd_direct[] = {
+    {"gather 8x16", CONV2D_M_GATHER, 0, 8, 16, 0},
+    {"gather 4x8", CONV2D_M_GATHER, 0, 4, 8, 0},
+    {"flipped direct 8x16", CONV2D_M_DIRECT, 1, 8, 16, 0},
+    {"flipped direct 4x8", CONV2D_M_DIRECT, 1, 4, 8, 0},
+};
+static const conv2d_tile bwd_gemm[] = {
+    {"flipped gemm 8x16 kc256", CONV2D_M_GEMM, 1, 8, 16, 256},
+};
+/* Backward-filter. Rows: TM output channels x TJ taps x QV columns of an
+ * output row per step (vectors along the pixels; for few output channels).
+ * Panel: TM output channels x TN taps over a KC-pixel gathered panel (vectors
+ * along the taps; everything else). */
+static const conv2d_tile bwd_filter[] = {
+    {"rows 6x4x8", CONV2D_M_FILTER, 0, 6, 4, 8},
+    {"rows 4x4x4", CONV2D_M_FILTER, 0, 4, 4, 4},
+    {"rows 8x3x8", CONV2D_M_FILTER, 0, 8, 3, 8},
+    {"panel 8x16 kc128", CONV2D_M_PANEL, 0, 8, 16, 128},
+    {"panel 4x8 kc128", CONV2D_M_PANEL, 0, 4, 8, 128},
 };
 
-static const family *find_family(clcnn__conv2d_pass pass, clcnn_conv_algo algo)
+static const struct family {
+    clcnn__conv2d_pass pass;
+    clcnn_conv_algo algo;
+    const conv2d_tile *tiles;
+    int count;
+} families[] = {
+    {CLCNN__CONV2D_FORWARD, CLCNN_CONV_DIRECT, fwd_direct, COUNT_OF(fwd_direct)},
+    {CLCNN__CONV2D_FORWARD, CLCNN_CONV_GEMM, fwd_gemm, COUNT_OF(fwd_gemm)},
+    {CLCNN__CONV2D_BACKWARD_DATA, CLCNN_CONV_DIRECT, bwd_direct, COUNT_OF(bwd_direct)},
+    {CLCNN__CONV2D_BACKWARD_DATA, CLCNN_CONV_GEMM, bwd_gemm, COUNT_OF(bwd_gemm)},
+    {CLCNN__CONV2D_BACKWARD_FILTER, CLCNN_CONV_GEMM, bwd_filter, COUNT_OF(bwd_filter)},
+};
+
+const conv2d_tile *clcnn__conv2d_tiles(clcnn__conv2d_pass pass, clcnn_conv_algo algo,
+                                       int *count)
 {
     for (int i = 0; i < COUNT_OF(families); i++)
-        if (families[i].pass == pass && families[i].algo == algo)
-            return &families[i];
+        if (families[i].pass == pass && families[i].algo == algo) {
+            *count = families[i].count;
+            return families[i].tiles;
+        }
+    *count = 0;
     return NULL;
-}
-
-/* The backward passes have one algorithm each, whatever params->algo says. */
-static clcnn_conv_algo backward_algo(clcnn__conv2d_pass pass)
-{
-    return pass == CLCNN__CONV2D_BACKWARD_DATA ? CLCNN_CONV_DIRECT : CLCNN_CONV_GEMM;
 }
 
 int clcnn__conv2d_variant_count(clcnn__conv2d_pass pass, clcnn_conv_algo algo)
 {
-    const family *f = find_family(pass, algo);
-    return f ? f->count : 0;
+    int count;
+    clcnn__conv2d_tiles(pass, algo, &count);
+    return count;
 }
 
 const char *clcnn__conv2d_variant_name(clcnn__conv2d_pass pass, clcnn_conv_algo algo,
                                        int variant)
 {
-    const family *f = find_family(pass, algo);
-    return f && variant >= 0 && variant < f->count ? f->tiles[variant].name : "?";
+    int count;
+    const conv2d_tile *t = clcnn__conv2d_tiles(pass, algo, &count);
+    return t && variant >= 0 && variant < count ? t[variant].name : "?";
 }
 
-/* The -D options of the kernel source for tile t. */
-static void tile_options(const family *f, const tile *t, char *buf, size_t size)
+static const conv2d_tile *find_tile(clcnn__conv2d_pass pass, clcnn_conv_algo algo, int variant)
 {
-    if (f->pass == CLCNN__CONV2D_BACKWARD_DATA)
-        snprintf(buf, size, "-D CB=%d -D WB=%d", t->rows, t->width);
-    else if (f->pass == CLCNN__CONV2D_BACKWARD_FILTER)
-        snprintf(buf, size, "-D TM=%d -D QV=%d -D TJ=%d", t->rows, t->width, t->extra);
-    else if (f->algo == CLCNN_CONV_GEMM)
-        snprintf(buf, size, "-D TM=%d -D TN=%d -D KC=%d", t->rows, t->width, t->extra);
-    else
-        snprintf(buf, size, "-D KB=%d -D QB=%d", t->rows, t->width);
+    int count;
+    const conv2d_tile *t = clcnn__conv2d_tiles(pass, algo, &count);
+    return t && variant >= 0 && variant < count ? &t[variant] : NULL;
 }
 
-static size_t ceil_div(size_t a, size_t b)
+int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
+                                const conv2d_geom *g, const char **why)
 {
-    return (a + b - 1) / b;
+    const char *reason = NULL;
+    if (t->flipped && (g->stride_h != 1 || g->stride_w != 1))
+        reason = "needs stride 1";
+    else if (t->method == CONV2D_M_GEMM &&
+             (unsigned long long)t->b * t->c * sizeof(float) > ctx->local_mem_bytes)
+        reason = "needs more local memory than the device has";
+    else if (t->method == CONV2D_M_PANEL &&
+             (unsigned long long)(t->b + 1) * t->c * sizeof(float) > ctx->local_mem_bytes)
+        reason = "needs more local memory than the device has";
+
+    if (why)
+        *why = reason;
+    return reason == NULL;
+}
+
+/* The kernel geometry of valid shapes. */
+static conv2d_geom geom_of(const int x_shape[4], const int w_shape[4], const int y_shape[4],
+                           const clcnn_conv2d_params *params)
+{
+    return (conv2d_geom){
+        .N = x_shape[0], .C = x_shape[1], .H = x_shape[2], .W = x_shape[3],
+        .K = w_shape[0], .R = w_shape[2], .S = w_shape[3], .P = y_shape[2], .Q = y_shape[3],
+        .pad_top = params->pad_top, .pad_left = params->pad_left,
+        .stride_h = params->stride_h ? params->stride_h : 1,
+        .stride_w = params->stride_w ? params->stride_w : 1,
+        .dil_h = params->dilation_h ? params->dilation_h : 1,
+        .dil_w = params->dilation_w ? params->dilation_w : 1,
+    };
+}
+
+int clcnn__conv2d_variant_supported(const clcnn_context *ctx, clcnn__conv2d_pass pass,
+                                    clcnn_conv_algo algo, int variant, const int x_shape[4],
+                                    const int w_shape[4], const clcnn_conv2d_params *params)
+{
+    const conv2d_tile *t = find_tile(pass, algo, variant);
+    int y_shape[4];
+    if (!t || clcnn_conv2d_output_shape(x_shape, w_shape, params, y_shape, NULL, 0) != CLCNN_OK)
+        return 0;
+    const conv2d_geom g = geom_of(x_shape, w_shape, y_shape, params);
+    return clcnn__conv2d_tile_supports(ctx, t, &g, NULL);
 }
 
 /* ---- the algorithm choice ---- */
 
 /*
  * The AUTO rule, measured with bench/bench_conv2d on PoCL (2-core AVX-512
- * host) over the VGG-style layer, the LeNet-5 and Keras convnet layers at
- * batch 8 and a stride-2 layer; a tuning database will replace it:
+ * host) over the suite layers (bench_conv2d -s all); the tuning file
+ * overrides it per shape:
  * - forward: DIRECT for stride_w 1 and output rows of at least 8 columns. Its
  *   vector loads read input rows in place and it beat GEMM there even with
  *   half-empty 16-lane blocks (Q = 10, 11). GEMM otherwise: its pixel tiles
@@ -131,34 +162,105 @@ static size_t ceil_div(size_t a, size_t b)
  *   (backward-data), P*Q <= 8 (GEMM), Q <= 2 (backward-filter).
  * Blocks hold 16-24 accumulator registers of 256 bits: LLVM prefers 256-bit
  * vectors on these hosts and splits a float16 into two registers.
- * On GPUs the same rule applies until the tuning database exists.
+ * On GPUs the same rule applies until a tuning file exists.
  */
+static void heuristic(const conv2d_geom *g, clcnn__conv2d_pass pass, clcnn_conv_algo forced,
+                      clcnn_conv_algo *algo, int *variant)
+{
+    if (pass == CLCNN__CONV2D_BACKWARD_DATA) {
+        *algo = CLCNN_CONV_DIRECT;
+        *variant = (g->C >= 6 && (g->W + g->stride_w - 1) / g->stride_w >= 8) ? 0 : 1;
+    } else if (pass == CLCNN__CONV2D_BACKWARD_FILTER) {
+        *algo = CLCNN_CONV_GEMM;
+        *variant = g->K > 8 ? 3 : 0;
+    } else {
+        *algo = forced;
+        if (*algo == CLCNN_CONV_AUTO)
+            *algo = (g->stride_w == 1 && g->Q >= 8) ? CLCNN_CONV_DIRECT : CLCNN_CONV_GEMM;
+        if (*algo == CLCNN_CONV_DIRECT)
+            *variant = g->K > 4 ? 0 : 1;
+        else
+            *variant = (g->K > 4 && (long long)g->P * g->Q > 8) ? 0 : 1;
+    }
+}
+
+/* heuristic() on a supported choice: the first supported variant of the same
+ * algorithm when the rule's own is not (-1 when there is none). */
+static void choose_geom(const clcnn_context *ctx, const conv2d_geom *g, clcnn__conv2d_pass pass,
+                        clcnn_conv_algo forced, clcnn_conv_algo *algo, int *variant)
+{
+    heuristic(g, pass, forced, algo, variant);
+    const conv2d_tile *t = find_tile(pass, *algo, *variant);
+    if (t && clcnn__conv2d_tile_supports(ctx, t, g, NULL))
+        return;
+    for (int v = 0; v < clcnn__conv2d_variant_count(pass, *algo); v++)
+        if (clcnn__conv2d_tile_supports(ctx, find_tile(pass, *algo, v), g, NULL)) {
+            *variant = v;
+            return;
+        }
+    *variant = -1;
+}
+
 void clcnn__conv2d_choose(const clcnn_context *ctx, clcnn__conv2d_pass pass,
                           const int x_shape[4], const int w_shape[4],
                           const clcnn_conv2d_params *params, clcnn_conv_algo *algo,
                           int *variant)
 {
-    (void)ctx;
     int y_shape[4] = {0, 0, 0, 0};
     clcnn_conv2d_output_shape(x_shape, w_shape, params, y_shape, NULL, 0);
-    const int C = x_shape[1], W = x_shape[3], K = w_shape[0];
-    const int P = y_shape[2], Q = y_shape[3];
-    const int stride_w = params->stride_w ? params->stride_w : 1;
-    if (pass == CLCNN__CONV2D_BACKWARD_DATA) {
-        *algo = CLCNN_CONV_DIRECT;
-        *variant = (C >= 6 && (W + stride_w - 1) / stride_w >= 8) ? 0 : 1;
-    } else if (pass == CLCNN__CONV2D_BACKWARD_FILTER) {
-        *algo = CLCNN_CONV_GEMM;
-        *variant = Q > 2 ? 0 : 1;
-    } else {
-        *algo = params->algo;
-        if (*algo == CLCNN_CONV_AUTO)
-            *algo = (stride_w == 1 && Q >= 8) ? CLCNN_CONV_DIRECT : CLCNN_CONV_GEMM;
-        if (*algo == CLCNN_CONV_DIRECT)
-            *variant = K > 4 ? 0 : 1;
-        else
-            *variant = (K > 4 && (long long)P * Q > 8) ? 0 : 1;
+    const conv2d_geom g = geom_of(x_shape, w_shape, y_shape, params);
+    choose_geom(ctx, &g, pass, pass == CLCNN__CONV2D_FORWARD ? params->algo : CLCNN_CONV_AUTO,
+                algo, variant);
+}
+
+/* ---- the tuning file ---- */
+
+static const char *const tuning_op[CLCNN__CONV2D_PASS_COUNT] = {
+    "conv2d.fwd", "conv2d.bwd_data", "conv2d.bwd_filter"};
+
+void clcnn__conv2d_tuning_key(const int x_shape[4], const int w_shape[4],
+                              const clcnn_conv2d_params *p, char *buf, size_t size)
+{
+    if (!buf || size == 0)
+        return;
+    snprintf(buf, size, "x%dx%dx%dx%d-w%dx%dx%dx%d-pad%d,%d,%d,%d-str%d,%d-dil%d,%d",
+             x_shape[0], x_shape[1], x_shape[2], x_shape[3], w_shape[0], w_shape[1], w_shape[2],
+             w_shape[3], p->pad_top, p->pad_bottom, p->pad_left, p->pad_right,
+             p->stride_h ? p->stride_h : 1, p->stride_w ? p->stride_w : 1,
+             p->dilation_h ? p->dilation_h : 1, p->dilation_w ? p->dilation_w : 1);
+}
+
+/* The tuning file's choice when it has one that exists, runs g and (for a
+ * forced forward algorithm) is of that algorithm; else the rule's. */
+static void select_geom(clcnn_context *ctx, const conv2d_geom *g, clcnn__conv2d_pass pass,
+                        const int x_shape[4], const int w_shape[4],
+                        const clcnn_conv2d_params *params, clcnn_conv_algo forced,
+                        clcnn_conv_algo *algo, int *variant)
+{
+    char key[160];
+    int a = 0, v = 0;
+    clcnn__conv2d_tuning_key(x_shape, w_shape, params, key, sizeof key);
+    if (clcnn__tuning_lookup(ctx, tuning_op[pass], key, &a, &v) && a > CLCNN_CONV_AUTO &&
+        a < CLCNN_CONV_ALGO_COUNT && (forced == CLCNN_CONV_AUTO || (int)forced == a)) {
+        const conv2d_tile *t = find_tile(pass, (clcnn_conv_algo)a, v);
+        if (t && clcnn__conv2d_tile_supports(ctx, t, g, NULL)) {
+            *algo = (clcnn_conv_algo)a;
+            *variant = v;
+            return;
+        }
     }
+    choose_geom(ctx, g, pass, forced, algo, variant);
+}
+
+void clcnn__conv2d_select(clcnn_context *ctx, clcnn__conv2d_pass pass, const int x_shape[4],
+                          const int w_shape[4], const clcnn_conv2d_params *params,
+                          clcnn_conv_algo *algo, int *variant)
+{
+    int y_shape[4] = {0, 0, 0, 0};
+    clcnn_conv2d_output_shape(x_shape, w_shape, params, y_shape, NULL, 0);
+    const conv2d_geom g = geom_of(x_shape, w_shape, y_shape, params);
+    select_geom(ctx, &g, pass, x_shape, w_shape, params,
+                pass == CLCNN__CONV2D_FORWARD ? params->algo : CLCNN_CONV_AUTO, algo, variant);
 }
 
 /* ---- shape checks ---- */
@@ -269,7 +371,8 @@ clcnn_status clcnn_conv2d_output_shape(const int x_shape[4], const int w_shape[4
 static clcnn_status make_geom(clcnn_context *ctx, const char *op, const clcnn_tensor *in,
                               const char *in_name, const clcnn_tensor *filter,
                               const char *filter_name, const clcnn_tensor *out,
-                              const char *out_name, const clcnn_conv2d_params *params, geom *g)
+                              const char *out_name, const clcnn_conv2d_params *params,
+                              conv2d_geom *g)
 {
     if (!params)
         return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
@@ -288,22 +391,13 @@ static clcnn_status make_geom(clcnn_context *ctx, const char *op, const clcnn_te
                            clcnn__shape_str(filter->shape, fs, sizeof fs),
                            clcnn__shape_str(y_shape, ys, sizeof ys));
     }
-    *g = (geom){
-        .N = in->shape[0], .C = in->shape[1], .H = in->shape[2], .W = in->shape[3],
-        .K = filter->shape[0], .R = filter->shape[2], .S = filter->shape[3],
-        .P = y_shape[2], .Q = y_shape[3],
-        .pad_top = params->pad_top, .pad_left = params->pad_left,
-        .stride_h = params->stride_h ? params->stride_h : 1,
-        .stride_w = params->stride_w ? params->stride_w : 1,
-        .dil_h = params->dilation_h ? params->dilation_h : 1,
-        .dil_w = params->dilation_w ? params->dilation_w : 1,
-    };
+    *g = geom_of(in->shape, filter->shape, y_shape, params);
     return CLCNN_OK;
 }
 
 /* A bias or bias gradient: K elements in any shape, (K,1,1,1) by convention. */
 static clcnn_status check_bias(clcnn_context *ctx, const char *op, const clcnn_tensor *b,
-                               const char *name, const geom *g)
+                               const char *name, const conv2d_geom *g)
 {
     if (b && clcnn__shape_count(b->shape) != (size_t)g->K) {
         char bs[64];
@@ -330,77 +424,61 @@ static clcnn_status check_overlap(clcnn_context *ctx, const char *op, const clcn
     return CLCNN_OK;
 }
 
-/* The kernel of (pass, algo) for the given (or chosen) variant. */
-static clcnn_status get_kernel(clcnn_context *ctx, const char *op, clcnn__conv2d_pass pass,
-                               clcnn_conv_algo algo, int variant, const char *kernel_name,
-                               const tile **t, cl_kernel *k)
+/*
+ * The tile a pass runs: with variant < 0 the op's own choice (forward: of
+ * params->algo unless AUTO; backward: always AUTO), else variant of
+ * params->algo, which must then name an algorithm. Fails with
+ * CLCNN_ERR_INVALID_ARGUMENT for a variant out of range and
+ * CLCNN_ERR_UNSUPPORTED for one that cannot run these shapes.
+ */
+static clcnn_status pick(clcnn_context *ctx, const char *op, clcnn__conv2d_pass pass,
+                         const conv2d_geom *g, const int x_shape[4], const int w_shape[4],
+                         const clcnn_conv2d_params *params, int variant, const conv2d_tile **t)
 {
-    const family *f = find_family(pass, algo);
-    if (!f || variant < 0 || variant >= f->count)
+    clcnn_conv_algo algo = params->algo;
+    if (variant < 0) {
+        select_geom(ctx, g, pass, x_shape, w_shape, params,
+                    pass == CLCNN__CONV2D_FORWARD ? params->algo : CLCNN_CONV_AUTO, &algo,
+                    &variant);
+        if (variant < 0) {
+            /* only an explicitly requested forward algorithm can lack a
+             * variant for the shape */
+            const char *why = NULL;
+            clcnn__conv2d_tile_supports(ctx, find_tile(pass, algo, 0), g, &why);
+            return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED,
+                               "%s: params.algo %d does not run these shapes: %s", op,
+                               (int)algo, why ? why : "no variant");
+        }
+    } else if (algo == CLCNN_CONV_AUTO) {
+        return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT,
+                           "%s: a forced tile variant needs params.algo set to an algorithm",
+                           op);
+    }
+    *t = find_tile(pass, algo, variant);
+    if (!*t)
         return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT,
                            "%s: no tile variant %d for algorithm %d (it has %d)", op, variant,
-                           (int)algo, f ? f->count : 0);
-    *t = &f->tiles[variant];
-    if (f->algo == CLCNN_CONV_GEMM && pass == CLCNN__CONV2D_FORWARD &&
-        (unsigned long long)(*t)->extra * (*t)->width * sizeof(float) > ctx->local_mem_bytes)
+                           (int)algo, clcnn__conv2d_variant_count(pass, algo));
+    const char *why = NULL;
+    if (!clcnn__conv2d_tile_supports(ctx, *t, g, &why)) {
+        char xs[64], ws[64];
         return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED,
-                           "%s: %s needs more local memory than the device's %llu bytes", op,
-                           (*t)->name, ctx->local_mem_bytes);
-    char options[128];
-    tile_options(f, *t, options, sizeof options);
-    return clcnn__kernel(ctx, f->source, options, kernel_name ? kernel_name : f->kernel, k);
+                           "%s: %s (algorithm %d, variant %d) %s; x %s, w %s, stride %dx%d, "
+                           "dilation %dx%d",
+                           op, (*t)->name, (int)algo, variant, why,
+                           clcnn__shape_str(x_shape, xs, sizeof xs),
+                           clcnn__shape_str(w_shape, ws, sizeof ws), g->stride_h, g->stride_w,
+                           g->dil_h, g->dil_w);
+    }
+    return CLCNN_OK;
 }
 
-/* On a CPU, PoCL runs a work-group of one as straight-line code; GPUs get
- * their own choice from the driver for the kernels that allow any size. */
-static const size_t *local_size(const clcnn_context *ctx)
+static conv2d_buf buf_of(const clcnn_tensor *t)
 {
-    static const size_t one[3] = {1, 1, 1};
-    return ctx->info.is_gpu ? NULL : one;
+    return t ? (conv2d_buf){t->mem, (int)t->offset} : (conv2d_buf){NULL, 0};
 }
 
 /* ---- forward ---- */
-
-static clcnn_status launch_forward(clcnn_context *ctx, clcnn_conv_algo algo, int variant,
-                                   const clcnn_tensor *x, const clcnn_tensor *w,
-                                   const clcnn_tensor *b, clcnn_tensor *y, const geom *g,
-                                   int relu)
-{
-    const tile *t;
-    cl_kernel k;
-    clcnn_status st = get_kernel(ctx, "clcnn_conv2d_forward", CLCNN__CONV2D_FORWARD, algo,
-                                 variant, NULL, &t, &k);
-    if (st != CLCNN_OK)
-        return st;
-    /* Without a bias the kernel gets w's buffer as a never-read stand-in. */
-    const cl_mem b_mem = b ? b->mem : w->mem;
-    const int b_off = b ? (int)b->offset : 0;
-    const int epilogue = (b != NULL) | (relu ? 2 : 0);
-    if (algo == CLCNN_CONV_DIRECT) {
-        const size_t global[3] = {ceil_div((size_t)g->Q, (size_t)t->width),
-                                  (size_t)g->N * (size_t)g->P,
-                                  ceil_div((size_t)g->K, (size_t)t->rows)};
-        return CLCNN__LAUNCH(ctx, k, 3, global, local_size(ctx), CLCNN__ARG_TENSOR(x),
-                             CLCNN__ARG_TENSOR(w), CLCNN__ARG_MEM(b_mem), CLCNN__ARG_INT(b_off),
-                             CLCNN__ARG_INT(epilogue), CLCNN__ARG_TENSOR(y), GEOM_ARGS(*g));
-    }
-    /* Each work-item reuses its gathered panel for k_per_item output
-     * channels; all of K unless that leaves too few work-items to fill the
-     * device, then K is split. */
-    const size_t tiles = ceil_div((size_t)g->P * (size_t)g->Q, (size_t)t->width);
-    const size_t items = tiles * (size_t)g->N;
-    const size_t want = 4 * (size_t)(ctx->info.compute_units ? ctx->info.compute_units : 1);
-    size_t blocks = ceil_div((size_t)g->K, (size_t)t->rows);
-    size_t splits = items >= want ? 1 : ceil_div(want, items);
-    if (splits > blocks)
-        splits = blocks;
-    const size_t k_per_item = ceil_div(blocks, splits) * (size_t)t->rows;
-    const size_t global[3] = {tiles, (size_t)g->N, ceil_div((size_t)g->K, k_per_item)};
-    static const size_t one[3] = {1, 1, 1};
-    return CLCNN__LAUNCH(ctx, k, 3, global, one, CLCNN__ARG_TENSOR(x), CLCNN__ARG_TENSOR(w),
-                         CLCNN__ARG_MEM(b_mem), CLCNN__ARG_INT(b_off), CLCNN__ARG_INT(epilogue),
-                         CLCNN__ARG_TENSOR(y), GEOM_ARGS(*g), CLCNN__ARG_INT(k_per_item));
-}
 
 clcnn_status clcnn__conv2d_forward_act_variant(clcnn_context *ctx, const clcnn_tensor *x,
                                                const clcnn_tensor *w, const clcnn_tensor *b,
@@ -420,22 +498,18 @@ clcnn_status clcnn__conv2d_forward_act_variant(clcnn_context *ctx, const clcnn_t
         (b && (st = clcnn__check_tensor(ctx, b, "b")) != CLCNN_OK) ||
         (st = clcnn__check_tensor(ctx, y, "y")) != CLCNN_OK)
         return st;
-    geom g;
+    conv2d_geom g;
+    const conv2d_tile *t = NULL;
     if ((st = make_geom(ctx, op, x, "x", w, "w", y, "y", params, &g)) != CLCNN_OK ||
         (st = check_bias(ctx, op, b, "b", &g)) != CLCNN_OK ||
         (st = check_overlap(ctx, op, y, "y", x, "x")) != CLCNN_OK ||
         (st = check_overlap(ctx, op, y, "y", w, "w")) != CLCNN_OK ||
-        (st = check_overlap(ctx, op, y, "y", b, "b")) != CLCNN_OK)
+        (st = check_overlap(ctx, op, y, "y", b, "b")) != CLCNN_OK ||
+        (st = pick(ctx, op, CLCNN__CONV2D_FORWARD, &g, x->shape, w->shape, params, variant,
+                   &t)) != CLCNN_OK)
         return st;
-    clcnn_conv_algo algo = params->algo;
-    if (variant < 0) {
-        clcnn__conv2d_choose(ctx, CLCNN__CONV2D_FORWARD, x->shape, w->shape, params, &algo,
-                             &variant);
-    } else if (algo == CLCNN_CONV_AUTO) {
-        return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT,
-                           "%s: a forced tile variant needs params.algo DIRECT or GEMM", op);
-    }
-    return launch_forward(ctx, algo, variant, x, w, b, y, &g, relu);
+    return clcnn__conv2d_run_forward(ctx, t, buf_of(x), buf_of(w), buf_of(b), buf_of(y), &g,
+                                     (b != NULL) | (relu << 1));
 }
 
 clcnn_status clcnn__conv2d_forward_variant(clcnn_context *ctx, const clcnn_tensor *x,
@@ -459,7 +533,7 @@ clcnn_status clcnn_conv2d_forward(clcnn_context *ctx, const clcnn_tensor *x,
                                   const clcnn_tensor *w, const clcnn_tensor *b, clcnn_tensor *y,
                                   const clcnn_conv2d_params *params)
 {
-    return clcnn__conv2d_forward_variant(ctx, x, w, b, y, params, -1);
+    return clcnn__conv2d_forward_act_variant(ctx, x, w, b, y, params, 0, -1);
 }
 
 /* ---- backward ---- */
@@ -477,28 +551,15 @@ clcnn_status clcnn__conv2d_backward_data_variant(clcnn_context *ctx, const clcnn
         (st = clcnn__check_tensor(ctx, w, "w")) != CLCNN_OK ||
         (st = clcnn__check_tensor(ctx, dx, "dx")) != CLCNN_OK)
         return st;
-    geom g;
+    conv2d_geom g;
+    const conv2d_tile *t = NULL;
     if ((st = make_geom(ctx, op, dx, "dx", w, "w", dy, "dy", params, &g)) != CLCNN_OK ||
         (st = check_overlap(ctx, op, dx, "dx", dy, "dy")) != CLCNN_OK ||
-        (st = check_overlap(ctx, op, dx, "dx", w, "w")) != CLCNN_OK)
+        (st = check_overlap(ctx, op, dx, "dx", w, "w")) != CLCNN_OK ||
+        (st = pick(ctx, op, CLCNN__CONV2D_BACKWARD_DATA, &g, dx->shape, w->shape, params,
+                   variant, &t)) != CLCNN_OK)
         return st;
-    clcnn_conv_algo algo = backward_algo(CLCNN__CONV2D_BACKWARD_DATA);
-    if (variant < 0)
-        clcnn__conv2d_choose(ctx, CLCNN__CONV2D_BACKWARD_DATA, dx->shape, w->shape, params,
-                             &algo, &variant);
-    const tile *t;
-    cl_kernel k;
-    if ((st = get_kernel(ctx, op, CLCNN__CONV2D_BACKWARD_DATA, algo, variant, NULL, &t, &k)) !=
-        CLCNN_OK)
-        return st;
-    /* Columns are grouped by phase (v mod stride_w) so that a work-item's
-     * lanes read consecutive dy columns; nblk blocks of width lanes each. */
-    const size_t nblk = ceil_div(ceil_div((size_t)g.W, (size_t)g.stride_w), (size_t)t->width);
-    const size_t global[3] = {(size_t)g.stride_w * nblk, (size_t)g.N * (size_t)g.H,
-                              ceil_div((size_t)g.C, (size_t)t->rows)};
-    return CLCNN__LAUNCH(ctx, k, 3, global, local_size(ctx), CLCNN__ARG_TENSOR(dy),
-                         CLCNN__ARG_TENSOR(w), CLCNN__ARG_TENSOR(dx), GEOM_ARGS(g),
-                         CLCNN__ARG_INT(nblk));
+    return clcnn__conv2d_run_backward_data(ctx, t, buf_of(dy), buf_of(w), buf_of(dx), &g);
 }
 
 /* dy (N,K,P,Q), w (K,C,R,S) -> dx (N,C,H,W), overwritten */
@@ -524,37 +585,20 @@ clcnn_status clcnn__conv2d_backward_filter_variant(clcnn_context *ctx, const clc
         (st = clcnn__check_tensor(ctx, dw, "dw")) != CLCNN_OK ||
         (db && (st = clcnn__check_tensor(ctx, db, "db")) != CLCNN_OK))
         return st;
-    geom g;
+    conv2d_geom g;
+    const conv2d_tile *t = NULL;
     if ((st = make_geom(ctx, op, x, "x", dw, "dw", dy, "dy", params, &g)) != CLCNN_OK ||
         (st = check_bias(ctx, op, db, "db", &g)) != CLCNN_OK ||
         (st = check_overlap(ctx, op, dw, "dw", x, "x")) != CLCNN_OK ||
         (st = check_overlap(ctx, op, dw, "dw", dy, "dy")) != CLCNN_OK ||
         (st = check_overlap(ctx, op, dw, "dw", db, "db")) != CLCNN_OK ||
         (db && (st = check_overlap(ctx, op, db, "db", x, "x")) != CLCNN_OK) ||
-        (db && (st = check_overlap(ctx, op, db, "db", dy, "dy")) != CLCNN_OK))
+        (db && (st = check_overlap(ctx, op, db, "db", dy, "dy")) != CLCNN_OK) ||
+        (st = pick(ctx, op, CLCNN__CONV2D_BACKWARD_FILTER, &g, x->shape, dw->shape, params,
+                   variant, &t)) != CLCNN_OK)
         return st;
-    clcnn_conv_algo algo = backward_algo(CLCNN__CONV2D_BACKWARD_FILTER);
-    if (variant < 0)
-        clcnn__conv2d_choose(ctx, CLCNN__CONV2D_BACKWARD_FILTER, x->shape, dw->shape, params,
-                             &algo, &variant);
-    const tile *t;
-    cl_kernel k, kb = NULL;
-    if ((st = get_kernel(ctx, op, CLCNN__CONV2D_BACKWARD_FILTER, algo, variant, NULL, &t,
-                         &k)) != CLCNN_OK ||
-        (db && (st = get_kernel(ctx, op, CLCNN__CONV2D_BACKWARD_FILTER, algo, variant,
-                                "conv2d_bwd_bias", &t, &kb)) != CLCNN_OK))
-        return st;
-    const size_t crs = (size_t)g.C * (size_t)g.R * (size_t)g.S;
-    const size_t global[2] = {ceil_div(crs, (size_t)t->extra),
-                              ceil_div((size_t)g.K, (size_t)t->rows)};
-    st = CLCNN__LAUNCH(ctx, k, 2, global, local_size(ctx), CLCNN__ARG_TENSOR(x),
-                       CLCNN__ARG_TENSOR(dy), CLCNN__ARG_TENSOR(dw), GEOM_ARGS(g));
-    if (st != CLCNN_OK || !db)
-        return st;
-    const size_t bias_global[1] = {(size_t)g.K};
-    return CLCNN__LAUNCH(ctx, kb, 1, bias_global, local_size(ctx), CLCNN__ARG_TENSOR(dy),
-                         CLCNN__ARG_TENSOR(db), CLCNN__ARG_INT(g.N), CLCNN__ARG_INT(g.K),
-                         CLCNN__ARG_INT(g.P), CLCNN__ARG_INT(g.Q));
+    return clcnn__conv2d_run_backward_filter(ctx, t, buf_of(x), buf_of(dy), buf_of(dw),
+                                             buf_of(db), &g);
 }
 
 /* x (N,C,H,W), dy (N,K,P,Q) -> dw (K,C,R,S) +=, db (K) += if not NULL */

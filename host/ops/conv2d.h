@@ -1,7 +1,7 @@
 /*
  * Internal side of the conv2d op family: every (algorithm, tile variant) the
- * ops can run, so that tests and benchmarks can force each one regardless of
- * the AUTO heuristic.
+ * ops can run, so that tests, benchmarks and `clcnn tune` can force each one
+ * regardless of the AUTO choice; the tuning key; the fused forward epilogue.
  */
 #ifndef CLCNN_CONV2D_H
 #define CLCNN_CONV2D_H
@@ -10,10 +10,28 @@
 
 typedef enum clcnn__conv2d_pass {
     CLCNN__CONV2D_FORWARD = 0,
-    CLCNN__CONV2D_BACKWARD_DATA = 1,   /* one algorithm: the gather form, listed as DIRECT */
-    CLCNN__CONV2D_BACKWARD_FILTER = 2, /* one algorithm: a GEMM, listed as GEMM */
+    CLCNN__CONV2D_BACKWARD_DATA = 1,
+    CLCNN__CONV2D_BACKWARD_FILTER = 2,
     CLCNN__CONV2D_PASS_COUNT
 } clcnn__conv2d_pass;
+
+/*
+ * Enumerating and forcing variants (tests, bench_conv2d, `clcnn tune`): for
+ * each pass, each algo from CLCNN_CONV_DIRECT to CLCNN_CONV_ALGO_COUNT - 1 and
+ * each variant below clcnn__conv2d_variant_count(pass, algo) (0 when the pass
+ * has no such algorithm), clcnn__conv2d_variant_supported says whether it runs
+ * a shape, and the *_variant ops below with params->algo = algo run it. The
+ * tuning file stores (algo, variant) per pass under
+ * clcnn__conv2d_tuning_key; op names "conv2d.fwd", "conv2d.bwd_data",
+ * "conv2d.bwd_filter".
+ *
+ * Algorithms per pass:
+ *   forward          DIRECT (any geometry), GEMM (any)
+ *   backward-data    DIRECT: gather variants (any), flipped-filter direct
+ *                    variants (stride 1); GEMM: flipped-filter implicit GEMM
+ *                    (stride 1)
+ *   backward-filter  GEMM (any)
+ */
 
 /* How many tile variants pass runs with algo (0 for AUTO, for an algorithm
  * the pass does not have, or for values out of range). */
@@ -24,21 +42,45 @@ int clcnn__conv2d_variant_count(clcnn__conv2d_pass pass, clcnn_conv_algo algo);
 const char *clcnn__conv2d_variant_name(clcnn__conv2d_pass pass, clcnn_conv_algo algo,
                                        int variant);
 
-/* The algorithm and variant the ops choose for these shapes on ctx's device
- * when params->algo is AUTO (forward) or always (backward). The shapes must
- * already be valid. */
+/* 1 when (pass, algo, variant) exists and runs these shapes on ctx's device
+ * (some need stride 1, a 3x3 filter, enough local memory...), 0 otherwise,
+ * including for shapes clcnn_conv2d_output_shape rejects. */
+int clcnn__conv2d_variant_supported(const clcnn_context *ctx, clcnn__conv2d_pass pass,
+                                    clcnn_conv_algo algo, int variant, const int x_shape[4],
+                                    const int w_shape[4], const clcnn_conv2d_params *params);
+
+/* The algorithm and variant the built-in rule picks for these shapes on ctx's
+ * device (forward: of params->algo unless it is AUTO; backward passes ignore
+ * params->algo), always one that runs them, except for a forward algorithm
+ * that cannot run them at all (then *variant is -1). The shapes must already
+ * be valid. */
 void clcnn__conv2d_choose(const clcnn_context *ctx, clcnn__conv2d_pass pass,
                           const int x_shape[4], const int w_shape[4],
                           const clcnn_conv2d_params *params, clcnn_conv_algo *algo,
                           int *variant);
 
+/* What the ops run when not forced: the tuning file's entry for the shape
+ * when it has one that applies (exists, runs the shapes and, for a forward
+ * pass with params->algo set, is of that algorithm), else
+ * clcnn__conv2d_choose. */
+void clcnn__conv2d_select(clcnn_context *ctx, clcnn__conv2d_pass pass, const int x_shape[4],
+                          const int w_shape[4], const clcnn_conv2d_params *params,
+                          clcnn_conv_algo *algo, int *variant);
+
+/* A stable text key of the shapes and geometry (strides and dilations of 0
+ * written as 1), without white space, for the tuning file:
+ * "x8x64x56x56-w64x64x3x3-pad1,1,1,1-str1,1-dil1,1". buf receives at most
+ * size bytes, NUL-terminated (160 always suffice). */
+void clcnn__conv2d_tuning_key(const int x_shape[4], const int w_shape[4],
+                              const clcnn_conv2d_params *p, char *buf, size_t size);
+
 /*
- * The public ops with the tile variant forced: variant -1 lets the op choose
- * (exactly the public call); variant >= 0 selects one of
- * clcnn__conv2d_variant_count(pass, algo), where algo is params->algo for the
- * forward pass (then DIRECT or GEMM, not AUTO) and the pass's only algorithm
- * for the backward passes. Returns CLCNN_ERR_INVALID_ARGUMENT for a variant
- * out of range.
+ * The public ops with the variant forced: variant -1 is exactly the public
+ * call (the forward pass honours params->algo, the backward passes choose
+ * for themselves); variant >= 0 runs that variant of params->algo, which must
+ * then not be AUTO (CLCNN_ERR_INVALID_ARGUMENT), for any pass. A variant out
+ * of range is CLCNN_ERR_INVALID_ARGUMENT; one that cannot run the shapes is
+ * CLCNN_ERR_UNSUPPORTED, with a message saying why.
  */
 clcnn_status clcnn__conv2d_forward_variant(clcnn_context *ctx, const clcnn_tensor *x,
                                            const clcnn_tensor *w, const clcnn_tensor *b,

@@ -1,0 +1,303 @@
+/*
+ * conv2d launchers: each runs one tile variant of one pass on device buffers
+ * whose geometry conv2d.c has already checked. Scratch buffers (a flipped
+ * filter, partial sums) are allocated per call and released once enqueued;
+ * OpenCL keeps them alive until the kernels that use them are done.
+ */
+#include <stdio.h>
+
+#include "conv2d_impl.h"
+
+static size_t ceil_div(size_t a, size_t b)
+{
+    return (a + b - 1) / b;
+}
+
+/* On a CPU, PoCL runs a work-group of one as straight-line code; GPUs get
+ * their own choice from the driver for the kernels that allow any size. */
+static const size_t *local_size(const clcnn_context *ctx)
+{
+    static const size_t one[3] = {1, 1, 1};
+    return ctx->info.is_gpu ? NULL : one;
+}
+
+static size_t compute_units(const clcnn_context *ctx)
+{
+    return ctx->info.compute_units ? ctx->info.compute_units : 1;
+}
+
+/* A scratch tensor of count floats (count <= INT_MAX). */
+static clcnn_status scratch(clcnn_context *ctx, size_t count, clcnn_tensor **t)
+{
+    if (count > 0x7fffffff)
+        return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED,
+                           "conv2d: a scratch buffer of %zu floats is too large", count);
+    return clcnn_tensor_create(ctx, (int)count, 1, 1, 1, t);
+}
+
+/* A 1-D launch over count items in groups of up to 64. */
+static void size_1d(const clcnn_context *ctx, size_t count, size_t *global, size_t *local)
+{
+    *local = ctx->max_work_group_size && ctx->max_work_group_size < 64
+                 ? ctx->max_work_group_size
+                 : 64;
+    *global = clcnn__round_up(count ? count : 1, *local);
+}
+
+static conv2d_buf tensor_buf(const clcnn_tensor *t)
+{
+    return (conv2d_buf){t->mem, (int)t->offset};
+}
+
+/* ---- forward ---- */
+
+static clcnn_status forward_direct(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf x,
+                                   conv2d_buf w, conv2d_buf b, conv2d_buf y,
+                                   const conv2d_geom *g, int epilogue)
+{
+    char options[64];
+    snprintf(options, sizeof options, "-D KB=%d -D QB=%d", t->a, t->b);
+    cl_kernel k;
+    clcnn_status st = clcnn__kernel(ctx, "conv2d", options, "conv2d_fwd_direct", &k);
+    if (st != CLCNN_OK)
+        return st;
+    const size_t global[3] = {ceil_div((size_t)g->Q, (size_t)t->b), (size_t)g->N * (size_t)g->P,
+                              ceil_div((size_t)g->K, (size_t)t->a)};
+    return CLCNN__LAUNCH(ctx, k, 3, global, local_size(ctx), CLCNN__ARG_MEM(x.mem),
+                         CLCNN__ARG_INT(x.off), CLCNN__ARG_MEM(w.mem), CLCNN__ARG_INT(w.off),
+                         CLCNN__ARG_MEM(b.mem), CLCNN__ARG_INT(b.off), CLCNN__ARG_INT(epilogue),
+                         CLCNN__ARG_MEM(y.mem), CLCNN__ARG_INT(y.off), GEOM_ARGS(*g));
+}
+
+static clcnn_status forward_gemm(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf x,
+                                 conv2d_buf w, conv2d_buf b, conv2d_buf y, const conv2d_geom *g,
+                                 int epilogue)
+{
+    char options[64];
+    snprintf(options, sizeof options, "-D TM=%d -D TN=%d -D KC=%d", t->a, t->b, t->c);
+    cl_kernel k;
+    clcnn_status st = clcnn__kernel(ctx, "conv2d_gemm", options, "conv2d_fwd_gemm", &k);
+    if (st != CLCNN_OK)
+        return st;
+    /* Each work-item reuses its gathered panel for k_per_item output
+     * channels; all of K unless that leaves too few work-items to fill the
+     * device, then K is split. */
+    const size_t tiles = ceil_div((size_t)g->P * (size_t)g->Q, (size_t)t->b);
+    const size_t items = tiles * (size_t)g->N;
+    const size_t want = 4 * compute_units(ctx);
+    size_t blocks = ceil_div((size_t)g->K, (size_t)t->a);
+    size_t splits = items >= want ? 1 : ceil_div(want, items);
+    if (splits > blocks)
+        splits = blocks;
+    const size_t k_per_item = ceil_div(blocks, splits) * (size_t)t->a;
+    const size_t global[3] = {tiles, (size_t)g->N, ceil_div((size_t)g->K, k_per_item)};
+    static const size_t one[3] = {1, 1, 1};
+    return CLCNN__LAUNCH(ctx, k, 3, global, one, CLCNN__ARG_MEM(x.mem), CLCNN__ARG_INT(x.off),
+                         CLCNN__ARG_MEM(w.mem), CLCNN__ARG_INT(w.off), CLCNN__ARG_MEM(b.mem),
+                         CLCNN__ARG_INT(b.off), CLCNN__ARG_INT(epilogue),
+                         CLCNN__ARG_MEM(y.mem), CLCNN__ARG_INT(y.off), GEOM_ARGS(*g),
+                         CLCNN__ARG_INT(k_per_item));
+}
+
+clcnn_status clcnn__conv2d_run_forward(clcnn_context *ctx, const conv2d_tile *t,
+                                       conv2d_buf x, conv2d_buf w, conv2d_buf b, conv2d_buf y,
+                                       const conv2d_geom *g, int epilogue)
+{
+    /* Without a bias the kernels get w's buffer as a never-read stand-in. */
+    if (!b.mem)
+        b = (conv2d_buf){w.mem, 0};
+    switch (t->method) {
+    case CONV2D_M_DIRECT:
+        return forward_direct(ctx, t, x, w, b, y, g, epilogue);
+    case CONV2D_M_GEMM:
+        return forward_gemm(ctx, t, x, w, b, y, g, epilogue);
+    default:
+        return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED, "conv2d: %s is not a forward variant",
+                           t->name);
+    }
+}
+
+/* ---- backward data ---- */
+
+static clcnn_status backward_gather(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf dy,
+                                    conv2d_buf w, conv2d_buf dx, const conv2d_geom *g)
+{
+    char options[64];
+    snprintf(options, sizeof options, "-D CB=%d -D WB=%d", t->a, t->b);
+    cl_kernel k;
+    clcnn_status st = clcnn__kernel(ctx, "conv2d_bwd_data", options, "conv2d_bwd_data", &k);
+    if (st != CLCNN_OK)
+        return st;
+    /* Columns are grouped by phase (v mod stride_w) so that a work-item's
+     * lanes read consecutive dy columns; nblk blocks of width lanes each. */
+    const size_t nblk = ceil_div(ceil_div((size_t)g->W, (size_t)g->stride_w), (size_t)t->b);
+    const size_t global[3] = {(size_t)g->stride_w * nblk, (size_t)g->N * (size_t)g->H,
+                              ceil_div((size_t)g->C, (size_t)t->a)};
+    return CLCNN__LAUNCH(ctx, k, 3, global, local_size(ctx), CLCNN__ARG_MEM(dy.mem),
+                         CLCNN__ARG_INT(dy.off), CLCNN__ARG_MEM(w.mem), CLCNN__ARG_INT(w.off),
+                         CLCNN__ARG_MEM(dx.mem), CLCNN__ARG_INT(dx.off), GEOM_ARGS(*g),
+                         CLCNN__ARG_INT(nblk));
+}
+
+/*
+ * With stride 1, dx is the forward convolution of dy (N,K,P,Q) with the
+ * filter transposed to (C,K,R,S) and flipped in r and s, padded by the
+ * dilated extent minus the original padding: the forward kernels, tuned
+ * harder than any gather, then compute the backward pass as well.
+ */
+static clcnn_status backward_flipped(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf dy,
+                                     conv2d_buf w, conv2d_buf dx, const conv2d_geom *g)
+{
+    cl_kernel k;
+    clcnn_status st = clcnn__kernel(ctx, "conv2d_bwd_data", "-D CB=8 -D WB=16",
+                                    "conv2d_flip_filter", &k);
+    if (st != CLCNN_OK)
+        return st;
+    const size_t count = (size_t)g->K * g->C * g->R * g->S;
+    clcnn_tensor *wf = NULL;
+    if ((st = scratch(ctx, count, &wf)) != CLCNN_OK)
+        return st;
+    size_t global, local;
+    size_1d(ctx, count, &global, &local);
+    st = CLCNN__LAUNCH(ctx, k, 1, &global, &local, CLCNN__ARG_MEM(w.mem), CLCNN__ARG_INT(w.off),
+                       CLCNN__ARG_MEM(wf->mem), CLCNN__ARG_INT(wf->offset),
+                       CLCNN__ARG_INT(g->K), CLCNN__ARG_INT(g->C), CLCNN__ARG_INT(g->R),
+                       CLCNN__ARG_INT(g->S));
+    if (st == CLCNN_OK) {
+        const conv2d_geom f = {
+            .N = g->N, .C = g->K, .H = g->P, .W = g->Q, .K = g->C, .R = g->R, .S = g->S,
+            .P = g->H, .Q = g->W,
+            .pad_top = (g->R - 1) * g->dil_h - g->pad_top,
+            .pad_left = (g->S - 1) * g->dil_w - g->pad_left,
+            .stride_h = 1, .stride_w = 1, .dil_h = g->dil_h, .dil_w = g->dil_w,
+        };
+        st = clcnn__conv2d_run_forward(ctx, t, dy, tensor_buf(wf), (conv2d_buf){NULL, 0}, dx,
+                                       &f, 0);
+    }
+    clcnn_tensor_destroy(wf);
+    return st;
+}
+
+clcnn_status clcnn__conv2d_run_backward_data(clcnn_context *ctx, const conv2d_tile *t,
+                                             conv2d_buf dy, conv2d_buf w, conv2d_buf dx,
+                                             const conv2d_geom *g)
+{
+    if (t->flipped)
+        return backward_flipped(ctx, t, dy, w, dx, g);
+    if (t->method == CONV2D_M_GATHER)
+        return backward_gather(ctx, t, dy, w, dx, g);
+    return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED,
+                       "conv2d: %s is not a backward-data variant", t->name);
+}
+
+/* ---- backward filter ---- */
+
+/*
+ * The reduction over the N*P output rows is split into chunks when the
+ * (k, j) blocks alone are too few to keep every compute unit busy (LeNet's
+ * first layer has 6 x 25 weights, a handful of blocks); each chunk stores
+ * partial sums in a scratch buffer and one more launch adds them to dw and
+ * db. Otherwise the blocks accumulate into dw directly.
+ */
+clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_tile *t,
+                                               conv2d_buf x, conv2d_buf dy, conv2d_buf dw,
+                                               conv2d_buf db, const conv2d_geom *g)
+{
+    if (t->method != CONV2D_M_FILTER && t->method != CONV2D_M_PANEL)
+        return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED,
+                           "conv2d: %s is not a backward-filter variant", t->name);
+    const int panel = t->method == CONV2D_M_PANEL;
+    const int tm = t->a, tj = t->b, rs = g->R * g->S;
+    char options[64];
+    if (panel)
+        snprintf(options, sizeof options, "-D TM=%d -D TN=%d -D KC=%d", tm, tj, t->c);
+    else
+        snprintf(options, sizeof options, "-D TM=%d -D TJ=%d -D QV=%d", tm, tj, t->c);
+    const char *name = panel                ? "conv2d_bwd_panel"
+                       : g->stride_w == 1   ? "conv2d_bwd_filter_s1"
+                       : g->stride_w == 2   ? "conv2d_bwd_filter_s2"
+                                            : "conv2d_bwd_filter_sn";
+    /* the bias and reduction kernels do not depend on the options: one
+     * build of conv2d_bwd_filter.cl serves every variant */
+    static const char helper_options[] = "-D TM=6 -D TJ=4 -D QV=8";
+    cl_kernel k, kb = NULL, kr = NULL;
+    clcnn_status st = clcnn__kernel(ctx, panel ? "conv2d_bwd_panel" : "conv2d_bwd_filter",
+                                    options, name, &k);
+    if (st == CLCNN_OK && db.mem)
+        st = clcnn__kernel(ctx, "conv2d_bwd_filter", helper_options, "conv2d_bwd_bias", &kb);
+    if (st != CLCNN_OK)
+        return st;
+
+    const size_t crs = (size_t)g->C * (size_t)rs;
+    /* the reduction is split along output rows (row kernel) or pixels
+     * (panel kernel, which sweeps all of K in each work-item) */
+    const size_t units = (size_t)g->N * (size_t)g->P * (panel ? (size_t)g->Q : 1);
+    const size_t blocks =
+        ceil_div(crs, (size_t)tj) * (panel ? 1 : ceil_div((size_t)g->K, (size_t)tm));
+    const size_t want = (ctx->info.is_gpu ? 64 : 16) * compute_units(ctx);
+    size_t splits = blocks >= want ? 1 : ceil_div(want, blocks);
+    if (splits > units)
+        splits = units;
+    const size_t per_split = ceil_div(units, splits);
+    splits = ceil_div(units, per_split);
+    /* the bias kernel always splits by output rows */
+    const size_t np = (size_t)g->N * (size_t)g->P;
+    const size_t bias_rows = panel ? ceil_div(np, splits) : per_split;
+    const size_t bias_splits = ceil_div(np, bias_rows);
+
+    clcnn_tensor *part = NULL;
+    const size_t dw_count = (size_t)g->K * crs;
+    const size_t count = dw_count + (db.mem ? (size_t)g->K : 0);
+    conv2d_buf out_w = dw, out_b = db;
+    int split_stride = 0;
+    if (splits > 1) {
+        if ((unsigned long long)splits * count > 0x7fffffff)
+            return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED,
+                               "conv2d backward-filter: %zu partial sums are too many",
+                               splits * count);
+        if ((st = clcnn__kernel(ctx, "conv2d_bwd_filter", helper_options, "conv2d_bwd_reduce",
+                                &kr)) != CLCNN_OK ||
+            (st = scratch(ctx, splits * count, &part)) != CLCNN_OK)
+            return st;
+        out_w = tensor_buf(part);
+        out_b = (conv2d_buf){part->mem, (int)(part->offset + dw_count)};
+        split_stride = (int)count;
+        /* the bias splits may be fewer: their slots must still hold zeros */
+        if (db.mem && bias_splits < splits)
+            st = clcnn_tensor_fill(part, 0.0f);
+    }
+    const int accumulate = splits == 1;
+
+    const size_t global[3] = {ceil_div(crs, (size_t)tj),
+                              panel ? 1 : ceil_div((size_t)g->K, (size_t)tm), splits};
+    static const size_t one[3] = {1, 1, 1};
+    if (st == CLCNN_OK)
+        st = CLCNN__LAUNCH(ctx, k, 3, global, panel ? one : local_size(ctx),
+                           CLCNN__ARG_MEM(x.mem), CLCNN__ARG_INT(x.off),
+                           CLCNN__ARG_MEM(dy.mem), CLCNN__ARG_INT(dy.off),
+                           CLCNN__ARG_MEM(out_w.mem), CLCNN__ARG_INT(out_w.off), GEOM_ARGS(*g),
+                           CLCNN__ARG_INT(per_split), CLCNN__ARG_INT(split_stride),
+                           CLCNN__ARG_INT(accumulate));
+    if (st == CLCNN_OK && db.mem) {
+        const size_t bias_global[2] = {(size_t)g->K, bias_splits};
+        st = CLCNN__LAUNCH(ctx, kb, 2, bias_global, local_size(ctx), CLCNN__ARG_MEM(dy.mem),
+                           CLCNN__ARG_INT(dy.off), CLCNN__ARG_MEM(out_b.mem),
+                           CLCNN__ARG_INT(out_b.off), CLCNN__ARG_INT(g->N),
+                           CLCNN__ARG_INT(g->K), CLCNN__ARG_INT(g->P), CLCNN__ARG_INT(g->Q),
+                           CLCNN__ARG_INT(bias_rows), CLCNN__ARG_INT(split_stride),
+                           CLCNN__ARG_INT(accumulate));
+    }
+    if (st == CLCNN_OK && part) {
+        size_t reduce_global, local;
+        size_1d(ctx, count, &reduce_global, &local);
+        const conv2d_buf b = db.mem ? db : dw;
+        st = CLCNN__LAUNCH(ctx, kr, 1, &reduce_global, &local, CLCNN__ARG_MEM(part->mem),
+                           CLCNN__ARG_INT(part->offset), CLCNN__ARG_INT(splits),
+                           CLCNN__ARG_INT(split_stride), CLCNN__ARG_INT(count),
+                           CLCNN__ARG_MEM(dw.mem), CLCNN__ARG_INT(dw.off),
+                           CLCNN__ARG_INT(dw_count), CLCNN__ARG_MEM(b.mem),
+                           CLCNN__ARG_INT(b.off));
+    }
+    clcnn_tensor_destroy(part);
+    return st;
+}
