@@ -31,7 +31,9 @@ enum {
     X(predict, "classify PNG/PGM images with a saved model")                                  \
     X(info, "layers, shapes and parameter counts of a saved model")                           \
     X(devices, "list OpenCL platforms and devices, and which one clcnn uses")                 \
-    X(filter, "apply an edge, sharpen, Gaussian or box filter to a PNG/PGM/PPM image")
+    X(filter, "apply an edge, sharpen, Gaussian or box filter to a PNG/PGM/PPM image")       \
+    X(bench, "time conv layers (GFLOP/s, % of peak), the FP32 peak, or a whole network")     \
+    X(tune, "find the fastest conv algorithm per layer and write the device's tuning file")
 
 #define CLCNN__DECLARE_COMMAND_(name, summary)                                                 \
     int clcnn__cmd_##name(int argc, char **argv);                                              \
