@@ -38,17 +38,15 @@ const char *clcnn__embedded_source(const char *name)
     return NULL;
 }
 
-/* Reads kernel_dir/<name>.cl into a new string (NULL on failure). */
-static char *read_kernel_file(clcnn_context *ctx, const char *name)
+/* Reads kernel_dir/<name>.cl into a new string *out. */
+static clcnn_status read_kernel_file(clcnn_context *ctx, const char *name, char **out)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.cl", ctx->kernel_dir, name);
     FILE *f = fopen(path, "rb");
-    if (!f) {
-        clcnn__fail(ctx, CLCNN_ERR_IO, "cannot open kernel source %s: %s", path,
-                    strerror(errno));
-        return NULL;
-    }
+    if (!f)
+        return clcnn__fail(ctx, CLCNN_ERR_IO, "cannot open kernel source %s: %s", path,
+                           strerror(errno));
     char *text = NULL;
     long size = -1;
     if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
@@ -56,12 +54,17 @@ static char *read_kernel_file(clcnn_context *ctx, const char *name)
         fread(text, 1, (size_t)size, f) == (size_t)size) {
         text[size] = '\0';
         fclose(f);
-        return text;
+        *out = text;
+        return CLCNN_OK;
     }
     fclose(f);
+    clcnn_status st =
+        size >= 0 && !text
+            ? clcnn__fail(ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY,
+                          "out of host memory reading kernel source %s (%ld bytes)", path, size)
+            : clcnn__fail(ctx, CLCNN_ERR_IO, "cannot read kernel source %s", path);
     clcnn__free(text);
-    clcnn__fail(ctx, CLCNN_ERR_IO, "cannot read kernel source %s", path);
-    return NULL;
+    return st;
 }
 
 /* ---- disk cache ---- */
@@ -212,9 +215,9 @@ static clcnn_status build_program(clcnn_context *ctx, const char *source_name,
     char *owned = NULL;
     const char *text;
     if (ctx->kernel_dir) {
-        owned = read_kernel_file(ctx, source_name);
-        if (!owned)
-            return CLCNN_ERR_IO;
+        clcnn_status st = read_kernel_file(ctx, source_name, &owned);
+        if (st != CLCNN_OK)
+            return st;
         text = owned;
     } else {
         text = clcnn__embedded_source(source_name);

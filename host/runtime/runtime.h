@@ -144,4 +144,25 @@ void *clcnn__realloc(void *p, size_t size);
 void clcnn__free(void *p);
 char *clcnn__strdup(const char *s);
 
+#ifdef CLCNN_FAULT_INJECTION
+/*
+ * Fault injection, compiled only into the test library variant that
+ * tests/test_faults.c links (meson: clcnn_faults); the shipped library is
+ * built without CLCNN_FAULT_INJECTION and has none of this. The test
+ * executable defines these functions, so the counters live in the test, not
+ * in the library, which keeps no mutable global state. A per-context
+ * allocator would not do: devices are listed, data sets read and specs
+ * parsed before or without a context.
+ *
+ * clcnn__fault_fail is asked before every host allocation (CLCNN__FAULT_HOST,
+ * including reallocations) and every device buffer (CLCNN__FAULT_DEVICE);
+ * non-zero makes that allocation fail as if the memory were exhausted.
+ * clcnn__fault_track hears of every allocation made (+1) and freed (-1), so
+ * the test can prove that a failed call freed everything it allocated.
+ */
+enum { CLCNN__FAULT_HOST = 0, CLCNN__FAULT_DEVICE = 1 };
+int clcnn__fault_fail(int kind, size_t bytes);
+void clcnn__fault_track(int kind, int delta);
+#endif
+
 #endif /* CLCNN_RUNTIME_H */

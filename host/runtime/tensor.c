@@ -68,6 +68,33 @@ static clcnn_status new_tensor(clcnn_context *ctx, cl_mem mem, size_t offset, in
     return CLCNN_OK;
 }
 
+#ifdef CLCNN_FAULT_INJECTION
+static void CL_CALLBACK buffer_released(cl_mem mem, void *user)
+{
+    (void)mem;
+    (void)user;
+    clcnn__fault_track(CLCNN__FAULT_DEVICE, -1);
+}
+#endif
+
+/* The one place the library creates device memory (see runtime.h for the
+ * fault-injection build). */
+static cl_mem create_buffer(clcnn_context *ctx, size_t bytes, cl_int *err)
+{
+#ifdef CLCNN_FAULT_INJECTION
+    if (clcnn__fault_fail(CLCNN__FAULT_DEVICE, bytes)) {
+        *err = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+        return NULL;
+    }
+    cl_mem mem = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE, bytes, NULL, err);
+    if (mem && clSetMemObjectDestructorCallback(mem, buffer_released, NULL) == CL_SUCCESS)
+        clcnn__fault_track(CLCNN__FAULT_DEVICE, +1);
+    return mem;
+#else
+    return clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE, bytes, NULL, err);
+#endif
+}
+
 clcnn_status clcnn_tensor_create(clcnn_context *ctx, int n, int c, int h, int w,
                                  clcnn_tensor **out)
 {
@@ -84,9 +111,16 @@ clcnn_status clcnn_tensor_create(clcnn_context *ctx, int n, int c, int h, int w,
                            "(%llu bytes)",
                            bytes, ctx->max_alloc_bytes);
     cl_int err;
-    cl_mem mem = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
-    if (!mem)
-        return clcnn__cl_fail(ctx, err, "clCreateBuffer");
+    cl_mem mem = create_buffer(ctx, bytes, &err);
+    if (!mem) {
+        int shape[4] = {n, c, h, w};
+        char s[64];
+        st = clcnn__cl_status(err);
+        return clcnn__fail(ctx, st, "cannot allocate a tensor %s of %zu bytes (%s): "
+                           "clCreateBuffer failed: %s (%d)",
+                           clcnn__shape_str(shape, s, sizeof s), bytes,
+                           clcnn_status_message(st), clcnn__cl_error_name(err), (int)err);
+    }
     st = new_tensor(ctx, mem, 0, n, c, h, w, out);
     if (st != CLCNN_OK)
         clReleaseMemObject(mem);
@@ -180,6 +214,8 @@ void clcnn_tensor_destroy(clcnn_tensor *t)
 
 void clcnn_tensor_shape(const clcnn_tensor *t, int shape[4])
 {
+    if (!shape)
+        return;
     for (int i = 0; i < 4; i++)
         shape[i] = t ? t->shape[i] : 0;
 }
