@@ -1,14 +1,15 @@
 /*
  * bench_conv2d: times the conv2d forward, backward-data and backward-filter
  * passes of one layer for every algorithm and tile variant (and the AUTO
- * choice), after checking each once against float64 sums at sampled points.
+ * choice), after checking each once against float64 sums at sampled points;
+ * the candidates of a pass are timed round-robin, one run each in turn.
  *
- *   bench_conv2d [-r REPS] [-w WARMUP] [-a] [-p fdb] [-s SUITE]
+ *   bench_conv2d [-r REPS] [-w WARMUP] [-a] [-p fdb] [-v TEXT] [-s SUITE]
  *                [N C H W K R S [PAD [STRIDE]]]
  *
  * -s runs the layers of a named suite (lenet, convnet, soumith, vgg, resnet or
- * all, or one layer by its name); -a times only the AUTO choice; -p picks the
- * passes. The default layer is VGG-style: N=8, C=64, 56x56, K=64, 3x3, pad 1.
+ * all, or one layer by its name); -a times only the AUTO choice, -v only the
+ * variants whose name contains TEXT; -p picks the passes. The default layer is VGG-style: N=8, C=64, 56x56, K=64, 3x3, pad 1.
  * GFLOP/s counts 2*N*K*P*Q*C*R*S for every pass. "cpu ms" is the process's CPU time per
  * timed run over all threads; on a device that is the host CPU (PoCL), "GF/s
  * cpu" divides it by the compute units to estimate the rate on an idle
@@ -185,55 +186,80 @@ static const char *pass_name(clcnn__conv2d_pass pass)
                                                  : "backward-filter";
 }
 
-/* Checks, then times one (pass, algo, variant); variant -1 is the AUTO
- * choice. Returns 0 when the check failed. */
-static int bench_one(clcnn_context *ctx, data *d, clcnn__conv2d_pass pass, clcnn_conv_algo algo,
-                     int variant, int warmup, int reps, double gflop, int cores)
-{
+/* One (algo, variant) of a pass to time; variant -1 is the AUTO choice. */
+typedef struct candidate {
+    clcnn_conv_algo algo;
+    int variant;
     char name[96];
-    if (variant < 0) {
-        clcnn_conv_algo chosen = algo;
-        int v = -1;
-        const int xs[4] = {d->l.N, d->l.C, d->l.H, d->l.W};
-        const int ws[4] = {d->l.K, d->l.C, d->l.R, d->l.S};
-        clcnn__conv2d_select(ctx, pass, xs, ws, &d->params, &chosen, &v);
-        snprintf(name, sizeof name, "AUTO = %s", clcnn__conv2d_variant_name(pass, chosen, v));
-    } else {
-        snprintf(name, sizeof name, "%s", clcnn__conv2d_variant_name(pass, algo, variant));
-    }
-    clcnn_status st;
-    if ((st = clcnn_tensor_fill(d->tdw, 0.0f)) != CLCNN_OK ||
-        (st = clcnn_tensor_fill(d->tdb, 0.0f)) != CLCNN_OK)
-        die(ctx, st, "clearing dw");
-    double t0 = bench_now_ms();
-    if ((st = run(ctx, d, pass, algo, variant)) != CLCNN_OK ||
-        (st = clcnn_context_finish(ctx)) != CLCNN_OK)
-        die(ctx, st, name);
-    double first_ms = bench_now_ms() - t0;
-    double err = check(ctx, d, pass);
-    int ok = err <= 1e-5;
+    double first_ms, err, cpu;
+    double *t;
+} candidate;
 
-    double *t = malloc((size_t)reps * sizeof *t);
-    if (!t)
-        exit(2);
-    double cpu = 0;
-    for (int i = 0; i < warmup + reps; i++) {
-        if (i == warmup)
-            cpu = bench_cpu_ms();
-        double start = bench_now_ms();
-        if ((st = run(ctx, d, pass, algo, variant)) != CLCNN_OK ||
-            (st = clcnn_context_finish(ctx)) != CLCNN_OK)
-            die(ctx, st, name);
-        if (i >= warmup)
-            t[i - warmup] = bench_now_ms() - start;
+static void run_timed(clcnn_context *ctx, data *d, clcnn__conv2d_pass pass, candidate *c,
+                      double *ms)
+{
+    clcnn_status st;
+    double start = bench_now_ms();
+    if ((st = run(ctx, d, pass, c->algo, c->variant)) != CLCNN_OK ||
+        (st = clcnn_context_finish(ctx)) != CLCNN_OK)
+        die(ctx, st, c->name);
+    *ms = bench_now_ms() - start;
+}
+
+/* Checks each candidate once, then times them round-robin (so that a change
+ * of load on a shared machine hits all of them alike) and prints one line
+ * each. Returns 0 when a check failed. */
+static int bench_pass(clcnn_context *ctx, data *d, clcnn__conv2d_pass pass, candidate *cand,
+                      int count, int warmup, int reps, double gflop, int cores)
+{
+    int ok = 1;
+    for (int i = 0; i < count; i++) {
+        candidate *c = &cand[i];
+        if (c->variant < 0) {
+            clcnn_conv_algo chosen = c->algo;
+            int v = -1;
+            const int xs[4] = {d->l.N, d->l.C, d->l.H, d->l.W};
+            const int ws[4] = {d->l.K, d->l.C, d->l.R, d->l.S};
+            clcnn__conv2d_select(ctx, pass, xs, ws, &d->params, &chosen, &v);
+            snprintf(c->name, sizeof c->name, "AUTO = %s",
+                     clcnn__conv2d_variant_name(pass, chosen, v));
+        } else {
+            snprintf(c->name, sizeof c->name, "%s",
+                     clcnn__conv2d_variant_name(pass, c->algo, c->variant));
+        }
+        clcnn_status st;
+        if ((st = clcnn_tensor_fill(d->tdw, 0.0f)) != CLCNN_OK ||
+            (st = clcnn_tensor_fill(d->tdb, 0.0f)) != CLCNN_OK)
+            die(ctx, st, "clearing dw");
+        run_timed(ctx, d, pass, c, &c->first_ms);
+        c->err = check(ctx, d, pass);
+        ok &= c->err <= 1e-5;
+        c->t = malloc((size_t)reps * sizeof *c->t);
+        if (!c->t)
+            exit(2);
+        c->cpu = 0;
     }
-    cpu = (bench_cpu_ms() - cpu) / reps;
-    double best = bench_min(t, (size_t)reps), median = bench_median(t, (size_t)reps);
-    printf("%-16s %-24s %-4s %8.1e %9.1f %9.3f %9.3f %9.1f %9.1f %9.1f %9.1f\n",
-           pass_name(pass), name, ok ? "ok" : "FAIL", err, first_ms, median, best, cpu,
-           gflop / median * 1e3, gflop / best * 1e3, gflop / (cpu / cores) * 1e3);
+    for (int r = 0; r < warmup + reps; r++)
+        for (int i = 0; i < count; i++) {
+            double ms, cpu = bench_cpu_ms();
+            run_timed(ctx, d, pass, &cand[i], &ms);
+            if (r >= warmup) {
+                cand[i].t[r - warmup] = ms;
+                cand[i].cpu += bench_cpu_ms() - cpu;
+            }
+        }
+    for (int i = 0; i < count; i++) {
+        candidate *c = &cand[i];
+        const double cpu = c->cpu / reps;
+        const double best = bench_min(c->t, (size_t)reps);
+        const double median = bench_median(c->t, (size_t)reps);
+        printf("%-16s %-24s %-4s %8.1e %9.1f %9.3f %9.3f %9.1f %9.1f %9.1f %9.1f\n",
+               pass_name(pass), c->name, c->err <= 1e-5 ? "ok" : "FAIL", c->err, c->first_ms,
+               median, best, cpu, gflop / median * 1e3, gflop / best * 1e3,
+               gflop / (cpu / cores) * 1e3);
+        free(c->t);
+    }
     fflush(stdout);
-    free(t);
     return ok;
 }
 
@@ -269,9 +295,10 @@ static const suite_layer suite_layers[] = {
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: bench_conv2d [-r REPS] [-w WARMUP] [-a] [-p fdb] [-s SUITE] "
+            "usage: bench_conv2d [-r REPS] [-w WARMUP] [-a] [-p fdb] [-v TEXT] [-s SUITE] "
             "[N C H W K R S [PAD [STRIDE]]]\n"
             "  -a        time only the AUTO choice of each pass\n"
+            "  -v TEXT   time only the variants whose name contains TEXT\n"
             "  -p PASSES the passes to time: f forward, d backward-data, b backward-filter\n"
             "  -s SUITE  every layer of a suite (lenet, convnet, soumith, vgg, resnet, all)\n"
             "default: 8 64 56 56 64 3 3 1 1 (a VGG-style layer)\n");
@@ -280,7 +307,8 @@ static void usage(void)
 
 /* Runs the chosen passes of one layer; returns 0 when a check failed. */
 static int bench_layer(clcnn_context *ctx, const char *name, const int dims[9], int reps,
-                       int warmup, int auto_only, const char *passes, int cores)
+                       int warmup, int auto_only, const char *passes, const char *only,
+                       int cores)
 {
     data d = {0};
     layer *l = &d.l;
@@ -333,14 +361,20 @@ static int bench_layer(clcnn_context *ctx, const char *name, const int dims[9], 
     for (int pass = 0; pass < CLCNN__CONV2D_PASS_COUNT; pass++) {
         if (!strchr(passes, pass_letters[pass]))
             continue;
+        candidate cand[64];
+        int count = 0;
         if (!auto_only)
             for (int a = 1; a < CLCNN_CONV_ALGO_COUNT; a++)
                 for (int v = 0; v < clcnn__conv2d_variant_count(pass, (clcnn_conv_algo)a); v++)
-                    if (clcnn__conv2d_variant_supported(ctx, pass, (clcnn_conv_algo)a, v, xs, ws,
+                    if (count < 63 &&
+                        (!only || strstr(clcnn__conv2d_variant_name(pass, (clcnn_conv_algo)a, v),
+                                         only)) &&
+                        clcnn__conv2d_variant_supported(ctx, pass, (clcnn_conv_algo)a, v, xs, ws,
                                                         &d.params))
-                            ok &= bench_one(ctx, &d, pass, (clcnn_conv_algo)a, v, warmup, reps,
-                                        gflop, cores);
-        ok &= bench_one(ctx, &d, pass, CLCNN_CONV_AUTO, -1, warmup, reps, gflop, cores);
+                        cand[count++] = (candidate){.algo = (clcnn_conv_algo)a, .variant = v};
+        if (!only || count == 0)
+            cand[count++] = (candidate){.algo = CLCNN_CONV_AUTO, .variant = -1};
+        ok &= bench_pass(ctx, &d, pass, cand, count, warmup, reps, gflop, cores);
     }
 
     clcnn_tensor *all[] = {d.tx, d.tw, d.tb, d.ty, d.tdy, d.tdx, d.tdw, d.tdb};
@@ -353,7 +387,7 @@ static int bench_layer(clcnn_context *ctx, const char *name, const int dims[9], 
 int main(int argc, char **argv)
 {
     int reps = 5, warmup = 1, auto_only = 0;
-    const char *passes = "fdb", *suite = NULL;
+    const char *passes = "fdb", *suite = NULL, *only = NULL;
     int dims[9] = {8, 64, 56, 56, 64, 3, 3, 1, 1};
     int ndims = 0;
     for (int i = 1; i < argc; i++) {
@@ -365,6 +399,8 @@ int main(int argc, char **argv)
             passes = argv[++i];
         else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
             suite = argv[++i];
+        else if (strcmp(argv[i], "-v") == 0 && i + 1 < argc)
+            only = argv[++i];
         else if (strcmp(argv[i], "-a") == 0)
             auto_only = 1;
         else if (ndims < 9 && argv[i][0] != '-')
@@ -402,7 +438,7 @@ int main(int argc, char **argv)
                 strcmp(suite, s->name) != 0)
                 continue;
             const int ld[9] = {s->N, s->C, s->H, s->W, s->K, s->R, s->S, s->pad, s->stride};
-            ok &= bench_layer(ctx, s->name, ld, reps, warmup, auto_only, passes, cores);
+            ok &= bench_layer(ctx, s->name, ld, reps, warmup, auto_only, passes, only, cores);
             found = 1;
         }
         if (!found) {
@@ -410,7 +446,8 @@ int main(int argc, char **argv)
             return 2;
         }
     } else {
-        ok = bench_layer(ctx, "command line", dims, reps, warmup, auto_only, passes, cores);
+        ok = bench_layer(ctx, "command line", dims, reps, warmup, auto_only, passes, only,
+                         cores);
     }
     clcnn_context_destroy(ctx);
     return ok ? 0 : 1;

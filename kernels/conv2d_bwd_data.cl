@@ -19,13 +19,20 @@
  * v_i = phase + (blk * WB + i) * stride_w that are < W, with CB floatWB accumulators
  * over s, r, k. Any work-group size works.
  *
- * Arguments: dy, dy_off (N,K,P,Q); w, w_off (K,C,R,S); dx, dx_off (N,C,H,W), overwritten;
- * then N C H W K R S P Q pad_top pad_left stride_h stride_w dil_h dil_w nblk.
+ * conv2d_bwd_data reads the filter packed as wp (R,S,K,C) (conv2d_pack_rskc), so that
+ * its inner loop over k walks the filter with one constant stride and reads the CB
+ * channels of a block as neighbours.
  *
- * conv2d_flip_filter: work-item i writes element i of wf (C,K,R,S), wf[c,k,r,s] =
- * w[k,c,R-1-r,S-1-s], the filter with which the forward kernels compute the
- * backward-data pass of a stride-1 convolution. Arguments: w, w_off; wf, wf_off;
- * K C R S.
+ * Arguments: dy, dy_off (N,K,P,Q); wp, wp_off (R,S,K,C); dx, dx_off (N,C,H,W),
+ * overwritten; then N C H W K R S P Q pad_top pad_left stride_h stride_w dil_h dil_w
+ * nblk.
+ *
+ * conv2d_flip_filter: work-item i = c * K + k writes wf[c,k,:,:] (wf is (C,K,R,S)),
+ * wf[c,k,r,s] = w[k,c,R-1-r,S-1-s], the filter with which the forward kernels compute
+ * the backward-data pass of a stride-1 convolution (K * C work-items).
+ * conv2d_pack_rskc: work-item i = k * ceil(C/16) + b writes wp[:,:,k,16b .. 16b+16)
+ * (wp is (R,S,K,C)), wp[r,s,k,c] = w[k,c,r,s] (K * ceil(C/16) work-items). Arguments
+ * of both: w, w_off; the output and its offset; K C R S.
  */
 #ifndef CB
 #define CB 8
@@ -81,7 +88,7 @@ __kernel void conv2d_bwd_data(__global const float *dy, int dy_off, __global con
     if (phase >= stride_w || v0 >= W || nh >= N * H || c0 >= C)
         return;
     const int n = nh / H, h = nh % H;
-    const int PQ = P * Q, RS = R * S, CRS = C * RS, KPQ = K * PQ;
+    const int PQ = P * Q, KC = K * C, KPQ = K * PQ;
     dy += dy_off;
     w += w_off;
 
@@ -89,7 +96,7 @@ __kernel void conv2d_bwd_data(__global const float *dy, int dy_off, __global con
     int wrow[CB];
 #pragma unroll
     for (int cb = 0; cb < CB; cb++)
-        wrow[cb] = min(c0 + cb, C - 1) * RS;
+        wrow[cb] = min(c0 + cb, C - 1);
 
     VEC acc[CB];
 #pragma unroll
@@ -113,21 +120,21 @@ __kernel void conv2d_bwd_data(__global const float *dy, int dy_off, __global con
             const int p = u / stride_h;
             if ((uint)p >= (uint)P)
                 continue;
-            const int wrs = r * S + s;
+            const __global float *wrs = w + (r * S + s) * KC;
             const int row = n * KPQ + p * Q + qb;
             if (interior) {
                 for (int k = 0; k < K; k++) {
                     const VEC g = VLOAD(0, dy + row + k * PQ);
 #pragma unroll
                     for (int cb = 0; cb < CB; cb++)
-                        acc[cb] = fma((VEC)(w[k * CRS + wrow[cb] + wrs]), g, acc[cb]);
+                        acc[cb] = fma((VEC)(wrs[k * C + wrow[cb]]), g, acc[cb]);
                 }
             } else {
                 for (int k = 0; k < K; k++) {
                     const VEC g = load_masked(dy, row + k * PQ, N * KPQ, ok);
 #pragma unroll
                     for (int cb = 0; cb < CB; cb++)
-                        acc[cb] = fma((VEC)(w[k * CRS + wrow[cb] + wrs]), g, acc[cb]);
+                        acc[cb] = fma((VEC)(wrs[k * C + wrow[cb]]), g, acc[cb]);
                 }
             }
         }
@@ -154,9 +161,41 @@ __kernel void conv2d_bwd_data(__global const float *dy, int dy_off, __global con
 __kernel void conv2d_flip_filter(__global const float *w, int w_off, __global float *wf,
                                  int wf_off, int K, int C, int R, int S)
 {
-    const int i = (int)get_global_id(0);
-    if (i >= K * C * R * S)
+    const int i = (int)get_global_id(0); /* c * K + k: one filter slice each */
+    if (i >= K * C)
         return;
-    const int s = i % S, r = i / S % R, k = i / (R * S) % K, c = i / (R * S * K);
-    wf[wf_off + i] = w[w_off + ((k * C + c) * R + (R - 1 - r)) * S + (S - 1 - s)];
+    const int RS = R * S, c = i / K, k = i % K;
+    const __global float *src = w + w_off + (k * C + c) * RS;
+    __global float *dst = wf + wf_off + i * RS;
+    for (int j = 0; j < RS; j++)
+        dst[j] = src[RS - 1 - j];
+}
+
+__kernel void conv2d_pack_rskc(__global const float *w, int w_off, __global float *wp,
+                               int wp_off, int K, int C, int R, int S)
+{
+    /* work-item k * ceil(C / 16) + b copies channels 16b .. 16b+15 of output
+     * channel k: whole vectors stored, so that no store scatters */
+    const int cblocks = (C + 15) / 16;
+    const int i = (int)get_global_id(0);
+    if (i >= K * cblocks)
+        return;
+    const int RS = R * S, k = i / cblocks, c0 = i % cblocks * 16, n = min(16, C - c0);
+    const __global float *src = w + w_off + (k * C + c0) * RS;
+    for (int j = 0; j < RS; j++) {
+        __global float *dst = wp + wp_off + (j * K + k) * C + c0;
+        if (n == 16) {
+            float16 v;
+            v.s0 = src[j], v.s1 = src[RS + j], v.s2 = src[2 * RS + j];
+            v.s3 = src[3 * RS + j], v.s4 = src[4 * RS + j], v.s5 = src[5 * RS + j];
+            v.s6 = src[6 * RS + j], v.s7 = src[7 * RS + j], v.s8 = src[8 * RS + j];
+            v.s9 = src[9 * RS + j], v.sa = src[10 * RS + j], v.sb = src[11 * RS + j];
+            v.sc = src[12 * RS + j], v.sd = src[13 * RS + j], v.se = src[14 * RS + j];
+            v.sf = src[15 * RS + j];
+            vstore16(v, 0, dst);
+        } else {
+            for (int c = 0; c < n; c++)
+                dst[c] = src[c * RS + j];
+        }
+    }
 }

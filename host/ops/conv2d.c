@@ -26,6 +26,7 @@
 static const conv2d_tile fwd_direct[] = {
     {"direct 8x16", CONV2D_M_DIRECT, 0, 8, 16, 0},
     {"direct 4x8", CONV2D_M_DIRECT, 0, 4, 8, 0},
+    {"direct 1x16", CONV2D_M_DIRECT, 0, 1, 16, 0},
 };
 static const conv2d_tile fwd_gemm[] = {
     {"gemm 8x16 kc256", CONV2D_M_GEMM, 0, 8, 16, 256},
@@ -38,6 +39,7 @@ static const conv2d_tile bwd_direct[] = {
     {"gather 4x8", CONV2D_M_GATHER, 0, 4, 8, 0},
     {"flipped direct 8x16", CONV2D_M_DIRECT, 1, 8, 16, 0},
     {"flipped direct 4x8", CONV2D_M_DIRECT, 1, 4, 8, 0},
+    {"flipped direct 1x16", CONV2D_M_DIRECT, 1, 1, 16, 0},
 };
 static const conv2d_tile bwd_gemm[] = {
     {"flipped gemm 8x16 kc256", CONV2D_M_GEMM, 1, 8, 16, 256},
@@ -169,7 +171,10 @@ static void heuristic(const conv2d_geom *g, clcnn__conv2d_pass pass, clcnn_conv_
 {
     if (pass == CLCNN__CONV2D_BACKWARD_DATA) {
         *algo = CLCNN_CONV_DIRECT;
-        *variant = (g->C >= 6 && (g->W + g->stride_w - 1) / g->stride_w >= 8) ? 0 : 1;
+        if (g->C <= 2 && g->stride_h == 1 && g->stride_w == 1)
+            *variant = 4; /* flipped direct 1x16: one or two channels */
+        else
+            *variant = (g->C >= 3 && (g->W + g->stride_w - 1) / g->stride_w >= 8) ? 0 : 1;
     } else if (pass == CLCNN__CONV2D_BACKWARD_FILTER) {
         *algo = CLCNN_CONV_GEMM;
         *variant = g->K > 8 ? 3 : 0;

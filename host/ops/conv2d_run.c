@@ -5,6 +5,7 @@
  * OpenCL keeps them alive until the kernels that use them are done.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "conv2d_impl.h"
 
@@ -119,24 +120,53 @@ clcnn_status clcnn__conv2d_run_forward(clcnn_context *ctx, const conv2d_tile *t,
 
 /* ---- backward data ---- */
 
+/* The filter w (K,C,R,S) rewritten by kernel `name` of conv2d_bwd_data.cl
+ * into a new scratch tensor *out (flipped: (C,K,R,S); packed: (R,S,K,C)). */
+static clcnn_status repack_filter(clcnn_context *ctx, const char *name, conv2d_buf w,
+                                  const conv2d_geom *g, clcnn_tensor **out)
+{
+    cl_kernel k;
+    clcnn_status st = clcnn__kernel(ctx, "conv2d_bwd_data", "-D CB=8 -D WB=16", name, &k);
+    if (st != CLCNN_OK)
+        return st;
+    if ((st = scratch(ctx, (size_t)g->K * g->C * g->R * g->S, out)) != CLCNN_OK)
+        return st;
+    size_t global, local;
+    const int packed = strcmp(name, "conv2d_pack_rskc") == 0;
+    size_1d(ctx, (size_t)g->K * (packed ? ceil_div((size_t)g->C, 16) : (size_t)g->C), &global,
+            &local);
+    st = CLCNN__LAUNCH(ctx, k, 1, &global, &local, CLCNN__ARG_MEM(w.mem), CLCNN__ARG_INT(w.off),
+                       CLCNN__ARG_MEM((*out)->mem), CLCNN__ARG_INT((*out)->offset),
+                       CLCNN__ARG_INT(g->K), CLCNN__ARG_INT(g->C), CLCNN__ARG_INT(g->R),
+                       CLCNN__ARG_INT(g->S));
+    if (st != CLCNN_OK) {
+        clcnn_tensor_destroy(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
 static clcnn_status backward_gather(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf dy,
                                     conv2d_buf w, conv2d_buf dx, const conv2d_geom *g)
 {
     char options[64];
     snprintf(options, sizeof options, "-D CB=%d -D WB=%d", t->a, t->b);
     cl_kernel k;
+    clcnn_tensor *wp = NULL;
     clcnn_status st = clcnn__kernel(ctx, "conv2d_bwd_data", options, "conv2d_bwd_data", &k);
-    if (st != CLCNN_OK)
+    if (st != CLCNN_OK || (st = repack_filter(ctx, "conv2d_pack_rskc", w, g, &wp)) != CLCNN_OK)
         return st;
     /* Columns are grouped by phase (v mod stride_w) so that a work-item's
      * lanes read consecutive dy columns; nblk blocks of width lanes each. */
     const size_t nblk = ceil_div(ceil_div((size_t)g->W, (size_t)g->stride_w), (size_t)t->b);
     const size_t global[3] = {(size_t)g->stride_w * nblk, (size_t)g->N * (size_t)g->H,
                               ceil_div((size_t)g->C, (size_t)t->a)};
-    return CLCNN__LAUNCH(ctx, k, 3, global, local_size(ctx), CLCNN__ARG_MEM(dy.mem),
-                         CLCNN__ARG_INT(dy.off), CLCNN__ARG_MEM(w.mem), CLCNN__ARG_INT(w.off),
-                         CLCNN__ARG_MEM(dx.mem), CLCNN__ARG_INT(dx.off), GEOM_ARGS(*g),
-                         CLCNN__ARG_INT(nblk));
+    st = CLCNN__LAUNCH(ctx, k, 3, global, local_size(ctx), CLCNN__ARG_MEM(dy.mem),
+                       CLCNN__ARG_INT(dy.off), CLCNN__ARG_MEM(wp->mem),
+                       CLCNN__ARG_INT(wp->offset), CLCNN__ARG_MEM(dx.mem),
+                       CLCNN__ARG_INT(dx.off), GEOM_ARGS(*g), CLCNN__ARG_INT(nblk));
+    clcnn_tensor_destroy(wp);
+    return st;
 }
 
 /*
@@ -148,32 +178,19 @@ static clcnn_status backward_gather(clcnn_context *ctx, const conv2d_tile *t, co
 static clcnn_status backward_flipped(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf dy,
                                      conv2d_buf w, conv2d_buf dx, const conv2d_geom *g)
 {
-    cl_kernel k;
-    clcnn_status st = clcnn__kernel(ctx, "conv2d_bwd_data", "-D CB=8 -D WB=16",
-                                    "conv2d_flip_filter", &k);
+    clcnn_tensor *wf = NULL;
+    clcnn_status st = repack_filter(ctx, "conv2d_flip_filter", w, g, &wf);
     if (st != CLCNN_OK)
         return st;
-    const size_t count = (size_t)g->K * g->C * g->R * g->S;
-    clcnn_tensor *wf = NULL;
-    if ((st = scratch(ctx, count, &wf)) != CLCNN_OK)
-        return st;
-    size_t global, local;
-    size_1d(ctx, count, &global, &local);
-    st = CLCNN__LAUNCH(ctx, k, 1, &global, &local, CLCNN__ARG_MEM(w.mem), CLCNN__ARG_INT(w.off),
-                       CLCNN__ARG_MEM(wf->mem), CLCNN__ARG_INT(wf->offset),
-                       CLCNN__ARG_INT(g->K), CLCNN__ARG_INT(g->C), CLCNN__ARG_INT(g->R),
-                       CLCNN__ARG_INT(g->S));
-    if (st == CLCNN_OK) {
-        const conv2d_geom f = {
-            .N = g->N, .C = g->K, .H = g->P, .W = g->Q, .K = g->C, .R = g->R, .S = g->S,
-            .P = g->H, .Q = g->W,
-            .pad_top = (g->R - 1) * g->dil_h - g->pad_top,
-            .pad_left = (g->S - 1) * g->dil_w - g->pad_left,
-            .stride_h = 1, .stride_w = 1, .dil_h = g->dil_h, .dil_w = g->dil_w,
-        };
-        st = clcnn__conv2d_run_forward(ctx, t, dy, tensor_buf(wf), (conv2d_buf){NULL, 0}, dx,
-                                       &f, 0);
-    }
+    const conv2d_geom f = {
+        .N = g->N, .C = g->K, .H = g->P, .W = g->Q, .K = g->C, .R = g->R, .S = g->S,
+        .P = g->H, .Q = g->W,
+        .pad_top = (g->R - 1) * g->dil_h - g->pad_top,
+        .pad_left = (g->S - 1) * g->dil_w - g->pad_left,
+        .stride_h = 1, .stride_w = 1, .dil_h = g->dil_h, .dil_w = g->dil_w,
+    };
+    st = clcnn__conv2d_run_forward(ctx, t, dy, tensor_buf(wf), (conv2d_buf){NULL, 0}, dx, &f,
+                                   0);
     clcnn_tensor_destroy(wf);
     return st;
 }
