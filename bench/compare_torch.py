@@ -1,0 +1,330 @@
+#!/usr/bin/python3
+"""Runs clcnn's benchmark cases in PyTorch on the CPU, in the same run as
+`clcnn bench`, and prints both figures and their ratio.
+
+The cases are clcnn's own (`clcnn bench --list --json`: the same shapes and
+batches); each is timed by one `clcnn bench` process and then in PyTorch in
+this process, the order switching from case to case, so that a machine busy
+with other work slows both sides alike. PyTorch gets as many threads as the
+OpenCL device has compute units (PoCL runs one thread per core). The whole
+networks (`clcnn bench --model`) are compared the same way: LeNet-5 and the
+Keras convnet, training with Adam and inference, in images/s.
+
+Needs Debian's PyTorch and OpenBLAS (run with /usr/bin/python3, not a
+virtual environment's interpreter):
+
+    sudo apt-get install python3-torch libopenblas0-openmp
+
+Usage:
+    /usr/bin/python3 bench/compare_torch.py [--clcnn build/clcnn] [--suite NAMES]
+        [--layer NAMES] [--pass PASSES] [--batch N] [--repeat N] [--models M,M]
+        [--model-batch 64] [--json FILE] [--markdown]
+
+The ratio column is clcnn's speed over PyTorch's (PyTorch's time divided by
+clcnn's): above 1, clcnn is faster. --json writes every row for plot.py.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PASSES = ("fwd", "bwd-data", "bwd-filter")
+LR = 0.002
+ROUND_S = 0.2
+
+
+def fail(message, status=1):
+    print("compare_torch.py: " + message, file=sys.stderr)
+    sys.exit(status)
+
+
+def import_torch():
+    try:
+        import torch  # noqa: F401 (imported here so the message below can say how to get it)
+        return torch
+    except ImportError as e:
+        fail("PyTorch is missing (%s).\n"
+             "Install Debian's PyTorch and OpenBLAS and run with Debian's Python:\n"
+             "    sudo apt-get install python3-torch libopenblas0-openmp\n"
+             "    /usr/bin/python3 bench/compare_torch.py" % e, 2)
+
+
+def find_clcnn(given):
+    if given:
+        return given
+    for path in (os.path.join(HERE, "..", "build", "clcnn"), shutil.which("clcnn")):
+        if path and os.access(path, os.X_OK):
+            return os.path.normpath(path)
+    fail("no clcnn binary: build it (meson setup build && ninja -C build) or pass --clcnn", 2)
+
+
+def clcnn_json(clcnn, args):
+    """Runs `clcnn ARGS --json` and returns its JSON objects."""
+    proc = subprocess.run([clcnn] + args + ["--json"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        fail("%s %s failed (exit %d):\n%s" % (clcnn, " ".join(args), proc.returncode,
+                                             proc.stderr.strip()))
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+
+# ---- PyTorch: the convolution passes ----
+
+def torch_conv_runner(torch, case, pass_name):
+    """A function running one pass of the case, on random data as clcnn's."""
+    n, c, h, w = case["n"], case["c"], case["h"], case["w"]
+    k, r, s = case["k"], case["r"], case["s"]
+    stride, pad = [case["stride"]] * 2, [case["pad"]] * 2
+    gen = torch.Generator().manual_seed(42)
+    x = torch.rand(n, c, h, w, generator=gen) * 2 - 1
+    wt = torch.rand(k, c, r, s, generator=gen) * 2 - 1
+    b = torch.rand(k, generator=gen) * 2 - 1
+    dy = torch.rand(n, k, case["p"], case["q"], generator=gen) * 2 - 1
+    conv = torch.nn.functional.conv2d
+    backward = getattr(torch.ops.aten, "convolution_backward", None)
+    if pass_name == "fwd":
+        return lambda: conv(x, wt, b, stride, pad)
+    if backward is not None:  # the op autograd itself calls (PyTorch >= 1.11)
+        mask = [True, False, False] if pass_name == "bwd-data" else [False, True, True]
+        return lambda: backward(dy, x, wt, [k], stride, pad, [1, 1], False, [0, 0], 1, mask)
+    if pass_name == "bwd-data":
+        return lambda: torch.nn.grad.conv2d_input(x.shape, wt, dy, stride, pad)
+    return lambda: (torch.nn.grad.conv2d_weight(x, wt.shape, dy, stride, pad), dy.sum((0, 2, 3)))
+
+
+def time_runs(fn, warmup, repeat):
+    """Median and min wall ms and CPU ms per run (all threads)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    cpu0 = time.process_time()
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    cpu = (time.process_time() - cpu0) * 1e3 / repeat
+    return statistics.median(times), min(times), cpu
+
+
+# ---- PyTorch: whole networks ----
+
+def torch_model(torch, name):
+    nn = torch.nn
+    if name == "lenet5":
+        return nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+    if name == "convnet":
+        return nn.Sequential(
+            nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 128, 3), nn.ReLU(), nn.Flatten(), nn.Linear(1152, 10))
+    fail("--models: PyTorch has no copy of model %r (lenet5 or convnet)" % name, 2)
+
+
+def torch_model_rates(torch, name, batch, warmup, repeat):
+    """Training and inference images/s: median of `repeat` rounds of about
+    ROUND_S seconds, after warm-up steps, as `clcnn bench --model` times."""
+    torch.manual_seed(1)
+    model = torch_model(torch, name)
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    x = torch.rand(batch, 1, 28, 28) * 3 - 0.5
+    labels = torch.arange(batch) % 10
+
+    def train():
+        opt.zero_grad(set_to_none=True)
+        loss_fn(model(x), labels).backward()
+        opt.step()
+
+    def infer():
+        with torch.no_grad():
+            return model(x).softmax(1)
+
+    rates = {}
+    for kind, fn in (("train", train), ("infer", infer)):
+        step_s = 1.0
+        for _ in range(max(warmup, 1)):
+            t0 = time.perf_counter()
+            fn()
+            step_s = time.perf_counter() - t0
+        steps = max(1, int(ROUND_S / max(step_s, 1e-5)))
+        per_step = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                fn()
+            per_step.append((time.perf_counter() - t0) / steps)
+        rates[kind] = batch / statistics.median(per_step)
+    return rates
+
+
+# ---- the run ----
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--clcnn", help="the clcnn binary (default: build/clcnn, then PATH)")
+    ap.add_argument("--suite", default="all", help="suites, comma-separated (default all)")
+    ap.add_argument("--layer", default="all", help="layers, comma-separated (default all)")
+    ap.add_argument("--pass", dest="passes", default="all",
+                    help="fwd, bwd-data, bwd-filter, comma-separated (default all)")
+    ap.add_argument("--batch", type=int, help="batch of every layer (default: clcnn's)")
+    ap.add_argument("--repeat", type=int, default=5, help="timed runs per pass (default 5)")
+    ap.add_argument("--warmup", type=int, default=1, help="untimed runs first (default 1)")
+    ap.add_argument("--models", default="lenet5,convnet",
+                    help="whole networks to compare ('' for none; default lenet5,convnet)")
+    ap.add_argument("--model-batch", type=int, default=64, help="their batch (default 64)")
+    ap.add_argument("--no-layers", action="store_true", help="compare the networks only")
+    ap.add_argument("--threads", type=int, help="PyTorch threads (default: the device's "
+                    "compute units)")
+    ap.add_argument("--omp-passive", action="store_true",
+                    help="OMP_WAIT_POLICY=PASSIVE for PyTorch: its threads sleep at once "
+                    "instead of spinning, which helps it on a machine shared with other "
+                    "work (PoCL's threads sleep too)")
+    ap.add_argument("--json", help="write every row to this file, one JSON object a line")
+    ap.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    args = ap.parse_args()
+    if args.repeat < 1 or args.warmup < 0 or args.model_batch < 1:
+        fail("--repeat, --warmup and --model-batch must be positive", 2)
+
+    clcnn = find_clcnn(args.clcnn)
+    peak = clcnn_json(clcnn, ["bench", "--peak", "--repeat", "3"])[0]
+    threads = args.threads or peak["compute_units"] or os.cpu_count()
+    os.environ["OMP_NUM_THREADS"] = str(threads)  # OpenBLAS's OpenMP threads
+    if args.omp_passive:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    torch = import_torch()
+    torch.set_num_threads(threads)
+    blas = "OpenBLAS" if "BLAS_INFO=open" in torch.__config__.show() else "its BLAS"
+    print("clcnn %s on %s (%s %s); FP32 peak %.1f GFLOP/s (best run)" % (
+        peak["clcnn"], peak["device"], peak["platform"], peak["driver"], peak["peak_gflops"]))
+    print("PyTorch %s on the CPU, %d thread%s, %s%s%s; %s" % (
+        torch.__version__, torch.get_num_threads(), "" if threads == 1 else "s", blas,
+        ", oneDNN" if torch.backends.mkldnn.is_available() else "",
+        ", OMP_WAIT_POLICY=" + os.environ["OMP_WAIT_POLICY"]
+        if "OMP_WAIT_POLICY" in os.environ else "",
+        time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
+    load_note(threads)
+    rows = []
+    out = open(args.json, "w") if args.json else None
+    if out:
+        out.write(json.dumps(dict(peak, type="header", torch=torch.__version__,
+                                  threads=threads, load=os.getloadavg()[0])) + "\n")
+
+    def emit(row):
+        rows.append(row)
+        if out:
+            out.write(json.dumps(row) + "\n")
+            out.flush()
+
+    if not args.no_layers:
+        list_args = ["bench", "--list", "--suite", args.suite, "--layer", args.layer]
+        if args.batch:
+            list_args += ["--batch", str(args.batch)]
+        cases = clcnn_json(clcnn, list_args)
+        passes = PASSES if args.passes == "all" else tuple(args.passes.split(","))
+        for p in passes:
+            if p not in PASSES:
+                fail("--pass: unknown pass %r" % p, 2)
+        header(args.markdown, "layer")
+        for i, case in enumerate(cases):
+            run_clcnn = lambda: clcnn_json(clcnn, [  # noqa: E731
+                "bench", "--layer", case["layer"], "--batch", str(case["n"]), "--pass",
+                ",".join(passes), "--repeat", str(args.repeat), "--warmup", str(args.warmup),
+                "--no-peak"])[1:]
+
+            def run_torch():
+                return {p: time_runs(torch_conv_runner(torch, case, p), args.warmup,
+                                     args.repeat) for p in passes}
+            if i % 2 == 0:  # alternate which side runs first
+                ours, theirs = run_clcnn(), run_torch()
+            else:
+                theirs = run_torch()
+                ours = run_clcnn()
+            for r in ours:
+                ms, min_ms, cpu_ms = theirs[r["pass"]]
+                row = {"type": "conv", "suite": case["suite"], "layer": case["layer"],
+                       "pass": r["pass"], "n": case["n"], "gflop": r["gflop"],
+                       "clcnn_algo": r["variant"], "clcnn_ms": r["ms"],
+                       "clcnn_gflops": r["gflops"], "clcnn_cpu_ms": r["cpu_ms"],
+                       "torch_ms": ms, "torch_min_ms": min_ms, "torch_cpu_ms": cpu_ms,
+                       "torch_gflops": r["gflop"] / ms * 1e3, "ratio": ms / r["ms"],
+                       "peak_gflops": peak["peak_gflops"], "threads": threads}
+                emit(row)
+                line(args.markdown, row)
+
+    models = [m for m in args.models.split(",") if m]
+    if models:
+        header(args.markdown, "model")
+    for name in models:
+        ours = clcnn_json(clcnn, ["bench", "--model", name, "--batch", str(args.model_batch),
+                                  "--repeat", str(args.repeat)])[0]
+        theirs = torch_model_rates(torch, name, args.model_batch, 3, args.repeat)
+        for kind in ("train", "infer"):
+            a, b = ours[kind + "_images_per_s"], theirs[kind]
+            row = {"type": "model", "model": name, "kind": kind, "n": args.model_batch,
+                   "clcnn_images_per_s": a, "torch_images_per_s": b, "ratio": a / b,
+                   "threads": threads}
+            emit(row)
+            line(args.markdown, row)
+    if out:
+        out.close()
+    ratios = [r["ratio"] for r in rows if r["type"] == "conv"]
+    if ratios:
+        print("geometric mean of the layer ratios: %.2f" % statistics.geometric_mean(ratios))
+    load_note(threads)
+
+
+def load_note(threads):
+    """Other programs' load distorts both sides, PyTorch's spinning OpenMP
+    threads most: say so, so that a reader can judge the ratios."""
+    load = os.getloadavg()[0]
+    print("load average %.2f on %d core%s%s" % (
+        load, os.cpu_count(), "" if os.cpu_count() == 1 else "s",
+        "; the machine is busy: PyTorch's OpenMP threads suffer most (see --omp-passive)"
+        if load > 0.5 * os.cpu_count() else ""))
+
+
+def header(markdown, kind):
+    if kind == "layer":
+        cols = ("layer", "pass", "N", "clcnn ms", "GFLOP/s", "PyTorch ms", "GFLOP/s",
+                "clcnn/PyTorch")
+        fmt = "%-18s %-10s %5s %10s %8s %10s %8s %13s"
+    else:
+        cols = ("model", "", "batch", "clcnn img/s", "", "PyTorch img/s", "", "clcnn/PyTorch")
+        fmt = "%-18s %-10s %5s %11s %7s %13s %5s %13s"
+    if markdown:
+        print("\n| " + " | ".join(c for c in cols if c) + " |")
+        print("|" + "---|" * len([c for c in cols if c]))
+    else:
+        print()
+        print(fmt % cols)
+    sys.stdout.flush()
+
+
+def line(markdown, row):
+    if row["type"] == "conv":
+        cells = (row["layer"], row["pass"], str(row["n"]), "%.3f" % row["clcnn_ms"],
+                 "%.1f" % row["clcnn_gflops"], "%.3f" % row["torch_ms"],
+                 "%.1f" % row["torch_gflops"], "%.2f" % row["ratio"])
+        fmt = "%-18s %-10s %5s %10s %8s %10s %8s %13s"
+    else:
+        cells = (row["model"], "training" if row["kind"] == "train" else "inference",
+                 str(row["n"]), "%.0f" % row["clcnn_images_per_s"], "",
+                 "%.0f" % row["torch_images_per_s"], "", "%.2f" % row["ratio"])
+        fmt = "%-18s %-10s %5s %11s %7s %13s %5s %13s"
+    if markdown:
+        print("| " + " | ".join(c for c in cells if c != "") + " |")
+    else:
+        print(fmt % cells)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
