@@ -540,7 +540,10 @@ typedef struct clcnn_net clcnn_net;
  * clcnn_net_predict return probabilities (it always does) and is fused
  * with the loss in training. Errors: CLCNN_ERR_FORMAT for a spec that does
  * not parse (message names the token), CLCNN_ERR_SHAPE when a layer does not
- * fit its input.
+ * fit its input, CLCNN_ERR_OUT_OF_DEVICE_MEMORY, before anything is
+ * allocated, when the buffers for batch images exceed the device's global
+ * memory or largest allocation (message: bytes needed and available, and
+ * the largest batch that fits).
  */
 CLCNN_API clcnn_status clcnn_net_create(clcnn_context *ctx, const char *spec, int batch, int c,
                                         int h, int w, clcnn_net **out);
@@ -603,6 +606,21 @@ CLCNN_API clcnn_status clcnn_net_train_batch(clcnn_net *net, const float *x, con
  * CLCNN_ERR_NUMERIC, naming the step, if it is NaN or infinite. */
 CLCNN_API clcnn_status clcnn_net_loss(clcnn_net *net, float *loss);
 
+/*
+ * Looks for NaN and infinite values in the network: the input of the last
+ * forward pass, then layer by layer its parameters and its outputs of that
+ * pass, in forward order, so the first place found is where the values went
+ * wrong (outputs are undefined before the first forward pass). Returns
+ * CLCNN_OK when all are finite, else CLCNN_ERR_NUMERIC with a message naming
+ * the place ("layer 4 conv(16,5): its weights hold 12 NaN and 0 infinite
+ * values (of 2400), after 37 optimiser steps"); *layer (may be NULL)
+ * receives that layer's 0-based index, or -1 for the input or when all are
+ * finite. It reads the network back from the device, so it is meant for the
+ * failure path (after CLCNN_ERR_NUMERIC from clcnn_net_loss or
+ * clcnn_train_epoch) or an explicit check, not for every step.
+ */
+CLCNN_API clcnn_status clcnn_net_check_finite(clcnn_net *net, int *layer);
+
 /* Forward pass on n <= batch images and their class probabilities
  * (n * classes floats) into probs. */
 CLCNN_API clcnn_status clcnn_net_predict(clcnn_net *net, const float *x, int n, float *probs);
@@ -641,6 +659,10 @@ typedef struct clcnn_train_state {
  * is written to a temporary file in the same folder, flushed to disk and
  * renamed over path, so a crash or full disk never leaves a half-written
  * file and never loses the file that was there (CLCNN_ERR_IO on failure).
+ * Parameters or optimiser state holding NaN or infinity are not written
+ * (CLCNN_ERR_NUMERIC naming the layer), so a diverged network never replaces
+ * a good file. A crash can leave a temporary "<path>.tmp-XXXXXX" beside
+ * path; the next save removes those of its own path older than a minute.
  */
 CLCNN_API clcnn_status clcnn_net_save(clcnn_net *net, const char *path,
                                       const clcnn_train_state *state);
@@ -650,7 +672,10 @@ CLCNN_API clcnn_status clcnn_net_save(clcnn_net *net, const char *path,
  * (0: the batch size it was saved with). Every field is validated and the
  * checksum verified before anything is allocated on the strength of it:
  * CLCNN_ERR_FORMAT (message names the problem) for a malformed, truncated or
- * corrupted file, CLCNN_ERR_IO if it cannot be read. If state is not NULL,
+ * corrupted file, CLCNN_ERR_IO if it cannot be read, CLCNN_ERR_NUMERIC
+ * (naming the layer) for parameters or optimiser state holding NaN or
+ * infinity, CLCNN_ERR_OUT_OF_DEVICE_MEMORY when batch is too large for the
+ * device (as clcnn_net_create). If state is not NULL,
  * *has_state (may be NULL) says whether the file was a checkpoint and state
  * receives its training state; the optimiser is restored either way when
  * present.

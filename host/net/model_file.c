@@ -15,12 +15,15 @@
  *     f32 min lr, f32 best accuracy)
  *   u32 CRC-32 (zlib) of every byte before it
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -122,12 +125,51 @@ static clcnn_status write_device(clcnn_context *ctx, const char *path,
               : clcnn__fail(ctx, CLCNN_ERR_IO, "writing %s failed: %s", path, strerror(saved));
 }
 
+/*
+ * Removes "<path>.tmp-XXXXXX" files (mkstemp's pattern below) older than a
+ * minute: what a process killed while saving path leaves behind. Younger
+ * ones may belong to a save in progress in another process. Best effort:
+ * failures change nothing.
+ */
+static void remove_stale_temporaries(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t dir_len = slash ? (size_t)(slash - path) : 0, base_len = strlen(base);
+    char dir[4096], entry_path[8192];
+    if (dir_len >= sizeof dir || base_len == 0)
+        return;
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)dir_len, path);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    time_t now = time(NULL);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *name = e->d_name;
+        if (strncmp(name, base, base_len) != 0 || strncmp(name + base_len, ".tmp-", 5) != 0 ||
+            strlen(name + base_len + 5) != 6)
+            continue;
+        struct stat st;
+        snprintf(entry_path, sizeof entry_path, "%s/%s", dir, name);
+        if (lstat(entry_path, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime > 60)
+            unlink(entry_path);
+    }
+    closedir(d);
+}
+
 static clcnn_status write_atomically(clcnn_context *ctx, const char *path,
                                      const unsigned char *data, size_t len)
 {
     struct stat existing;
     if (stat(path, &existing) == 0 && !S_ISREG(existing.st_mode))
         return write_device(ctx, path, data, len);
+    remove_stale_temporaries(path);
     size_t n = strlen(path) + 16;
     char *tmp = clcnn__malloc(n);
     if (!tmp)
@@ -180,8 +222,25 @@ static clcnn_status write_atomically(clcnn_context *ctx, const char *path,
     return CLCNN_OK;
 }
 
+static int all_finite(const float *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(p[i]))
+            return 0;
+    return 1;
+}
+
+/* A model with NaN or infinite values is useless and would replace a good
+ * file (after a diverged step, say), so it is never written. */
+static clcnn_status refuse_nonfinite(clcnn_context *ctx, const char *path, const char *why)
+{
+    return clcnn__fail(ctx, CLCNN_ERR_NUMERIC,
+                       "not saving %s: %s (the previous file, if any, is unchanged)", path, why);
+}
+
 /* Appends the network's tensors and parameters. */
-static clcnn_status put_net(clcnn_net *net, writer *w, uint32_t flags, int batch)
+static clcnn_status put_net(clcnn_net *net, writer *w, const char *path, uint32_t flags,
+                            int batch)
 {
     put(w, MODEL_MAGIC, 8);
     put_u32(w, MODEL_VERSION);
@@ -208,13 +267,17 @@ static clcnn_status put_net(clcnn_net *net, writer *w, uint32_t flags, int batch
     if (!host)
         return clcnn__fail(net->ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     clcnn_status st = clcnn_tensor_read(net->params, host, net->param_count);
+    char why[256];
+    if (st == CLCNN_OK && clcnn__net_nonfinite_params(net, host, why, sizeof why) >= 0)
+        st = refuse_nonfinite(net->ctx, path, why);
     put_u64(w, net->param_count);
     put_floats(w, host, net->param_count);
     clcnn__free(host);
     return st;
 }
 
-static clcnn_status put_training(clcnn_net *net, writer *w, const clcnn_train_state *s)
+static clcnn_status put_training(clcnn_net *net, writer *w, const char *path,
+                                 const clcnn_train_state *s)
 {
     const clcnn_optim_params *o = &net->optim;
     put_u32(w, (uint32_t)o->kind);
@@ -235,6 +298,8 @@ static clcnn_status put_training(clcnn_net *net, writer *w, const clcnn_train_st
     if (st == CLCNN_OK)
         st = clcnn_tensor_read(used, host, count);
     clcnn_tensor_destroy(used);
+    if (st == CLCNN_OK && !all_finite(host, count))
+        st = refuse_nonfinite(net->ctx, path, "the optimiser state holds NaN or infinite values");
     put_u64(w, count);
     put_floats(w, host, count);
     clcnn__free(host);
@@ -260,9 +325,9 @@ clcnn_status clcnn_net_save(clcnn_net *net, const char *path, const clcnn_train_
         return clcnn__fail(net ? net->ctx : NULL, CLCNN_ERR_INVALID_ARGUMENT, "%s is NULL",
                            !net ? "net" : "path");
     writer w = {0};
-    clcnn_status st = put_net(net, &w, state ? FLAG_CHECKPOINT : 0u, net->batch);
+    clcnn_status st = put_net(net, &w, path, state ? FLAG_CHECKPOINT : 0u, net->batch);
     if (st == CLCNN_OK && state)
-        st = put_training(net, &w, state);
+        st = put_training(net, &w, path, state);
     if (st == CLCNN_OK && w.failed)
         st = clcnn__fail(net->ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     if (st == CLCNN_OK) {
@@ -420,6 +485,13 @@ static clcnn_status load_training(clcnn_net *net, reader *r, const char *path,
         return r->short_read ? bad(net->ctx, path, "it is truncated")
                              : clcnn__fail(net->ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY,
                                            "out of host memory");
+    if (!all_finite(host, count)) {
+        clcnn__free(host);
+        return clcnn__fail(net->ctx, CLCNN_ERR_NUMERIC,
+                           "%s: its optimiser state holds NaN or infinite values (the file is "
+                           "intact; its values are not)",
+                           path);
+    }
     clcnn_tensor *used = NULL;
     clcnn_status st = clcnn_net_set_optimizer(net, &o);
     if (st == CLCNN_OK)
@@ -515,11 +587,16 @@ clcnn_status clcnn_net_load(clcnn_context *ctx, const char *path, int batch, clc
         st = bad(ctx, path, "its spec or input shape is invalid");
         goto done;
     }
-    st = clcnn__net_plan(ctx, spec, batch ? batch : dims[0], dims[1], dims[2], dims[3], &net);
+    /* Planned for one image first, so that a failure here is the file's and
+     * one at the requested batch (below) the caller's. */
+    st = clcnn__net_plan(ctx, spec, 1, dims[1], dims[2], dims[3], &net);
     if (st != CLCNN_OK) {
-        char why[1024];
-        snprintf(why, sizeof why, "%s", clcnn_last_error(ctx));
-        st = clcnn__fail(ctx, CLCNN_ERR_FORMAT, "%s: its network does not build: %s", path, why);
+        if (st != CLCNN_ERR_OUT_OF_HOST_MEMORY) {
+            char why[1024];
+            snprintf(why, sizeof why, "%s", clcnn_last_error(ctx));
+            st = clcnn__fail(ctx, CLCNN_ERR_FORMAT, "%s: its network does not build: %s", path,
+                             why);
+        }
         goto done;
     }
     st = check_tensors(net, &r, path);
@@ -537,7 +614,20 @@ clcnn_status clcnn_net_load(clcnn_context *ctx, const char *path, int batch, clc
                           : clcnn__fail(ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
         goto done;
     }
-    st = clcnn__net_allocate(net);
+    char why[256];
+    if (clcnn__net_nonfinite_params(net, params, why, sizeof why) >= 0) {
+        st = clcnn__fail(ctx, CLCNN_ERR_NUMERIC, "%s: %s (the file is intact; its values are not)",
+                         path, why);
+        goto done;
+    }
+    int want = batch ? batch : dims[0];
+    st = clcnn__net_check_memory(net, want);
+    if (st == CLCNN_OK && want != 1) {
+        clcnn_net_destroy(net);
+        st = clcnn__net_plan(ctx, spec, want, dims[1], dims[2], dims[3], &net);
+    }
+    if (st == CLCNN_OK)
+        st = clcnn__net_allocate(net);
     if (st == CLCNN_OK)
         st = clcnn_tensor_write(net->params, params, (size_t)count);
     if (st == CLCNN_OK && (flags & FLAG_CHECKPOINT)) {

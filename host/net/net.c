@@ -291,7 +291,7 @@ static uint64_t times_saturated(uint64_t a, uint64_t n)
  * largest allocation, so that a batch too large fails at once with the
  * numbers and the batch that fits, instead of in the middle of allocating
  * (or, on drivers that allocate lazily, at the first launch). */
-static clcnn_status check_device_memory(const clcnn_net *net, int batch)
+clcnn_status clcnn__net_check_memory(const clcnn_net *net, int batch)
 {
     clcnn_context *ctx = net->ctx;
     uint64_t have = ctx->info.global_mem_bytes, max_alloc = ctx->max_alloc_bytes;
@@ -445,7 +445,7 @@ clcnn_status clcnn__net_plan(clcnn_context *ctx, const char *spec, int batch, in
 
 clcnn_status clcnn__net_allocate(clcnn_net *net)
 {
-    clcnn_status st = check_device_memory(net, net->batch);
+    clcnn_status st = clcnn__net_check_memory(net, net->batch);
     if (st == CLCNN_OK)
         st = allocate(net);
     if (st == CLCNN_OK)
@@ -465,7 +465,7 @@ clcnn_status clcnn_net_create(clcnn_context *ctx, const char *spec, int batch, i
      * not fit an int. */
     clcnn_status st = clcnn__net_plan(ctx, spec, 1, c, h, w, &net);
     if (st == CLCNN_OK && batch >= 1)
-        st = check_device_memory(net, batch);
+        st = clcnn__net_check_memory(net, batch);
     if (st == CLCNN_OK && batch != 1) {
         clcnn_net_destroy(net);
         st = clcnn__net_plan(ctx, spec, batch, c, h, w, &net);
@@ -532,6 +532,8 @@ const char *clcnn_net_spec(const clcnn_net *net)
 
 void clcnn_net_input_shape(const clcnn_net *net, int shape[4])
 {
+    if (!shape)
+        return;
     for (int i = 0; i < 4; i++)
         shape[i] = net ? net->in_shape[i] : 0;
 }
@@ -553,8 +555,12 @@ int clcnn_net_layer_count(const clcnn_net *net)
 
 clcnn_status clcnn_net_layer(const clcnn_net *net, int index, clcnn_layer_info *info)
 {
-    if (!net || !info || index < 0 || index >= net->layer_count)
-        return CLCNN_ERR_INVALID_ARGUMENT;
+    if (!net || !info)
+        return clcnn__fail(net ? net->ctx : NULL, CLCNN_ERR_INVALID_ARGUMENT, "%s is NULL",
+                           !net ? "net" : "info");
+    if (index < 0 || index >= net->layer_count)
+        return clcnn__fail(net->ctx, CLCNN_ERR_INVALID_ARGUMENT,
+                           "layer index %d is not in 0..%d", index, net->layer_count - 1);
     const clcnn__layer *l = &net->layers[index];
     clcnn__layer_text(&l->d, info->text, sizeof info->text);
     memcpy(info->out_shape, l->out_shape, sizeof info->out_shape);

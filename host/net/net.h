@@ -94,4 +94,16 @@ int clcnn__net_has_trailing_softmax(const clcnn_net *net);
  * laid out for the fused ones, so that tests can compare the two. */
 void clcnn__net_unfuse(clcnn_net *net);
 
+/* CLCNN_ERR_OUT_OF_DEVICE_MEMORY, naming the bytes needed and available and
+ * the batch that fits, when the planned network's buffers at `batch` images
+ * would not fit the device; nothing is allocated. */
+clcnn_status clcnn__net_check_memory(const clcnn_net *net, int batch);
+
+/* Looks for NaN and infinity in params (the parameter arena on the host):
+ * returns the index of the first layer whose weights or biases hold one,
+ * describing it in buf ("layer 3 conv(16,5): its weights hold ..."), or -1
+ * when all are finite. */
+int clcnn__net_nonfinite_params(const clcnn_net *net, const float *params, char *buf,
+                                size_t size);
+
 #endif /* CLCNN_NET_H */

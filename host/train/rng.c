@@ -38,6 +38,11 @@ unsigned long long clcnn_rng_next(clcnn_rng *rng)
     if (!rng)
         return 0;
     unsigned long long *s = rng->s;
+    /* All zeros is the one state xoshiro never leaves (it would return 0
+     * forever, and a permutation would never end): a zeroed generator that
+     * was never seeded. It starts as if seeded with 0. */
+    if (!(s[0] | s[1] | s[2] | s[3]))
+        clcnn_rng_seed(rng, 0);
     uint64_t result = rotl(s[1] * 5, 7) * 9;
     uint64_t t = s[1] << 17;
     s[2] ^= s[0];

@@ -144,6 +144,10 @@ clcnn_status clcnn_evaluate(clcnn_net *net, const clcnn_dataset *ds, float mean,
     clcnn_status st = check_data(net, ds);
     if (st != CLCNN_OK)
         return st;
+    if (!isfinite(mean) || !isfinite(std) || !(std > 0))
+        return clcnn__fail(net->ctx, CLCNN_ERR_INVALID_ARGUMENT,
+                           "normalisation mean %g and std %g must be finite, std > 0",
+                           (double)mean, (double)std);
     int classes = clcnn_net_classes(net);
     size_t count = clcnn_dataset_count(ds), batch = (size_t)net->batch;
     size_t image = (size_t)net->in_shape[1] * net->in_shape[2] * net->in_shape[3];
@@ -167,6 +171,15 @@ clcnn_status clcnn_evaluate(clcnn_net *net, const clcnn_dataset *ds, float mean,
             st = clcnn_net_predict(net, x, (int)n, probs);
         for (size_t i = 0; i < n && st == CLCNN_OK; i++) {
             const float *p = probs + i * (size_t)classes;
+            /* NaN would lose every comparison below and count as class 0 */
+            for (int k = 0; k < classes && st == CLCNN_OK; k++)
+                if (!isfinite(p[k]))
+                    st = clcnn__fail(net->ctx, CLCNN_ERR_NUMERIC,
+                                     "the network's output for image %zu is not finite (%g); "
+                                     "clcnn_net_check_finite says where it starts",
+                                     start + i, (double)p[k]);
+            if (st != CLCNN_OK)
+                break;
             int best = 0;
             for (int k = 1; k < classes; k++)
                 if (p[k] > p[best])
