@@ -9,8 +9,9 @@
  * read of the loss, as a training loop does when it reports; the median run
  * is printed with its CPU time. -d DIR also times clcnn_train_epoch over the
  * IDX training set in DIR (host batch preparation and augmentation included).
- * -t prints the time of each op of a training step, with a device wait after
- * each, to see where a step spends its time, and the cost of one launch.
+ * -t prints the device time of each op of a training step (from profiled
+ * markers between the ops, so nothing waits), to see where a step spends
+ * its time, and the cost of one launch.
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 
 #include "bench_util.h"
 #include "clcnn.h"
+#include "clcnn_cl.h"
 #include "net.h"
 
 static void die(clcnn_context *ctx, clcnn_status st, const char *what)
@@ -35,32 +37,69 @@ static void die(clcnn_context *ctx, clcnn_status st, const char *what)
             die((ctx), st_, (what));                                                           \
     } while (0)
 
+/* Per-op device times from markers: the trace hook enqueues a marker after
+ * every op, and the difference between the ends of consecutive markers is
+ * the device time of the op between them (an in-order queue completes a
+ * marker when everything before it is done), with no host wait in between. */
 typedef struct profile {
-    clcnn_context *ctx;
-    double last;
-    int count;
+    cl_command_queue queue;
+    int pending; /* markers of the current step */
+    cl_event marks[64];
+    int mark_slot[64];
+    int count; /* distinct ops */
     int layer[64];
     const char *what[64];
     double ms[64];
 } profile;
 
+static cl_event marker(cl_command_queue queue)
+{
+    cl_event ev = NULL;
+    if (clEnqueueMarkerWithWaitList(queue, 0, NULL, &ev) != CL_SUCCESS) {
+        fprintf(stderr, "bench_net: clEnqueueMarkerWithWaitList failed\n");
+        exit(2);
+    }
+    return ev;
+}
+
+static double end_ms(cl_event ev)
+{
+    cl_ulong t = 0;
+    clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t, &t, NULL);
+    return (double)t * 1e-6;
+}
+
 static void on_trace(void *user, int layer, const char *what)
 {
     profile *p = user;
-    TRY(p->ctx, clcnn_context_finish(p->ctx), "finish");
-    double now = bench_now_ms();
     int i = 0;
     while (i < p->count && !(p->layer[i] == layer && !strcmp(p->what[i], what)))
         i++;
-    if (i == p->count && p->count < 64) {
+    if (i == p->count) {
+        if (p->count == 64 || p->pending == 64)
+            return;
         p->layer[i] = layer;
         p->what[i] = what;
         p->ms[i] = 0;
         p->count++;
     }
-    if (i < p->count)
-        p->ms[i] += now - p->last;
-    p->last = bench_now_ms();
+    p->mark_slot[p->pending] = i;
+    p->marks[p->pending++] = marker(p->queue);
+}
+
+/* Waits for the step whose first marker is start and adds its op times. */
+static void collect(profile *p, cl_event start)
+{
+    clWaitForEvents(1, &p->marks[p->pending - 1]);
+    double prev = end_ms(start);
+    for (int k = 0; k < p->pending; k++) {
+        double t = end_ms(p->marks[k]);
+        p->ms[p->mark_slot[k]] += t - prev;
+        prev = t;
+        clReleaseEvent(p->marks[k]);
+    }
+    clReleaseEvent(start);
+    p->pending = 0;
 }
 
 typedef struct run {
@@ -104,6 +143,23 @@ int main(int argc, char **argv)
     clcnn_context *ctx = NULL;
     double t0 = bench_now_ms();
     TRY(NULL, clcnn_context_create(NULL, &ctx, err, sizeof err), err);
+    if (phases) {
+        /* the same device through a queue with profiling, for the markers */
+        cl_int cl_err;
+        cl_command_queue queue =
+            clCreateCommandQueue(clcnn_context_cl_context(ctx), clcnn_context_cl_device(ctx),
+                                 CL_QUEUE_PROFILING_ENABLE, &cl_err);
+        clcnn_context *profiled = NULL;
+        if (!queue)
+            die(ctx, CLCNN_ERR_OPENCL, "clCreateCommandQueue with profiling");
+        TRY(NULL,
+            clcnn_context_create_from_cl(clcnn_context_cl_context(ctx), queue, NULL, &profiled,
+                                         err, sizeof err),
+            err);
+        clReleaseCommandQueue(queue);
+        clcnn_context_destroy(ctx);
+        ctx = profiled;
+    }
     clcnn_net *net = NULL;
     TRY(ctx, clcnn_net_create(ctx, model, batch, 1, 28, 28, &net), "creating the network");
     clcnn_optim_params adam = {.kind = CLCNN_OPTIM_ADAM, .lr = 0.002f};
@@ -152,27 +208,28 @@ int main(int argc, char **argv)
            im.ms / steps, im.cpu_ms / steps);
 
     if (phases) {
-        /* every op ends with a device wait, so its time is its own */
-        profile prof = {.ctx = ctx};
+        profile prof = {.queue = clcnn_context_cl_queue(ctx)};
         net->trace = on_trace;
         net->trace_user = &prof;
         for (int s = 0; s < steps; s++) {
-            prof.last = bench_now_ms();
+            cl_event start = marker(prof.queue);
             TRY(ctx, clcnn_net_train_batch(net, x, labels, batch, 0.002f), "training");
+            collect(&prof, start);
         }
+        net->trace = NULL;
         double total = 0;
         for (int i = 0; i < prof.count; i++)
             total += prof.ms[i];
-        printf("per op, each followed by a device wait (%.3f ms/step in all):\n",
+        printf("device time per op of a training step (%.3f ms/step in all):\n",
                total / steps);
         for (int i = 0; i < prof.count; i++) {
             clcnn_layer_info info = {.text = "-"};
             if (prof.layer[i] >= 0)
                 clcnn_net_layer(net, prof.layer[i], &info);
-            printf("  %2d %-18s %-12s %7.3f ms\n", prof.layer[i] + 1, info.text, prof.what[i],
-                   prof.ms[i] / steps);
+            if (prof.ms[i] / steps >= 0.0005) /* skip the ReLUs done inside others */
+                printf("  %2d %-18s %-13s %7.3f ms\n", prof.layer[i] + 1, info.text,
+                       prof.what[i], prof.ms[i] / steps);
         }
-        net->trace = NULL;
         /* the cost of one launch: a tiny activation, enqueued back to back */
         clcnn_tensor *t = NULL;
         TRY(ctx, clcnn_tensor_create(ctx, 1, 1, 1, 64, &t), "creating a tensor");
