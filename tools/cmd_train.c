@@ -3,10 +3,12 @@
  * evaluating on the test split after every epoch and saving a checkpoint
  * atomically after each, so that --resume continues exactly.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -224,12 +226,67 @@ static int setup_net(clcnn_context *ctx, recipe *r, const clcnn_dataset *train, 
     return CLCNN__EXIT_OK;
 }
 
+/* Fails early, before data are loaded and a network is trained, when --out
+ * cannot be written: a new file cannot be made beside it. A path that exists
+ * and is not a regular file (/dev/stdout, a pipe) is written directly and
+ * not probed. */
+static int check_out_writable(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return clcnn__cli_fail("train", "--out %s is a folder, not a file", path);
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return CLCNN__EXIT_OK;
+    const char *slash = strrchr(path, '/');
+    size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
+    char probe[4096];
+    if (snprintf(probe, sizeof probe, "%.*s.clcnn-probe-XXXXXX", (int)dir_len, path) >=
+        (int)sizeof probe)
+        return clcnn__cli_fail("train", "--out %s: the path is too long", path);
+    int fd = mkstemp(probe);
+    if (fd < 0)
+        return clcnn__cli_fail("train", "cannot write --out %s: %s", path, strerror(errno));
+    close(fd);
+    unlink(probe);
+    return CLCNN__EXIT_OK;
+}
+
+/* After a failure: where the last good checkpoint is. The file is replaced
+ * atomically, so a failed save or a stopped run never damages it. */
+static void report_checkpoint(const char *out, int saved_epoch)
+{
+    if (!out)
+        return;
+    if (saved_epoch >= 0)
+        fprintf(stderr, "clcnn: train: the last good checkpoint (epoch %d) stays in %s\n",
+                saved_epoch, out);
+    else if (access(out, F_OK) == 0)
+        fprintf(stderr, "clcnn: train: no checkpoint was saved in this run; %s is unchanged\n",
+                out);
+    else
+        fprintf(stderr, "clcnn: train: no checkpoint was saved in this run\n");
+}
+
+/* After CLCNN_ERR_NUMERIC: says where the values first stopped being finite. */
+static void report_nonfinite(clcnn_context *ctx, clcnn_net *net)
+{
+    int layer = -1;
+    clcnn_status st = clcnn_net_check_finite(net, &layer);
+    if (st == CLCNN_ERR_NUMERIC)
+        fprintf(stderr, "clcnn: train: first non-finite values: %s\n", clcnn_last_error(ctx));
+    else if (st == CLCNN_OK)
+        fprintf(stderr, "clcnn: train: every parameter and output is finite: the loss itself "
+                        "overflowed\n");
+}
+
 int clcnn__cmd_train(int argc, char **argv)
 {
     double command_start = now();
     recipe r = {0};
     int rc = parse(argc, argv, &r);
     if (rc != CLCNN__EXIT_OK)
+        return rc;
+    if (r.out && (rc = check_out_writable(r.out)) != CLCNN__EXIT_OK)
         return rc;
     clcnn_dataset *train = NULL, *test = NULL;
     clcnn_context *ctx = NULL;
@@ -260,6 +317,8 @@ int clcnn__cmd_train(int argc, char **argv)
     size_t trained = 0;
     float accuracy = state.best_accuracy;
     int first_epoch = state.epoch;
+    /* the epoch of the checkpoint in --out that this run vouches for */
+    int saved_epoch = r.resume && r.out && strcmp(r.resume, r.out) == 0 ? state.epoch : -1;
     int last_epoch = r.stop_after && first_epoch + r.stop_after < r.epochs
                          ? first_epoch + r.stop_after
                          : r.epochs;
@@ -274,22 +333,35 @@ int clcnn__cmd_train(int argc, char **argv)
             fprintf(stderr, "\r%*s\r", 100, "");
         if (st != CLCNN_OK) {
             rc = clcnn__cli_library_fail(ctx, "train");
-            if (r.out)
-                fprintf(stderr, "clcnn: train: the last good checkpoint stays in %s\n", r.out);
+            if (st == CLCNN_ERR_NUMERIC)
+                report_nonfinite(ctx, net);
+            report_checkpoint(r.out, saved_epoch);
             goto done;
         }
         train_seconds += seconds;
         trained += clcnn_dataset_count(train);
-        if (clcnn_evaluate(net, test, CLCNN_MNIST_MEAN, CLCNN_MNIST_STD, &accuracy, NULL) !=
-            CLCNN_OK) {
+        st = clcnn_evaluate(net, test, CLCNN_MNIST_MEAN, CLCNN_MNIST_STD, &accuracy, NULL);
+        if (st == CLCNN_OK) {
+            state.best_accuracy = accuracy > state.best_accuracy ? accuracy : state.best_accuracy;
+            if (r.out)
+                st = clcnn_net_save(net, r.out, &state);
+        }
+        if (st != CLCNN_OK) {
             rc = clcnn__cli_library_fail(ctx, "train");
+            if (st == CLCNN_ERR_NUMERIC)
+                report_nonfinite(ctx, net);
+            report_checkpoint(r.out, saved_epoch);
             goto done;
         }
-        state.best_accuracy = accuracy > state.best_accuracy ? accuracy : state.best_accuracy;
-        if (r.out && clcnn_net_save(net, r.out, &state) != CLCNN_OK) {
-            rc = clcnn__cli_library_fail(ctx, "train");
-            goto done;
-        }
+        if (r.out)
+            saved_epoch = state.epoch;
+        /* a loss far above guessing's ln(classes) is a learning rate that
+         * diverges without (yet) overflowing: say so rather than go on silently */
+        double guess = log((double)clcnn_net_classes(net));
+        if (loss > 2.0 * guess)
+            fprintf(stderr, "clcnn: train: warning: epoch %d's loss %.4g is more than twice that "
+                            "of guessing (ln %d = %.2f): the learning rate %g may be too high\n",
+                    state.epoch, (double)loss, clcnn_net_classes(net), guess, (double)lr);
         double rate = (double)clcnn_dataset_count(train) / seconds;
         if (r.json)
             printf("{\"epoch\": %d, \"epochs\": %d, \"train_loss\": %.6f, \"test_accuracy\": "
