@@ -38,9 +38,12 @@ static long injected[2]; /* failures injected since then */
  * the hook) from its own thread once the commands using it complete */
 static _Atomic long live[2];
 
+static unsigned long long device_bytes_asked; /* by every device allocation */
+
 int clcnn__fault_fail(int kind, size_t bytes)
 {
-    (void)bytes;
+    if (kind == CLCNN__FAULT_DEVICE)
+        device_bytes_asked += bytes;
     calls[kind]++;
     if (fail_at[kind] && calls[kind] == fail_at[kind]) {
         injected[kind]++;
@@ -550,6 +553,32 @@ START_TEST(test_batch_too_large)
         ck_assert(live[0] == before[0] && live[1] == before[1]);
         printf("lenet5, batch %d: %s: %s\n", batches[i], clcnn_status_name(st), msg);
     }
+    /* the check's arithmetic is what networks really allocate, to the byte */
+    const struct {
+        const char *spec;
+        int batch, c, h, w;
+    } nets[] = {
+        {"lenet5", 4, 1, 28, 28},
+        {"convnet", 3, 1, 28, 28},
+        {"flatten dense(7) relu dense(5) softmax", 2, 3, 5, 5},
+        {"conv(4,3,pad=1) relu avgpool(2) tanh conv(3,2) sigmoid maxpool(2) relu flatten "
+         "dense(6)",
+         5, 2, 12, 9},
+        {"relu conv(3,3) leaky_relu(0.1) flatten dense(4)", 1, 1, 7, 7},
+    };
+    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
+        clcnn_net *net = NULL;
+        device_bytes_asked = 0;
+        tu_ok(clcnn_net_create(ctx, nets[i].spec, nets[i].batch, nets[i].c, nets[i].h,
+                               nets[i].w, &net));
+        unsigned long long planned = clcnn__net_device_bytes(net, nets[i].batch);
+        ck_assert_msg(planned == device_bytes_asked,
+                      "\"%s\" batch %d: the memory check counts %llu bytes, the network "
+                      "allocates %llu",
+                      nets[i].spec, nets[i].batch, planned, device_bytes_asked);
+        clcnn_net_destroy(net);
+    }
+
     /* loading a model for such a batch: the batch's fault, not the file's */
     save_good_checkpoint();
     clcnn_net *net = NULL;

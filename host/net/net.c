@@ -247,7 +247,8 @@ static clcnn_status allocate(clcnn_net *net)
 /* Bytes of the buffers allocate() creates: what does not depend on the batch
  * (parameters, gradients, Adam-sized state, the loss) and what each image
  * adds (input, label, activations, their gradients, argmax, probabilities),
- * with the largest single buffer of each kind. */
+ * with the largest single buffer of each kind. It mirrors allocate() above,
+ * views included; test_faults checks that the two agree to the byte. */
 typedef struct net_bytes {
     uint64_t fixed, per_image, largest_fixed, largest_per_image;
 } net_bytes;
@@ -256,12 +257,13 @@ static void add_per_image(net_bytes *b, const int shape[4], int copies)
 {
     uint64_t bytes = (uint64_t)shape[1] * (uint64_t)shape[2] * (uint64_t)shape[3] * 4u;
     b->per_image += bytes * (uint64_t)copies;
-    if (bytes > b->largest_per_image)
+    if (copies && bytes > b->largest_per_image)
         b->largest_per_image = bytes;
 }
 
-static net_bytes device_bytes(const clcnn_net *net)
+static net_bytes device_bytes(clcnn_net *net)
 {
+    plan_fusion(net); /* which ReLUs run in place, as allocate() will have them */
     uint64_t p = (uint64_t)net->param_count * 4u;
     net_bytes b = {.fixed = 4 * p + 4, .largest_fixed = 2 * p};
     const int one[4] = {1, 1, 1, 1};
@@ -270,16 +272,24 @@ static net_bytes device_bytes(const clcnn_net *net)
     add_per_image(&b, net->layers[logits_layer(net)].out_shape, 1);
     for (int i = 0; i < net->layer_count; i++) {
         const clcnn__layer *l = &net->layers[i];
+        int flatten = l->d.kind == CLCNN__LAYER_FLATTEN;
         if (l->d.kind == CLCNN__LAYER_SOFTMAX)
             break;
-        if (l->d.kind == CLCNN__LAYER_FLATTEN) /* views, except a first layer's dy */
-            add_per_image(&b, l->out_shape, i == 0);
+        if (flatten || l->fused_fwd || l->fused_bwd) /* views, as in allocate() */
+            add_per_image(&b, l->out_shape,
+                          !(flatten || l->fused_fwd) + !(i > 0 && (flatten || l->fused_bwd)));
         else
             add_per_image(&b, l->out_shape,
                           l->d.kind == CLCNN__LAYER_POOL && l->d.pool.mode == CLCNN_POOL_MAX ? 3
                                                                                             : 2);
     }
     return b;
+}
+
+uint64_t clcnn__net_device_bytes(clcnn_net *net, int batch)
+{
+    net_bytes b = device_bytes(net);
+    return b.fixed + (uint64_t)batch * b.per_image;
 }
 
 static uint64_t times_saturated(uint64_t a, uint64_t n)
@@ -291,7 +301,7 @@ static uint64_t times_saturated(uint64_t a, uint64_t n)
  * largest allocation, so that a batch too large fails at once with the
  * numbers and the batch that fits, instead of in the middle of allocating
  * (or, on drivers that allocate lazily, at the first launch). */
-clcnn_status clcnn__net_check_memory(const clcnn_net *net, int batch)
+clcnn_status clcnn__net_check_memory(clcnn_net *net, int batch)
 {
     clcnn_context *ctx = net->ctx;
     uint64_t have = ctx->info.global_mem_bytes, max_alloc = ctx->max_alloc_bytes;

@@ -5,6 +5,8 @@
 #ifndef CLCNN_NET_H
 #define CLCNN_NET_H
 
+#include <stdint.h>
+
 #include "runtime.h"
 
 typedef enum clcnn__layer_kind {
@@ -97,7 +99,10 @@ void clcnn__net_unfuse(clcnn_net *net);
 /* CLCNN_ERR_OUT_OF_DEVICE_MEMORY, naming the bytes needed and available and
  * the batch that fits, when the planned network's buffers at `batch` images
  * would not fit the device; nothing is allocated. */
-clcnn_status clcnn__net_check_memory(const clcnn_net *net, int batch);
+clcnn_status clcnn__net_check_memory(clcnn_net *net, int batch);
+
+/* The device bytes the planned network allocates for `batch` images. */
+uint64_t clcnn__net_device_bytes(clcnn_net *net, int batch);
 
 /* Looks for NaN and infinity in params (the parameter arena on the host):
  * returns the index of the first layer whose weights or biases hold one,
