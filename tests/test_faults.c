@@ -333,6 +333,8 @@ static clcnn_status op_net_train_save(char *msg, size_t size)
     if (st == CLCNN_OK)
         st = clcnn_net_set_optimizer(net, &adam);
     if (st == CLCNN_OK)
+        st = clcnn_net_prepare(net);
+    if (st == CLCNN_OK)
         st = clcnn_net_train_batch(net, batch_x, batch_labels, BATCH, 0.001f);
     if (st == CLCNN_OK)
         st = clcnn_net_loss(net, &loss);

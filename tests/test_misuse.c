@@ -710,6 +710,7 @@ START_TEST(test_networks)
     EXPECT_NOCTX(clcnn_net_loss(NULL, &loss), INVALID);
     EXPECT_NOCTX(clcnn_net_predict(NULL, x, 1, probs), INVALID);
     EXPECT_NOCTX(clcnn_net_check_finite(NULL, NULL), INVALID);
+    EXPECT_NOCTX(clcnn_net_prepare(NULL), INVALID);
     int layer = 5;
     EXPECT_NOCTX(clcnn_net_check_finite(NULL, &layer), INVALID);
     ck_assert(layer == -1);
@@ -720,6 +721,7 @@ START_TEST(test_networks)
 
     /* a real network, misused */
     tu_ok(clcnn_net_create(ctx, "lenet5", 2, 1, 28, 28, &net));
+    tu_ok(clcnn_net_prepare(net));
     clcnn_net_input_shape(net, NULL);
     EXPECT(ctx, clcnn_net_layer(net, -1, &info), INVALID);
     EXPECT(ctx, clcnn_net_layer(net, clcnn_net_layer_count(net), &info), INVALID);
