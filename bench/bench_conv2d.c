@@ -298,11 +298,28 @@ static void usage(void)
             "usage: bench_conv2d [-r REPS] [-w WARMUP] [-a] [-p fdb] [-v TEXT] [-s SUITE] "
             "[N C H W K R S [PAD [STRIDE]]]\n"
             "  -a        time only the AUTO choice of each pass\n"
-            "  -v TEXT   time only the variants whose name contains TEXT\n"
+            "  -v TEXT   time only the variants whose name contains TEXT (or one of the\n"
+            "            comma-separated words of TEXT)\n"
             "  -p PASSES the passes to time: f forward, d backward-data, b backward-filter\n"
             "  -s SUITE  every layer of a suite (lenet, convnet, soumith, vgg, resnet, all)\n"
             "default: 8 64 56 56 64 3 3 1 1 (a VGG-style layer)\n");
     exit(2);
+}
+
+/* Whether name contains one of the comma-separated words of only (NULL: all). */
+static int matches(const char *name, const char *only)
+{
+    if (!only)
+        return 1;
+    for (const char *w = only; *w;) {
+        const char *end = strchr(w, ',');
+        size_t len = end ? (size_t)(end - w) : strlen(w);
+        for (const char *p = name; len && strlen(p) >= len; p++)
+            if (strncmp(p, w, len) == 0)
+                return 1;
+        w += len + (end ? 1 : 0);
+    }
+    return 0;
 }
 
 /* Runs the chosen passes of one layer; returns 0 when a check failed. */
@@ -367,8 +384,7 @@ static int bench_layer(clcnn_context *ctx, const char *name, const int dims[9], 
             for (int a = 1; a < CLCNN_CONV_ALGO_COUNT; a++)
                 for (int v = 0; v < clcnn__conv2d_variant_count(pass, (clcnn_conv_algo)a); v++)
                     if (count < 63 &&
-                        (!only || strstr(clcnn__conv2d_variant_name(pass, (clcnn_conv_algo)a, v),
-                                         only)) &&
+                        matches(clcnn__conv2d_variant_name(pass, (clcnn_conv_algo)a, v), only) &&
                         clcnn__conv2d_variant_supported(ctx, pass, (clcnn_conv_algo)a, v, xs, ws,
                                                         &d.params))
                         cand[count++] = (candidate){.algo = (clcnn_conv_algo)a, .variant = v};

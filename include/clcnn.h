@@ -218,11 +218,16 @@ CLCNN_API clcnn_status clcnn_tensor_fill(clcnn_tensor *t, float value);
 /* ------------------------------------------------------------------------ */
 
 /* The algorithms behind clcnn_conv2d_*. AUTO lets the library choose per
- * shape and device; every algorithm computes the same function. */
+ * shape and device (the device's tuning file, written by `clcnn tune`, else a
+ * built-in rule); every algorithm computes the same function. Asking for an
+ * algorithm that cannot run the shapes returns CLCNN_ERR_UNSUPPORTED. */
 typedef enum clcnn_conv_algo {
     CLCNN_CONV_AUTO = 0,
-    CLCNN_CONV_DIRECT = 1, /* direct tiled convolution */
-    CLCNN_CONV_GEMM = 2,   /* implicit GEMM (im2col fused into a tiled GEMM) */
+    CLCNN_CONV_DIRECT = 1,   /* direct tiled convolution; any geometry */
+    CLCNN_CONV_GEMM = 2,     /* implicit GEMM (im2col fused into a tiled GEMM); any */
+    CLCNN_CONV_WINOGRAD = 3, /* Winograd F(2x2, 3x3): 3x3 filters, stride 1,
+                              * dilation 1, any padding */
+    CLCNN_CONV_GEMM_1X1 = 4, /* a plain matrix product: 1x1 filters, any stride */
     CLCNN_CONV_ALGO_COUNT
 } clcnn_conv_algo;
 
@@ -230,7 +235,8 @@ typedef enum clcnn_conv_algo {
  * stride and dilation 0 mean 1, padding 0. Strides and dilations are at most
  * 65536. Each padding must be smaller than the dilated filter extent
  * ((R - 1) * dilation + 1), so every output sees at least one input pixel.
- * algo selects the forward algorithm; each backward pass has one. */
+ * algo selects the forward algorithm; the backward passes always choose
+ * their own. */
 typedef struct clcnn_conv2d_params {
     int pad_top, pad_bottom, pad_left, pad_right;
     int stride_h, stride_w;

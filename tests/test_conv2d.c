@@ -52,6 +52,13 @@ static const conv_case cases[] = {
     {"Keras conv1 28x28x1 -> 32@3x3", 2, 1, 28, 28, 32, 3, 3, 0, 0, 0, 0, 1, 1, 1, 1},
     {"Keras conv2 13x13x32 -> 64@3x3", 2, 32, 13, 13, 64, 3, 3, 0, 0, 0, 0, 1, 1, 1, 1},
     {"Keras conv3 5x5x64 -> 128@3x3", 2, 64, 5, 5, 128, 3, 3, 0, 0, 0, 0, 1, 1, 1, 1},
+    {"7x9 C9 K10, 1x1 filter", 2, 9, 7, 9, 10, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1},
+    {"13x11 C6 K5, 1x1 filter, stride 2", 2, 6, 13, 11, 5, 1, 1, 0, 0, 0, 0, 2, 2, 1, 1},
+    {"9x10 C4 K3, 1x1 filter, stride 3x2, dilation 2", 1, 4, 9, 10, 3, 1, 1, 0, 0, 0, 0, 3, 2, 2,
+     2},
+    {"17x17 C1 K3, 3x3 pad 1 (one input channel)", 3, 1, 17, 17, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1,
+     1},
+    {"19x6 C5 K6, 3x3 pad 2/1/0/2", 2, 5, 19, 6, 6, 3, 3, 2, 1, 0, 2, 1, 1, 1, 1},
 };
 #define CASE_COUNT ((int)(sizeof cases / sizeof cases[0]))
 
@@ -181,6 +188,8 @@ START_TEST(test_variant_table)
     ck_assert_int_eq(clcnn__conv2d_variant_count(CLCNN__CONV2D_PASS_COUNT, CLCNN_CONV_GEMM), 0);
     ck_assert_str_eq(clcnn__conv2d_variant_name(CLCNN__CONV2D_FORWARD, CLCNN_CONV_GEMM, 99),
                      "?");
+    ck_assert_str_eq(clcnn__conv2d_algo_name(CLCNN_CONV_WINOGRAD), "winograd");
+    ck_assert_str_eq(clcnn__conv2d_algo_name(CLCNN_CONV_ALGO_COUNT), "?");
     /* the heuristic names a variant that exists and runs the case, for every
      * case and pass; every variant runs at least one case, so that the
      * tests below exercise it */
@@ -514,7 +523,7 @@ enum { T_X, T_W, T_B, T_Y, T_DY, T_DX, T_DW, T_DB, T_COUNT };
  * the border window loads may read neighbouring rows of their own tensor but
  * must never let a value from outside it through, and no kernel may write
  * outside its output. Inputs must come back unchanged. */
-static const int offset_cases[] = {3, 6, 9, 14, 20};
+static const int offset_cases[] = {3, 6, 9, 14, 20, 22, 25};
 
 START_TEST(test_offsets_and_guards)
 {

@@ -32,6 +32,15 @@ static const conv2d_tile fwd_gemm[] = {
     {"gemm 8x16 kc256", CONV2D_M_GEMM, 0, 8, 16, 256},
     {"gemm 4x8 kc128", CONV2D_M_GEMM, 0, 4, 8, 128},
 };
+/* Winograd: the TM x TN block of the 16 products; 1x1: of the one product. */
+static const conv2d_tile fwd_winograd[] = {
+    {"winograd 8x16", CONV2D_M_WINO, 0, 8, 16, 0},
+    {"winograd 4x8", CONV2D_M_WINO, 0, 4, 8, 0},
+};
+static const conv2d_tile fwd_1x1[] = {
+    {"1x1 8x16", CONV2D_M_1X1, 0, 8, 16, 0},
+    {"1x1 4x8", CONV2D_M_1X1, 0, 4, 8, 0},
+};
 /* Backward-data. The gather kernel (CB input channels x WB columns) runs any
  * geometry; the flipped variants run a forward kernel on dy (stride 1). */
 static const conv2d_tile bwd_direct[] = {
@@ -43,6 +52,13 @@ static const conv2d_tile bwd_direct[] = {
 };
 static const conv2d_tile bwd_gemm[] = {
     {"flipped gemm 8x16 kc256", CONV2D_M_GEMM, 1, 8, 16, 256},
+};
+static const conv2d_tile bwd_winograd[] = {
+    {"flipped winograd 8x16", CONV2D_M_WINO, 1, 8, 16, 0},
+};
+/* the flipped 1x1 product also runs strides: it fills every stride-th pixel */
+static const conv2d_tile bwd_1x1[] = {
+    {"flipped 1x1 8x16", CONV2D_M_1X1, 1, 8, 16, 0},
 };
 /* Backward-filter. Rows: TM output channels x TJ taps x QV columns of an
  * output row per step (vectors along the pixels; for few output channels).
@@ -64,8 +80,12 @@ static const struct family {
 } families[] = {
     {CLCNN__CONV2D_FORWARD, CLCNN_CONV_DIRECT, fwd_direct, COUNT_OF(fwd_direct)},
     {CLCNN__CONV2D_FORWARD, CLCNN_CONV_GEMM, fwd_gemm, COUNT_OF(fwd_gemm)},
+    {CLCNN__CONV2D_FORWARD, CLCNN_CONV_WINOGRAD, fwd_winograd, COUNT_OF(fwd_winograd)},
+    {CLCNN__CONV2D_FORWARD, CLCNN_CONV_GEMM_1X1, fwd_1x1, COUNT_OF(fwd_1x1)},
     {CLCNN__CONV2D_BACKWARD_DATA, CLCNN_CONV_DIRECT, bwd_direct, COUNT_OF(bwd_direct)},
     {CLCNN__CONV2D_BACKWARD_DATA, CLCNN_CONV_GEMM, bwd_gemm, COUNT_OF(bwd_gemm)},
+    {CLCNN__CONV2D_BACKWARD_DATA, CLCNN_CONV_WINOGRAD, bwd_winograd, COUNT_OF(bwd_winograd)},
+    {CLCNN__CONV2D_BACKWARD_DATA, CLCNN_CONV_GEMM_1X1, bwd_1x1, COUNT_OF(bwd_1x1)},
     {CLCNN__CONV2D_BACKWARD_FILTER, CLCNN_CONV_GEMM, bwd_filter, COUNT_OF(bwd_filter)},
 };
 
@@ -79,6 +99,13 @@ const conv2d_tile *clcnn__conv2d_tiles(clcnn__conv2d_pass pass, clcnn_conv_algo 
         }
     *count = 0;
     return NULL;
+}
+
+const char *clcnn__conv2d_algo_name(clcnn_conv_algo algo)
+{
+    static const char *const names[CLCNN_CONV_ALGO_COUNT] = {"auto", "direct", "gemm",
+                                                             "winograd", "gemm_1x1"};
+    return (unsigned)algo < (unsigned)CLCNN_CONV_ALGO_COUNT ? names[algo] : "?";
 }
 
 int clcnn__conv2d_variant_count(clcnn__conv2d_pass pass, clcnn_conv_algo algo)
@@ -107,8 +134,21 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
                                 const conv2d_geom *g, const char **why)
 {
     const char *reason = NULL;
-    if (t->flipped && (g->stride_h != 1 || g->stride_w != 1))
+    const int stride1 = g->stride_h == 1 && g->stride_w == 1;
+    /* the transformed tiles and their products, 16 planes each (of the
+     * output, or of the input for a flipped pass) */
+    const size_t tiles = (size_t)g->N * (((g->P > g->H ? g->P : g->H) + 1) / 2) *
+                         (((g->Q > g->W ? g->Q : g->W) + 1) / 2);
+    const size_t planes = 16 * (g->C > g->K ? (size_t)g->C : (size_t)g->K);
+    if (t->flipped && !stride1 && t->method != CONV2D_M_1X1)
         reason = "needs stride 1";
+    else if (t->method == CONV2D_M_1X1 && (g->R != 1 || g->S != 1))
+        reason = "needs a 1x1 filter";
+    else if (t->method == CONV2D_M_WINO &&
+             (g->R != 3 || g->S != 3 || !stride1 || g->dil_h != 1 || g->dil_w != 1))
+        reason = "needs a 3x3 filter, stride 1 and dilation 1";
+    else if (t->method == CONV2D_M_WINO && planes * tiles > 0x7fffffff)
+        reason = "needs more scratch memory than one buffer holds";
     else if (t->method == CONV2D_M_GEMM &&
              (unsigned long long)t->b * t->c * sizeof(float) > ctx->local_mem_bytes)
         reason = "needs more local memory than the device has";
@@ -150,18 +190,37 @@ int clcnn__conv2d_variant_supported(const clcnn_context *ctx, clcnn__conv2d_pass
 
 /* ---- the algorithm choice ---- */
 
+/* Indices into the tables above that the rule names. */
+enum {
+    V_DIRECT_8X16 = 0, V_DIRECT_4X8 = 1, V_DIRECT_1X16 = 2,
+    V_GEMM_8X16 = 0, V_GEMM_4X8 = 1,
+    V_GATHER_8X16 = 0, V_GATHER_4X8 = 1, V_FLIPPED_DIRECT_8X16 = 2, V_FLIPPED_DIRECT_1X16 = 4,
+    V_ROWS_6X4X8 = 0, V_PANEL_8X16 = 3,
+};
+
 /*
- * The AUTO rule, measured with bench/bench_conv2d on PoCL (2-core AVX-512
- * host) over the suite layers (bench_conv2d -s all); the tuning file
- * overrides it per shape:
- * - forward: DIRECT for stride_w 1 and output rows of at least 8 columns. Its
- *   vector loads read input rows in place and it beat GEMM there even with
- *   half-empty 16-lane blocks (Q = 10, 11). GEMM otherwise: its pixel tiles
- *   span rows, so they stay full for tiny outputs (Q = 3), and its gathered
- *   panel is reused across all output channels, which pays for strides.
- * - the large block everywhere except where its extra rows or lanes would be
- *   mostly empty: K <= 4 (forward), C < 6 or fewer than 8 columns per phase
- *   (backward-data), P*Q <= 8 (GEMM), Q <= 2 (backward-filter).
+ * The AUTO rule, measured with bench_conv2d -s all on PoCL (2-core AVX-512
+ * host, shared and loaded, so differences under ~15% are not resolved); the
+ * tuning file overrides it per shape:
+ * - forward: 1x1 filters of stride 1 as one matrix product (GEMM_1X1), which
+ *   beat the implicit GEMM 1.1-1.9x; Winograd for 3x3 stride-1 layers with
+ *   at least 96 channels in and out and outputs of at least 20x20 (VGG at
+ *   28x28: 1.1x over GEMM; it lost at 13x13 and 14x14, where the transforms'
+ *   memory traffic is not paid back, and with 64 channels); DIRECT where the
+ *   reduction C*R*S is short (< 200: LeNet, the first layers) and stride_w is
+ *   1, since the implicit GEMM would gather its panel for a few output
+ *   channels only; the implicit GEMM everywhere else (1.1-1.5x over DIRECT
+ *   from VGG to the 9x9 layers, 2x for strides).
+ * - backward-data: strided layers gather (the flipped form needs stride 1);
+ *   stride 1 runs a forward algorithm on the flipped filter: 1x1 as a product,
+ *   one or two input channels with a 1-row direct block, 3x3 with >= 96
+ *   channels by Winograd (outputs of >= 20x20) or the implicit GEMM, larger
+ *   filters with >= 64 channels by the direct kernel; the gather otherwise.
+ * - backward-filter: the tap panel, except for at most 8 output channels,
+ *   where its vectors along the taps would sweep too few channels to pay for
+ *   the gather and the row kernel wins (LeNet's K = 6).
+ * - blocks shrink where the large ones would mostly compute padding lanes:
+ *   K <= 4 (forward), fewer than 8 columns per phase (gather), P*Q <= 8.
  * Blocks hold 16-24 accumulator registers of 256 bits: LLVM prefers 256-bit
  * vectors on these hosts and splits a float16 into two registers.
  * On GPUs the same rule applies until a tuning file exists.
@@ -169,24 +228,54 @@ int clcnn__conv2d_variant_supported(const clcnn_context *ctx, clcnn__conv2d_pass
 static void heuristic(const conv2d_geom *g, clcnn__conv2d_pass pass, clcnn_conv_algo forced,
                       clcnn_conv_algo *algo, int *variant)
 {
+    const int stride1 = g->stride_h == 1 && g->stride_w == 1;
+    const int one = g->R == 1 && g->S == 1;
+    const int wino = g->R == 3 && g->S == 3 && stride1 && g->dil_h == 1 && g->dil_w == 1;
+    const long long crs = (long long)g->C * g->R * g->S;
+    if (pass == CLCNN__CONV2D_BACKWARD_FILTER) {
+        *algo = CLCNN_CONV_GEMM;
+        *variant = g->K > 8 ? V_PANEL_8X16 : V_ROWS_6X4X8;
+        return;
+    }
     if (pass == CLCNN__CONV2D_BACKWARD_DATA) {
         *algo = CLCNN_CONV_DIRECT;
-        if (g->C <= 2 && g->stride_h == 1 && g->stride_w == 1)
-            *variant = 4; /* flipped direct 1x16: one or two channels */
-        else
-            *variant = (g->C >= 3 && (g->W + g->stride_w - 1) / g->stride_w >= 8) ? 0 : 1;
-    } else if (pass == CLCNN__CONV2D_BACKWARD_FILTER) {
-        *algo = CLCNN_CONV_GEMM;
-        *variant = g->K > 8 ? 3 : 0;
-    } else {
-        *algo = forced;
-        if (*algo == CLCNN_CONV_AUTO)
-            *algo = (g->stride_w == 1 && g->Q >= 8) ? CLCNN_CONV_DIRECT : CLCNN_CONV_GEMM;
-        if (*algo == CLCNN_CONV_DIRECT)
-            *variant = g->K > 4 ? 0 : 1;
-        else
-            *variant = (g->K > 4 && (long long)g->P * g->Q > 8) ? 0 : 1;
+        *variant = (g->C >= 3 && (g->W + g->stride_w - 1) / g->stride_w >= 8) ? V_GATHER_8X16
+                                                                               : V_GATHER_4X8;
+        if (!stride1)
+            return;
+        if (one) {
+            *algo = CLCNN_CONV_GEMM_1X1;
+            *variant = 0;
+        } else if (g->C <= 2) {
+            *variant = V_FLIPPED_DIRECT_1X16;
+        } else if (wino && g->C >= 96 && g->K >= 96 && (long long)g->H * g->W >= 400) {
+            *algo = CLCNN_CONV_WINOGRAD;
+            *variant = 0;
+        } else if (g->R * g->S <= 9 && g->C >= 96) {
+            *algo = CLCNN_CONV_GEMM;
+            *variant = V_GEMM_8X16;
+        } else if (g->R * g->S > 9 && g->C >= 64) {
+            *variant = V_FLIPPED_DIRECT_8X16;
+        }
+        return;
     }
+    *algo = forced;
+    if (*algo == CLCNN_CONV_AUTO) {
+        if (one && stride1)
+            *algo = CLCNN_CONV_GEMM_1X1;
+        else if (wino && g->C >= 96 && g->K >= 96 && (long long)g->P * g->Q >= 400)
+            *algo = CLCNN_CONV_WINOGRAD;
+        else if (crs < 200 && g->stride_w == 1)
+            *algo = CLCNN_CONV_DIRECT;
+        else
+            *algo = CLCNN_CONV_GEMM;
+    }
+    if (*algo == CLCNN_CONV_DIRECT)
+        *variant = g->K > 4 ? V_DIRECT_8X16 : g->K > 2 ? V_DIRECT_4X8 : V_DIRECT_1X16;
+    else if (*algo == CLCNN_CONV_GEMM)
+        *variant = (g->K > 4 && (long long)g->P * g->Q > 8) ? V_GEMM_8X16 : V_GEMM_4X8;
+    else
+        *variant = g->K > 4 ? 0 : 1;
 }
 
 /* heuristic() on a supported choice: the first supported variant of the same

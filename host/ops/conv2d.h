@@ -26,12 +26,17 @@ typedef enum clcnn__conv2d_pass {
  * "conv2d.bwd_filter".
  *
  * Algorithms per pass:
- *   forward          DIRECT (any geometry), GEMM (any)
+ *   forward          DIRECT (any geometry), GEMM (any), WINOGRAD (3x3, stride
+ *                    1, dilation 1), GEMM_1X1 (1x1 filters, any stride)
  *   backward-data    DIRECT: gather variants (any), flipped-filter direct
  *                    variants (stride 1); GEMM: flipped-filter implicit GEMM
- *                    (stride 1)
- *   backward-filter  GEMM (any)
+ *                    (stride 1); WINOGRAD: flipped (3x3, stride 1, dilation
+ *                    1); GEMM_1X1: flipped (1x1, any stride)
+ *   backward-filter  GEMM (any): rows and panel kernels
  */
+
+/* "auto", "direct", "gemm", "winograd", "gemm_1x1"; "?" out of range. */
+const char *clcnn__conv2d_algo_name(clcnn_conv_algo algo);
 
 /* How many tile variants pass runs with algo (0 for AUTO, for an algorithm
  * the pass does not have, or for values out of range). */

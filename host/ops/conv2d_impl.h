@@ -35,7 +35,9 @@ typedef enum conv2d_method {
     CONV2D_M_GEMM,    /* kernels/conv2d_gemm.cl: TM x TN block, KC panel rows */
     CONV2D_M_GATHER,  /* kernels/conv2d_bwd_data.cl: CB x WB block */
     CONV2D_M_FILTER,  /* kernels/conv2d_bwd_filter.cl: TM x TJ x QV block */
-    CONV2D_M_PANEL    /* kernels/conv2d_bwd_panel.cl: TM x TN block, KC panel pixels */
+    CONV2D_M_PANEL,   /* kernels/conv2d_bwd_panel.cl: TM x TN block, KC panel pixels */
+    CONV2D_M_1X1,     /* kernels/conv2d_1x1.cl: TM x TN block of a plain GEMM */
+    CONV2D_M_WINO     /* kernels/conv2d_winograd.cl + conv2d_1x1.cl: TM x TN block */
 } conv2d_method;
 
 /* One tile variant. Backward-data variants marked flipped run the forward
@@ -55,6 +57,46 @@ const conv2d_tile *clcnn__conv2d_tiles(clcnn__conv2d_pass pass, clcnn_conv_algo 
  * NULL, a short reason ("needs stride 1") goes there. */
 int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
                                 const conv2d_geom *g, const char **why);
+
+/* ---- shared by the launchers (conv2d_run.c, conv2d_winograd.c) ---- */
+
+static inline size_t conv2d_ceil_div(size_t a, size_t b)
+{
+    return (a + b - 1) / b;
+}
+
+/* A scratch tensor of count floats; CLCNN_ERR_UNSUPPORTED above INT_MAX. */
+clcnn_status clcnn__conv2d_scratch(clcnn_context *ctx, size_t count, clcnn_tensor **t);
+
+/* A 1-D launch over count items in groups of up to 64. */
+void clcnn__conv2d_size_1d(const clcnn_context *ctx, size_t count, size_t *global,
+                           size_t *local);
+
+/* The device's compute units (at least 1). */
+size_t clcnn__conv2d_compute_units(const clcnn_context *ctx);
+
+/* out[b] (M x L) = a[b] (M x C) * in[b] (C x L) (+ bias, ReLU per epilogue) for
+ * b < batches, with tile t's TM x TN block; strides in elements between the
+ * batches (a_stride 0: one matrix for all). */
+clcnn_status clcnn__conv2d_batched_gemm(clcnn_context *ctx, const conv2d_tile *t,
+                                        conv2d_buf in, size_t in_stride, conv2d_buf a,
+                                        size_t a_stride, conv2d_buf bias, int epilogue,
+                                        conv2d_buf out, size_t out_stride, int batches, int M,
+                                        int C, int L);
+
+/* Forward passes of the 1x1 GEMM (R = S = 1) and Winograd F(2x2, 3x3) (3x3,
+ * stride 1, dilation 1) algorithms; arguments as clcnn__conv2d_run_forward. */
+clcnn_status clcnn__conv2d_forward_1x1(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf x,
+                                       conv2d_buf w, conv2d_buf b, conv2d_buf y,
+                                       const conv2d_geom *g, int epilogue);
+clcnn_status clcnn__conv2d_forward_winograd(clcnn_context *ctx, const conv2d_tile *t,
+                                            conv2d_buf x, conv2d_buf w, conv2d_buf b,
+                                            conv2d_buf y, const conv2d_geom *g, int epilogue);
+
+/* Launches a 1-D kernel of conv2d_1x1.cl that resamples (N*C planes) between
+ * H x W and P x Q with the strides: "conv2d_subsample" or "conv2d_upsample". */
+clcnn_status clcnn__conv2d_resample(clcnn_context *ctx, const char *kernel, conv2d_buf src,
+                                    conv2d_buf dst, int planes, const conv2d_geom *g);
 
 /* The launchers: enqueue one pass with tile t on checked geometry g.
  * epilogue: bit 0 adds b, bit 1 applies ReLU. */

@@ -9,10 +9,7 @@
 
 #include "conv2d_impl.h"
 
-static size_t ceil_div(size_t a, size_t b)
-{
-    return (a + b - 1) / b;
-}
+#define ceil_div conv2d_ceil_div
 
 /* On a CPU, PoCL runs a work-group of one as straight-line code; GPUs get
  * their own choice from the driver for the kernels that allow any size. */
@@ -22,28 +19,31 @@ static const size_t *local_size(const clcnn_context *ctx)
     return ctx->info.is_gpu ? NULL : one;
 }
 
-static size_t compute_units(const clcnn_context *ctx)
+size_t clcnn__conv2d_compute_units(const clcnn_context *ctx)
 {
     return ctx->info.compute_units ? ctx->info.compute_units : 1;
 }
 
-/* A scratch tensor of count floats (count <= INT_MAX). */
-static clcnn_status scratch(clcnn_context *ctx, size_t count, clcnn_tensor **t)
+clcnn_status clcnn__conv2d_scratch(clcnn_context *ctx, size_t count, clcnn_tensor **t)
 {
     if (count > 0x7fffffff)
         return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED,
                            "conv2d: a scratch buffer of %zu floats is too large", count);
-    return clcnn_tensor_create(ctx, (int)count, 1, 1, 1, t);
+    return clcnn_tensor_create(ctx, (int)(count ? count : 1), 1, 1, 1, t);
 }
 
-/* A 1-D launch over count items in groups of up to 64. */
-static void size_1d(const clcnn_context *ctx, size_t count, size_t *global, size_t *local)
+void clcnn__conv2d_size_1d(const clcnn_context *ctx, size_t count, size_t *global,
+                           size_t *local)
 {
     *local = ctx->max_work_group_size && ctx->max_work_group_size < 64
                  ? ctx->max_work_group_size
                  : 64;
     *global = clcnn__round_up(count ? count : 1, *local);
 }
+
+#define compute_units clcnn__conv2d_compute_units
+#define scratch clcnn__conv2d_scratch
+#define size_1d clcnn__conv2d_size_1d
 
 static conv2d_buf tensor_buf(const clcnn_tensor *t)
 {
@@ -112,6 +112,10 @@ clcnn_status clcnn__conv2d_run_forward(clcnn_context *ctx, const conv2d_tile *t,
         return forward_direct(ctx, t, x, w, b, y, g, epilogue);
     case CONV2D_M_GEMM:
         return forward_gemm(ctx, t, x, w, b, y, g, epilogue);
+    case CONV2D_M_1X1:
+        return clcnn__conv2d_forward_1x1(ctx, t, x, w, b, y, g, epilogue);
+    case CONV2D_M_WINO:
+        return clcnn__conv2d_forward_winograd(ctx, t, x, w, b, y, g, epilogue);
     default:
         return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED, "conv2d: %s is not a forward variant",
                            t->name);
@@ -189,8 +193,26 @@ static clcnn_status backward_flipped(clcnn_context *ctx, const conv2d_tile *t, c
         .pad_left = (g->S - 1) * g->dil_w - g->pad_left,
         .stride_h = 1, .stride_w = 1, .dil_h = g->dil_h, .dil_w = g->dil_w,
     };
-    st = clcnn__conv2d_run_forward(ctx, t, dy, tensor_buf(wf), (conv2d_buf){NULL, 0}, dx, &f,
-                                   0);
+    if (g->stride_h == 1 && g->stride_w == 1) {
+        st = clcnn__conv2d_run_forward(ctx, t, dy, tensor_buf(wf), (conv2d_buf){NULL, 0}, dx,
+                                       &f, 0);
+    } else {
+        /* a strided 1x1 filter: dx holds w^T dy at every stride-th pixel and
+         * zeros between them */
+        const conv2d_geom f1 = {
+            .N = g->N, .C = g->K, .H = g->P, .W = g->Q, .K = g->C, .R = 1, .S = 1,
+            .P = g->P, .Q = g->Q, .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1,
+        };
+        clcnn_tensor *tmp = NULL;
+        st = scratch(ctx, (size_t)g->N * g->C * g->P * g->Q, &tmp);
+        if (st == CLCNN_OK)
+            st = clcnn__conv2d_run_forward(ctx, t, dy, tensor_buf(wf), (conv2d_buf){NULL, 0},
+                                           tensor_buf(tmp), &f1, 0);
+        if (st == CLCNN_OK)
+            st = clcnn__conv2d_resample(ctx, "conv2d_upsample", tensor_buf(tmp), dx,
+                                        g->N * g->C, g);
+        clcnn_tensor_destroy(tmp);
+    }
     clcnn_tensor_destroy(wf);
     return st;
 }

@@ -1,0 +1,148 @@
+/*
+ * conv2d launchers of the two algorithms built on a plain batched matrix
+ * product (kernels/conv2d_1x1.cl): 1x1 convolutions, where the product is
+ * the whole convolution, and Winograd F(2x2, 3x3), where it multiplies the
+ * transformed tiles between the transforms of kernels/conv2d_winograd.c.
+ */
+#include <stdio.h>
+
+#include "conv2d_impl.h"
+
+static conv2d_buf tensor_buf(const clcnn_tensor *t)
+{
+    return (conv2d_buf){t->mem, (int)t->offset};
+}
+
+clcnn_status clcnn__conv2d_batched_gemm(clcnn_context *ctx, const conv2d_tile *t,
+                                        conv2d_buf in, size_t in_stride, conv2d_buf a,
+                                        size_t a_stride, conv2d_buf bias, int epilogue,
+                                        conv2d_buf out, size_t out_stride, int batches, int M,
+                                        int C, int L)
+{
+    char options[64];
+    snprintf(options, sizeof options, "-D TM=%d -D TN=%d", t->a, t->b);
+    cl_kernel k;
+    clcnn_status st = clcnn__kernel(ctx, "conv2d_1x1", options, "conv2d_gemm1x1", &k);
+    if (st != CLCNN_OK)
+        return st;
+    if (!bias.mem)
+        bias = a;
+    /* Each work-item reuses its slice of in for m_per_item rows: all of M
+     * unless that leaves too few work-items to fill the device. */
+    const size_t cols = conv2d_ceil_div((size_t)L, (size_t)t->b);
+    const size_t items = cols * (size_t)batches;
+    const size_t want = 4 * clcnn__conv2d_compute_units(ctx);
+    const size_t blocks = conv2d_ceil_div((size_t)M, (size_t)t->a);
+    size_t splits = items >= want ? 1 : conv2d_ceil_div(want, items);
+    if (splits > blocks)
+        splits = blocks;
+    const size_t m_per_item = conv2d_ceil_div(blocks, splits) * (size_t)t->a;
+    const size_t global[3] = {cols, (size_t)batches, conv2d_ceil_div((size_t)M, m_per_item)};
+    static const size_t one[3] = {1, 1, 1};
+    return CLCNN__LAUNCH(ctx, k, 3, global, ctx->info.is_gpu ? NULL : one,
+                         CLCNN__ARG_MEM(in.mem), CLCNN__ARG_INT(in.off),
+                         CLCNN__ARG_INT(in_stride), CLCNN__ARG_MEM(a.mem), CLCNN__ARG_INT(a.off),
+                         CLCNN__ARG_INT(a_stride), CLCNN__ARG_MEM(bias.mem),
+                         CLCNN__ARG_INT(bias.off), CLCNN__ARG_INT(epilogue),
+                         CLCNN__ARG_MEM(out.mem), CLCNN__ARG_INT(out.off),
+                         CLCNN__ARG_INT(out_stride), CLCNN__ARG_INT(M), CLCNN__ARG_INT(C),
+                         CLCNN__ARG_INT(L), CLCNN__ARG_INT(m_per_item));
+}
+
+clcnn_status clcnn__conv2d_resample(clcnn_context *ctx, const char *kernel, conv2d_buf src,
+                                    conv2d_buf dst, int planes, const conv2d_geom *g)
+{
+    cl_kernel k;
+    clcnn_status st = clcnn__kernel(ctx, "conv2d_1x1", "-D TM=8 -D TN=16", kernel, &k);
+    if (st != CLCNN_OK)
+        return st;
+    const int down = kernel[7] == 's'; /* conv2d_subsample */
+    size_t global, local;
+    clcnn__conv2d_size_1d(ctx, (size_t)planes * (down ? (size_t)g->P * g->Q : (size_t)g->H * g->W),
+                          &global, &local);
+    return CLCNN__LAUNCH(ctx, k, 1, &global, &local, CLCNN__ARG_MEM(src.mem),
+                         CLCNN__ARG_INT(src.off), CLCNN__ARG_MEM(dst.mem),
+                         CLCNN__ARG_INT(dst.off), CLCNN__ARG_INT(planes), CLCNN__ARG_INT(g->H),
+                         CLCNN__ARG_INT(g->W), CLCNN__ARG_INT(g->P), CLCNN__ARG_INT(g->Q),
+                         CLCNN__ARG_INT(g->stride_h), CLCNN__ARG_INT(g->stride_w));
+}
+
+/* y[n] (K x P*Q) = w (K x C) x[n] (C x P*Q): a strided input is first
+ * subsampled into a scratch tensor, so that the product reads whole rows. */
+clcnn_status clcnn__conv2d_forward_1x1(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf x,
+                                       conv2d_buf w, conv2d_buf b, conv2d_buf y,
+                                       const conv2d_geom *g, int epilogue)
+{
+    const size_t pq = (size_t)g->P * g->Q;
+    clcnn_tensor *sub = NULL;
+    clcnn_status st = CLCNN_OK;
+    if (g->stride_h != 1 || g->stride_w != 1) {
+        if ((st = clcnn__conv2d_scratch(ctx, (size_t)g->N * g->C * pq, &sub)) != CLCNN_OK ||
+            (st = clcnn__conv2d_resample(ctx, "conv2d_subsample", x, tensor_buf(sub),
+                                         g->N * g->C, g)) != CLCNN_OK) {
+            clcnn_tensor_destroy(sub);
+            return st;
+        }
+        x = tensor_buf(sub);
+    }
+    st = clcnn__conv2d_batched_gemm(ctx, t, x, (size_t)g->C * pq, w, 0, b, epilogue, y,
+                                    (size_t)g->K * pq, g->N, g->K, g->C, (int)pq);
+    clcnn_tensor_destroy(sub);
+    return st;
+}
+
+/* The transforms of conv2d_winograd.cl around 16 products of
+ * clcnn__conv2d_batched_gemm; U, V and M are scratch tensors. */
+clcnn_status clcnn__conv2d_forward_winograd(clcnn_context *ctx, const conv2d_tile *t,
+                                            conv2d_buf x, conv2d_buf w, conv2d_buf b,
+                                            conv2d_buf y, const conv2d_geom *g, int epilogue)
+{
+    const int tiles_h = (g->P + 1) / 2, tiles_w = (g->Q + 1) / 2;
+    const size_t T = (size_t)g->N * tiles_h * tiles_w;
+    cl_kernel kf, ki, ko;
+    clcnn_tensor *u = NULL, *v = NULL, *m = NULL;
+    clcnn_status st;
+    if ((st = clcnn__kernel(ctx, "conv2d_winograd", "", "conv2d_wino_filter", &kf)) != CLCNN_OK ||
+        (st = clcnn__kernel(ctx, "conv2d_winograd", "", "conv2d_wino_input", &ki)) != CLCNN_OK ||
+        (st = clcnn__kernel(ctx, "conv2d_winograd", "", "conv2d_wino_output", &ko)) != CLCNN_OK ||
+        (st = clcnn__conv2d_scratch(ctx, 16 * (size_t)g->K * g->C, &u)) != CLCNN_OK ||
+        (st = clcnn__conv2d_scratch(ctx, 16 * (size_t)g->C * T, &v)) != CLCNN_OK ||
+        (st = clcnn__conv2d_scratch(ctx, 16 * (size_t)g->K * T, &m)) != CLCNN_OK)
+        goto done;
+
+    size_t global1, local1;
+    clcnn__conv2d_size_1d(ctx, (size_t)g->K * g->C, &global1, &local1);
+    st = CLCNN__LAUNCH(ctx, kf, 1, &global1, &local1, CLCNN__ARG_MEM(w.mem),
+                       CLCNN__ARG_INT(w.off), CLCNN__ARG_MEM(u->mem), CLCNN__ARG_INT(u->offset),
+                       CLCNN__ARG_INT(g->K), CLCNN__ARG_INT(g->C));
+    const size_t *local = ctx->info.is_gpu ? NULL : (const size_t[3]){1, 1, 1};
+    const size_t in_global[3] = {conv2d_ceil_div((size_t)tiles_w, 8),
+                                 (size_t)g->N * tiles_h, (size_t)g->C};
+    if (st == CLCNN_OK)
+        st = CLCNN__LAUNCH(ctx, ki, 3, in_global, local, CLCNN__ARG_MEM(x.mem),
+                           CLCNN__ARG_INT(x.off), CLCNN__ARG_MEM(v->mem),
+                           CLCNN__ARG_INT(v->offset), CLCNN__ARG_INT(g->N), CLCNN__ARG_INT(g->C),
+                           CLCNN__ARG_INT(g->H), CLCNN__ARG_INT(g->W), CLCNN__ARG_INT(g->pad_top),
+                           CLCNN__ARG_INT(g->pad_left), CLCNN__ARG_INT(tiles_h),
+                           CLCNN__ARG_INT(tiles_w));
+    if (st == CLCNN_OK)
+        st = clcnn__conv2d_batched_gemm(ctx, t, tensor_buf(v), (size_t)g->C * T, tensor_buf(u),
+                                        (size_t)g->K * g->C, (conv2d_buf){NULL, 0}, 0,
+                                        tensor_buf(m), (size_t)g->K * T, 16, g->K, g->C, (int)T);
+    const size_t out_global[3] = {conv2d_ceil_div((size_t)tiles_w, 8),
+                                  (size_t)g->N * tiles_h, (size_t)g->K};
+    if (!b.mem)
+        b = w;
+    if (st == CLCNN_OK)
+        st = CLCNN__LAUNCH(ctx, ko, 3, out_global, local, CLCNN__ARG_MEM(m->mem),
+                           CLCNN__ARG_INT(m->offset), CLCNN__ARG_MEM(b.mem),
+                           CLCNN__ARG_INT(b.off), CLCNN__ARG_INT(epilogue),
+                           CLCNN__ARG_MEM(y.mem), CLCNN__ARG_INT(y.off), CLCNN__ARG_INT(g->N),
+                           CLCNN__ARG_INT(g->K), CLCNN__ARG_INT(g->P), CLCNN__ARG_INT(g->Q),
+                           CLCNN__ARG_INT(tiles_h), CLCNN__ARG_INT(tiles_w));
+done:
+    clcnn_tensor_destroy(u);
+    clcnn_tensor_destroy(v);
+    clcnn_tensor_destroy(m);
+    return st;
+}

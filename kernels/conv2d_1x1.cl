@@ -1,0 +1,141 @@
+/*
+ * kernels/conv2d_1x1.cl: batched matrix product for 1x1 convolutions (CLCNN_CONV_GEMM_1X1)
+ * and the transformed-tile products of Winograd (CLCNN_CONV_WINOGRAD).
+ *
+ * out[b] (M x L) = a[b] (M x C) * in[b] (C x L) (+ bias, ReLU), row-major, for each batch
+ * b: a 1x1 convolution of stride 1 is exactly this with in[b] = x[n] (C x H*W), a = w
+ * (K x C), out[b] = y[n] (K x P*Q); Winograd multiplies its 16 transformed planes the
+ * same way with a different a per plane. The lanes run along L, where both in and out
+ * are contiguous, so no gather is needed: each work-item owns TN columns of one batch
+ * and a range of rows, and for every TM rows reads its TN-column slice of in (C x TN
+ * floats, which stays in the first-level cache across the row blocks) with TM
+ * broadcast fma's per element.
+ *
+ * Options (all optional, #ifndef defaults):
+ *   TM  rows per register block (default 8)
+ *   TN  columns per work-item; also the vector width, so one of 4, 8, 16 (default 16)
+ *
+ * Work-item (i0, i1, i2): columns [i0 * TN, i0 * TN + TN) of batch b = i1, rows
+ * [i2 * m_per_item, min(M, ...)) (m_per_item a multiple of TM). Any work-group size.
+ *
+ * Arguments: in, in_off, in_stride (elements between batches); a, a_off, a_stride (0:
+ * one matrix for all batches); bias, bias_off (M), read only when bit 0 of epilogue is
+ * set; bit 1 of epilogue applies ReLU (v > 0 ? v : 0) after the bias; out, out_off,
+ * out_stride; then M C L m_per_item.
+ */
+#ifndef TM
+#define TM 8
+#endif
+#ifndef TN
+#define TN 16
+#endif
+#if TN != 4 && TN != 8 && TN != 16
+#error "TN must be 4, 8 or 16 (an OpenCL vector width)"
+#endif
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define VEC CAT(float, TN)
+#define VLOAD CAT(vload, TN)
+#define VSTORE CAT(vstore, TN)
+
+__kernel void conv2d_gemm1x1(__global const float *in, int in_off, int in_stride,
+                             __global const float *a, int a_off, int a_stride,
+                             __global const float *bias, int bias_off, int epilogue,
+                             __global float *out, int out_off, int out_stride, int M, int C,
+                             int L, int m_per_item)
+{
+    const int l0 = (int)get_global_id(0) * TN;
+    const int b = (int)get_global_id(1);
+    const int mbeg = (int)get_global_id(2) * m_per_item;
+    if (l0 >= L || mbeg >= M)
+        return;
+    const int mend = min(M, mbeg + m_per_item);
+    const int ncol = min(TN, L - l0);
+    in += in_off + b * in_stride + l0;
+    a += a_off + b * a_stride;
+    out += out_off + b * out_stride + l0;
+
+    for (int m0 = mbeg; m0 < mend; m0 += TM) {
+        /* rows past M repeat row M-1 (in bounds, never stored) */
+        const __global float *arow[TM];
+        VEC acc[TM];
+#pragma unroll
+        for (int m = 0; m < TM; m++) {
+            arow[m] = a + min(m0 + m, M - 1) * C;
+            acc[m] = (VEC)(0.0f);
+        }
+        if (ncol == TN) {
+            for (int c = 0; c < C; c++) {
+                const VEC v = VLOAD(0, in + c * L);
+#pragma unroll
+                for (int m = 0; m < TM; m++)
+                    acc[m] = fma((VEC)(arow[m][c]), v, acc[m]);
+            }
+        } else {
+            /* the last columns: lanes past L read column L-1 of the row (in
+             * bounds, never stored) */
+            for (int c = 0; c < C; c++) {
+                float lane[TN];
+#pragma unroll
+                for (int i = 0; i < TN; i++)
+                    lane[i] = in[c * L + min(i, ncol - 1)];
+                const VEC v = VLOAD(0, lane);
+#pragma unroll
+                for (int m = 0; m < TM; m++)
+                    acc[m] = fma((VEC)(arow[m][c]), v, acc[m]);
+            }
+        }
+#pragma unroll
+        for (int m = 0; m < TM; m++) {
+            if (m0 + m >= mend)
+                break;
+            VEC v = acc[m];
+            if (epilogue & 1)
+                v += (VEC)(bias[bias_off + m0 + m]);
+            if (epilogue & 2)
+                v = select((VEC)(0.0f), v, v > (VEC)(0.0f));
+            __global float *o = out + (m0 + m) * L;
+            if (ncol == TN) {
+                VSTORE(v, 0, o);
+            } else {
+                float lane[TN];
+                VSTORE(v, 0, lane);
+                for (int i = 0; i < ncol; i++)
+                    o[i] = lane[i];
+            }
+        }
+    }
+}
+
+/*
+ * conv2d_subsample: work-item i writes element i of dst (N, C, P, Q), dst[n,c,p,q] =
+ * src[n, c, p * stride_h, q * stride_w] of src (N, C, H, W): the input a strided 1x1
+ * convolution reads. conv2d_upsample: the reverse for its backward-data pass: work-item
+ * i writes element i of dst (N, C, H, W), src[n, c, h / stride_h, w / stride_w] where
+ * both divide evenly (and lie inside src (N, C, P, Q)), 0 elsewhere.
+ * Arguments of both: src, src_off; dst, dst_off; NC H W P Q stride_h stride_w.
+ */
+__kernel void conv2d_subsample(__global const float *src, int src_off, __global float *dst,
+                               int dst_off, int NC, int H, int W, int P, int Q, int stride_h,
+                               int stride_w)
+{
+    const int i = (int)get_global_id(0);
+    if (i >= NC * P * Q)
+        return;
+    const int q = i % Q, p = i / Q % P, plane = i / (P * Q);
+    dst[dst_off + i] = src[src_off + (plane * H + p * stride_h) * W + q * stride_w];
+}
+
+__kernel void conv2d_upsample(__global const float *src, int src_off, __global float *dst,
+                              int dst_off, int NC, int H, int W, int P, int Q, int stride_h,
+                              int stride_w)
+{
+    const int i = (int)get_global_id(0);
+    if (i >= NC * H * W)
+        return;
+    const int v = i % W, h = i / W % H, plane = i / (H * W);
+    const int p = h / stride_h, q = v / stride_w;
+    const int hit = h % stride_h == 0 && v % stride_w == 0 && p < P && q < Q;
+    dst[dst_off + i] = hit ? src[src_off + (plane * P + p) * Q + q] : 0.0f;
+}
