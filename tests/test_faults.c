@@ -196,7 +196,7 @@ static long sweep(const char *name, int kind, op_fn op, clcnn_status expected,
                   void (*after_each)(void))
 {
     char msg[8192];
-    long failed = 0, absorbed = 0, n;
+    long failed = 0, absorbed = 0, absorbed_at[4] = {0}, n;
     for (n = 1;; n++) {
         long before[2] = {live[0], live[1]};
         calls[0] = calls[1] = injected[0] = injected[1] = 0;
@@ -218,6 +218,8 @@ static long sweep(const char *name, int kind, op_fn op, clcnn_status expected,
             break;
         }
         if (st == CLCNN_OK) {
+            if (absorbed < 4)
+                absorbed_at[absorbed] = n;
             absorbed++;
             continue;
         }
@@ -230,8 +232,14 @@ static long sweep(const char *name, int kind, op_fn op, clcnn_status expected,
         failed++;
         ck_assert_msg(n < 20000, "%s: does not terminate", name);
     }
-    printf("%-24s %-6s allocations: %4ld; each failure: %ld x %s, %ld absorbed, 0 leaked\n",
-           name, kind_names[kind], n - 1, failed, clcnn_status_name(expected), absorbed);
+    char where[64] = "";
+    for (long i = 0; i < absorbed && i < 4; i++)
+        snprintf(where + strlen(where), sizeof where - strlen(where), "%s%ld", i ? "," : " (N=",
+                 absorbed_at[i]);
+    if (absorbed)
+        strcat(where, ")");
+    printf("%-26s %-6s allocations: %3ld; failures: %3ld x %s, %ld absorbed%s, 0 leaked\n",
+           name, kind_names[kind], n - 1, failed, clcnn_status_name(expected), absorbed, where);
     return n - 1;
 }
 
