@@ -1,6 +1,7 @@
 /*
- * kernels/conv2d_1x1.cl: batched matrix product for 1x1 convolutions (CLCNN_CONV_GEMM_1X1)
- * and the transformed-tile products of Winograd (CLCNN_CONV_WINOGRAD).
+ * kernels/conv2d_1x1.cl: batched matrix product for 1x1 convolutions (CLCNN_CONV_GEMM_1X1),
+ * the transformed-tile products of Winograd (CLCNN_CONV_WINOGRAD) and the explicit
+ * im2col / col2im forms of CLCNN_CONV_GEMM, with the layout kernels around them.
  *
  * out[b] (M x L) = a[b] (M x C) * in[b] (C x L) (+ bias, ReLU), row-major, for each batch
  * b: a 1x1 convolution of stride 1 is exactly this with in[b] = x[n] (C x H*W), a = w
@@ -138,4 +139,83 @@ __kernel void conv2d_upsample(__global const float *src, int src_off, __global f
     const int p = h / stride_h, q = v / stride_w;
     const int hit = h % stride_h == 0 && v % stride_w == 0 && p < P && q < Q;
     dst[dst_off + i] = hit ? src[src_off + (plane * P + p) * Q + q] : 0.0f;
+}
+
+/*
+ * The explicit GEMM forms for small images, where a product per image would have
+ * rows of a few pixels: the columns of all N images side by side, L = N*P*Q.
+ * conv2d_im2col: work-item (n, j) writes the P*Q elements of row j = (c, r, s) of
+ *   col (C*R*S, N*P*Q) that belong to image n: col[(c, r, s), (n, p, q)] =
+ *   x[n, c, p*stride_h - pad_top + r*dil_h, q*stride_w - pad_left + s*dil_w], 0 in the
+ *   padding. Arguments: x, x_off; col, col_off; then N C H W K R S P Q pad_top
+ *   pad_left stride_h stride_w dil_h dil_w.
+ * conv2d_col2im: work-item (n * C + c, h) writes row h of dx[n, c] (dx is (N,C,H,W)),
+ *   each element the sum of the elements of col (C*R*S, N*P*Q) that im2col would
+ *   have read from there. Arguments: col, col_off; dx, dx_off; the geometry as above.
+ * conv2d_swap: work-item (l, a, b) writes dst[b, a, l] = src[a, b, l], dst (B, A, L)
+ *   being src (A, B, L) with the first two dimensions exchanged. Arguments: src,
+ *   src_off; dst, dst_off; A B L.
+ * All three: any work-group size.
+ */
+__kernel void conv2d_im2col(__global const float *x, int x_off, __global float *col,
+                            int col_off, int N, int C, int H, int W, int K, int R, int S, int P,
+                            int Q, int pad_top, int pad_left, int stride_h, int stride_w,
+                            int dil_h, int dil_w)
+{
+    const int n = (int)get_global_id(0), j = (int)get_global_id(1);
+    const int RS = R * S, PQ = P * Q;
+    if (n >= N || j >= C * RS)
+        return;
+    const int c = j / RS, r = j % RS / S, s = j % S;
+    const __global float *xc = x + x_off + (n * C + c) * H * W;
+    __global float *dst = col + col_off + j * N * PQ + n * PQ;
+    for (int p = 0; p < P; p++) {
+        const int h = p * stride_h - pad_top + r * dil_h;
+        const int v0 = -pad_left + s * dil_w;
+        if ((uint)h >= (uint)H) {
+            for (int q = 0; q < Q; q++)
+                dst[p * Q + q] = 0.0f;
+            continue;
+        }
+        const __global float *xr = xc + h * W;
+        for (int q = 0, v = v0; q < Q; q++, v += stride_w)
+            dst[p * Q + q] = (uint)v < (uint)W ? xr[clamp(v, 0, W - 1)] : 0.0f;
+    }
+}
+
+__kernel void conv2d_col2im(__global const float *col, int col_off, __global float *dx,
+                            int dx_off, int N, int C, int H, int W, int K, int R, int S, int P,
+                            int Q, int pad_top, int pad_left, int stride_h, int stride_w,
+                            int dil_h, int dil_w)
+{
+    const int nc = (int)get_global_id(0), h = (int)get_global_id(1);
+    if (nc >= N * C || h >= H)
+        return;
+    const int n = nc / C, c = nc % C, PQ = P * Q, NPQ = N * PQ;
+    const __global float *src = col + col_off + c * R * S * NPQ + n * PQ;
+    __global float *dst = dx + dx_off + (nc * H + h) * W;
+    for (int v = 0; v < W; v++) {
+        float sum = 0.0f;
+        for (int r = 0; r < R; r++) {
+            const int u = h + pad_top - r * dil_h;
+            if (u < 0 || u % stride_h != 0 || u / stride_h >= P)
+                continue;
+            const __global float *sr = src + r * S * NPQ + u / stride_h * Q;
+            for (int s = 0; s < S; s++) {
+                const int t = v + pad_left - s * dil_w;
+                if (t >= 0 && t % stride_w == 0 && t / stride_w < Q)
+                    sum += sr[s * NPQ + t / stride_w];
+            }
+        }
+        dst[v] = sum;
+    }
+}
+
+__kernel void conv2d_swap(__global const float *src, int src_off, __global float *dst,
+                          int dst_off, int A, int B, int L)
+{
+    const int l = (int)get_global_id(0), a = (int)get_global_id(1), b = (int)get_global_id(2);
+    if (l >= L || a >= A || b >= B)
+        return;
+    dst[dst_off + (b * A + a) * L + l] = src[src_off + (a * B + b) * L + l];
 }

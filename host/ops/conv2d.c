@@ -31,6 +31,7 @@ static const conv2d_tile fwd_direct[] = {
 static const conv2d_tile fwd_gemm[] = {
     {"gemm 8x16 kc256", CONV2D_M_GEMM, 0, 8, 16, 256},
     {"gemm 4x8 kc128", CONV2D_M_GEMM, 0, 4, 8, 128},
+    {"im2col gemm 8x16", CONV2D_M_IM2COL, 0, 8, 16, 0},
 };
 /* Winograd: the TM x TN block of the 16 products; 1x1: of the one product. */
 static const conv2d_tile fwd_winograd[] = {
@@ -52,6 +53,7 @@ static const conv2d_tile bwd_direct[] = {
 };
 static const conv2d_tile bwd_gemm[] = {
     {"flipped gemm 8x16 kc256", CONV2D_M_GEMM, 1, 8, 16, 256},
+    {"gemm col2im 8x16", CONV2D_M_IM2COL, 0, 8, 16, 0},
 };
 static const conv2d_tile bwd_winograd[] = {
     {"flipped winograd 8x16", CONV2D_M_WINO, 1, 8, 16, 0},
@@ -149,6 +151,9 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
         reason = "needs a 3x3 filter, stride 1 and dilation 1";
     else if (t->method == CONV2D_M_WINO && planes * tiles > 0x7fffffff)
         reason = "needs more scratch memory than one buffer holds";
+    else if (t->method == CONV2D_M_IM2COL &&
+             (size_t)g->C * g->R * g->S * g->N * g->P * g->Q > ((size_t)1 << 27))
+        reason = "needs more than 512 MiB of scratch memory for the im2col matrix";
     else if (t->method == CONV2D_M_GEMM &&
              (unsigned long long)t->b * t->c * sizeof(float) > ctx->local_mem_bytes)
         reason = "needs more local memory than the device has";
@@ -193,7 +198,7 @@ int clcnn__conv2d_variant_supported(const clcnn_context *ctx, clcnn__conv2d_pass
 /* Indices into the tables above that the rule names. */
 enum {
     V_DIRECT_8X16 = 0, V_DIRECT_4X8 = 1, V_DIRECT_1X16 = 2,
-    V_GEMM_8X16 = 0, V_GEMM_4X8 = 1,
+    V_GEMM_8X16 = 0, V_GEMM_4X8 = 1, V_IM2COL_8X16 = 2, V_COL2IM_8X16 = 1,
     V_GATHER_8X16 = 0, V_GATHER_4X8 = 1, V_FLIPPED_DIRECT_8X16 = 2, V_FLIPPED_DIRECT_1X16 = 4,
     V_ROWS_6X4X8 = 0, V_PANEL_8X16 = 3,
 };
@@ -209,9 +214,14 @@ enum {
  *   memory traffic is not paid back, and with 64 channels); DIRECT where the
  *   reduction C*R*S is short (< 200: LeNet, the first layers) and stride_w is
  *   1, since the implicit GEMM would gather its panel for a few output
- *   channels only; the implicit GEMM everywhere else (1.1-1.5x over DIRECT
- *   from VGG to the 9x9 layers, 2x for strides).
- * - backward-data: strided layers gather (the flipped form needs stride 1);
+ *   channels only; for images of at most 16 output pixels the explicit
+ *   im2col GEMM, whose vectors run over the pixels of all images (Keras
+ *   conv3, 3x3 outputs: 107 -> 123); the implicit GEMM everywhere else
+ *   (1.1-1.5x over DIRECT from VGG to the 9x9 layers, 2x for strides).
+ * - backward-data: tiny outputs (P*Q <= 16) by the product of the transposed
+ *   filter and dy with col2im, which skips the padding the flipped forms
+ *   multiply by zero (Keras conv3: 53 -> 103); other strided layers gather
+ *   (the flipped form needs stride 1);
  *   stride 1 runs a forward algorithm on the flipped filter: 1x1 as a product,
  *   one or two input channels with a 1-row direct block, 3x3 with >= 96
  *   channels by Winograd (outputs of >= 20x20) or the implicit GEMM, larger
@@ -241,6 +251,11 @@ static void heuristic(const conv2d_geom *g, clcnn__conv2d_pass pass, clcnn_conv_
         *algo = CLCNN_CONV_DIRECT;
         *variant = (g->C >= 3 && (g->W + g->stride_w - 1) / g->stride_w >= 8) ? V_GATHER_8X16
                                                                                : V_GATHER_4X8;
+        if ((long long)g->P * g->Q <= 16 && g->K >= 64 && g->C * g->R * g->S >= 128) {
+            *algo = CLCNN_CONV_GEMM;
+            *variant = V_COL2IM_8X16;
+            return;
+        }
         if (!stride1)
             return;
         if (one) {
@@ -265,6 +280,11 @@ static void heuristic(const conv2d_geom *g, clcnn__conv2d_pass pass, clcnn_conv_
             *algo = CLCNN_CONV_GEMM_1X1;
         else if (wino && g->C >= 96 && g->K >= 96 && (long long)g->P * g->Q >= 400)
             *algo = CLCNN_CONV_WINOGRAD;
+        else if ((long long)g->P * g->Q <= 16 && g->K >= 64 && crs >= 128) {
+            *algo = CLCNN_CONV_GEMM;
+            *variant = V_IM2COL_8X16;
+            return;
+        }
         else if (crs < 200 && g->stride_w == 1)
             *algo = CLCNN_CONV_DIRECT;
         else

@@ -37,7 +37,9 @@ typedef enum conv2d_method {
     CONV2D_M_FILTER,  /* kernels/conv2d_bwd_filter.cl: TM x TJ x QV block */
     CONV2D_M_PANEL,   /* kernels/conv2d_bwd_panel.cl: TM x TN block, KC panel pixels */
     CONV2D_M_1X1,     /* kernels/conv2d_1x1.cl: TM x TN block of a plain GEMM */
-    CONV2D_M_WINO     /* kernels/conv2d_winograd.cl + conv2d_1x1.cl: TM x TN block */
+    CONV2D_M_WINO,    /* kernels/conv2d_winograd.cl + conv2d_1x1.cl: TM x TN block */
+    CONV2D_M_IM2COL   /* kernels/conv2d_1x1.cl: explicit im2col (forward) or col2im
+                       * (backward-data) around one product, TM x TN block */
 } conv2d_method;
 
 /* One tile variant. Backward-data variants marked flipped run the forward
@@ -92,6 +94,15 @@ clcnn_status clcnn__conv2d_forward_1x1(clcnn_context *ctx, const conv2d_tile *t,
 clcnn_status clcnn__conv2d_forward_winograd(clcnn_context *ctx, const conv2d_tile *t,
                                             conv2d_buf x, conv2d_buf w, conv2d_buf b,
                                             conv2d_buf y, const conv2d_geom *g, int epilogue);
+
+/* The explicit GEMM forms: y from a product over im2col(x), dx by col2im
+ * from a product of the transposed filter and dy. */
+clcnn_status clcnn__conv2d_forward_im2col(clcnn_context *ctx, const conv2d_tile *t,
+                                          conv2d_buf x, conv2d_buf w, conv2d_buf b,
+                                          conv2d_buf y, const conv2d_geom *g, int epilogue);
+clcnn_status clcnn__conv2d_backward_col2im(clcnn_context *ctx, const conv2d_tile *t,
+                                           conv2d_buf dy, conv2d_buf w, conv2d_buf dx,
+                                           const conv2d_geom *g);
 
 /* Launches a 1-D kernel of conv2d_1x1.cl that resamples (N*C planes) between
  * H x W and P x Q with the strides: "conv2d_subsample" or "conv2d_upsample". */

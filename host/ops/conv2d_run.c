@@ -116,6 +116,8 @@ clcnn_status clcnn__conv2d_run_forward(clcnn_context *ctx, const conv2d_tile *t,
         return clcnn__conv2d_forward_1x1(ctx, t, x, w, b, y, g, epilogue);
     case CONV2D_M_WINO:
         return clcnn__conv2d_forward_winograd(ctx, t, x, w, b, y, g, epilogue);
+    case CONV2D_M_IM2COL:
+        return clcnn__conv2d_forward_im2col(ctx, t, x, w, b, y, g, epilogue);
     default:
         return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED, "conv2d: %s is not a forward variant",
                            t->name);
@@ -225,6 +227,8 @@ clcnn_status clcnn__conv2d_run_backward_data(clcnn_context *ctx, const conv2d_ti
         return backward_flipped(ctx, t, dy, w, dx, g);
     if (t->method == CONV2D_M_GATHER)
         return backward_gather(ctx, t, dy, w, dx, g);
+    if (t->method == CONV2D_M_IM2COL)
+        return clcnn__conv2d_backward_col2im(ctx, t, dy, w, dx, g);
     return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED,
                        "conv2d: %s is not a backward-data variant", t->name);
 }
