@@ -142,16 +142,19 @@ __kernel void conv2d_upsample(__global const float *src, int src_off, __global f
 }
 
 /*
- * The explicit GEMM forms for small images, where a product per image would have
- * rows of a few pixels: the columns of all N images side by side, L = N*P*Q.
+ * The explicit GEMM forms. col holds the im2col matrix of every image: with
+ * by_image 0 as (C*R*S, N*P*Q), the columns of all images side by side, so that one
+ * product has long rows even when an image has only a few pixels; with by_image 1
+ * as (N, C*R*S, P*Q), one matrix per image for a batched product that reads dy or
+ * writes y in place.
  * conv2d_im2col: work-item (n, j) writes the P*Q elements of row j = (c, r, s) of
- *   col (C*R*S, N*P*Q) that belong to image n: col[(c, r, s), (n, p, q)] =
- *   x[n, c, p*stride_h - pad_top + r*dil_h, q*stride_w - pad_left + s*dil_w], 0 in the
- *   padding. Arguments: x, x_off; col, col_off; then N C H W K R S P Q pad_top
- *   pad_left stride_h stride_w dil_h dil_w.
+ *   image n: col[(c, r, s), (n, p, q)] = x[n, c, p*stride_h - pad_top + r*dil_h,
+ *   q*stride_w - pad_left + s*dil_w], 0 in the padding. Arguments: x, x_off; col,
+ *   col_off; then N C H W K R S P Q pad_top pad_left stride_h stride_w dil_h dil_w
+ *   by_image.
  * conv2d_col2im: work-item (n * C + c, h) writes row h of dx[n, c] (dx is (N,C,H,W)),
- *   each element the sum of the elements of col (C*R*S, N*P*Q) that im2col would
- *   have read from there. Arguments: col, col_off; dx, dx_off; the geometry as above.
+ *   each element the sum of the elements of col that im2col would have read from
+ *   there. Arguments: col, col_off; dx, dx_off; the geometry and by_image as above.
  * conv2d_swap: work-item (l, a, b) writes dst[b, a, l] = src[a, b, l], dst (B, A, L)
  *   being src (A, B, L) with the first two dimensions exchanged. Arguments: src,
  *   src_off; dst, dst_off; A B L.
@@ -160,7 +163,7 @@ __kernel void conv2d_upsample(__global const float *src, int src_off, __global f
 __kernel void conv2d_im2col(__global const float *x, int x_off, __global float *col,
                             int col_off, int N, int C, int H, int W, int K, int R, int S, int P,
                             int Q, int pad_top, int pad_left, int stride_h, int stride_w,
-                            int dil_h, int dil_w)
+                            int dil_h, int dil_w, int by_image)
 {
     const int n = (int)get_global_id(0), j = (int)get_global_id(1);
     const int RS = R * S, PQ = P * Q;
@@ -168,7 +171,7 @@ __kernel void conv2d_im2col(__global const float *x, int x_off, __global float *
         return;
     const int c = j / RS, r = j % RS / S, s = j % S;
     const __global float *xc = x + x_off + (n * C + c) * H * W;
-    __global float *dst = col + col_off + j * N * PQ + n * PQ;
+    __global float *dst = col + col_off + (by_image ? (n * C * RS + j) * PQ : (j * N + n) * PQ);
     for (int p = 0; p < P; p++) {
         const int h = p * stride_h - pad_top + r * dil_h;
         const int v0 = -pad_left + s * dil_w;
@@ -186,13 +189,16 @@ __kernel void conv2d_im2col(__global const float *x, int x_off, __global float *
 __kernel void conv2d_col2im(__global const float *col, int col_off, __global float *dx,
                             int dx_off, int N, int C, int H, int W, int K, int R, int S, int P,
                             int Q, int pad_top, int pad_left, int stride_h, int stride_w,
-                            int dil_h, int dil_w)
+                            int dil_h, int dil_w, int by_image)
 {
     const int nc = (int)get_global_id(0), h = (int)get_global_id(1);
     if (nc >= N * C || h >= H)
         return;
-    const int n = nc / C, c = nc % C, PQ = P * Q, NPQ = N * PQ;
-    const __global float *src = col + col_off + c * R * S * NPQ + n * PQ;
+    const int n = nc / C, c = nc % C, PQ = P * Q, RS = R * S;
+    /* NPQ: the distance between rows of col */
+    const int NPQ = by_image ? PQ : N * PQ;
+    const __global float *src =
+        col + col_off + (by_image ? (n * C + c) * RS * PQ : c * RS * NPQ + n * PQ);
     __global float *dst = dx + dx_off + (nc * H + h) * W;
     for (int v = 0; v < W; v++) {
         float sum = 0.0f;

@@ -43,13 +43,17 @@ static const conv2d_tile fwd_1x1[] = {
     {"1x1 4x8", CONV2D_M_1X1, 0, 4, 8, 0},
 };
 /* Backward-data. The gather kernel (CB input channels x WB columns) runs any
- * geometry; the flipped variants run a forward kernel on dy (stride 1). */
+ * geometry; the flipped variants run a forward kernel on dy (stride 1), the
+ * rows one KB channels x PB rows x QB columns (dilation_h 1 too) for a first
+ * layer's one or two input channels. */
 static const conv2d_tile bwd_direct[] = {
     {"gather 8x16", CONV2D_M_GATHER, 0, 8, 16, 0},
     {"gather 4x8", CONV2D_M_GATHER, 0, 4, 8, 0},
     {"flipped direct 8x16", CONV2D_M_DIRECT, 1, 8, 16, 0},
     {"flipped direct 4x8", CONV2D_M_DIRECT, 1, 4, 8, 0},
     {"flipped direct 1x16", CONV2D_M_DIRECT, 1, 1, 16, 0},
+    {"flipped direct rows 1x4x16", CONV2D_M_DIRECT, 1, 1, 16, 4},
+    {"gather 1x16", CONV2D_M_GATHER, 0, 1, 16, 0},
 };
 static const conv2d_tile bwd_gemm[] = {
     {"flipped gemm 8x16 kc256", CONV2D_M_GEMM, 1, 8, 16, 256},
@@ -144,6 +148,8 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
     const size_t planes = 16 * (g->C > g->K ? (size_t)g->C : (size_t)g->K);
     if (t->flipped && !stride1 && t->method != CONV2D_M_1X1)
         reason = "needs stride 1";
+    else if (t->method == CONV2D_M_DIRECT && t->c && g->dil_h != 1)
+        reason = "needs dilation_h 1";
     else if (t->method == CONV2D_M_1X1 && (g->R != 1 || g->S != 1))
         reason = "needs a 1x1 filter";
     else if (t->method == CONV2D_M_WINO &&
@@ -200,6 +206,7 @@ enum {
     V_DIRECT_8X16 = 0, V_DIRECT_4X8 = 1, V_DIRECT_1X16 = 2,
     V_GEMM_8X16 = 0, V_GEMM_4X8 = 1, V_IM2COL_8X16 = 2, V_COL2IM_8X16 = 1,
     V_GATHER_8X16 = 0, V_GATHER_4X8 = 1, V_FLIPPED_DIRECT_8X16 = 2, V_FLIPPED_DIRECT_1X16 = 4,
+    V_FLIPPED_ROWS_1X4X16 = 5, V_GATHER_1X16 = 6,
     V_ROWS_6X4X8 = 0, V_PANEL_8X16 = 3,
 };
 
@@ -223,7 +230,8 @@ enum {
  *   multiply by zero (Keras conv3: 53 -> 103); other strided layers gather
  *   (the flipped form needs stride 1);
  *   stride 1 runs a forward algorithm on the flipped filter: 1x1 as a product,
- *   one or two input channels with a 1-row direct block, 3x3 with >= 96
+ *   one or two input channels with a one-channel direct block (of 4 rows for
+ *   filters of 5+ rows, LeNet conv1: 44 -> 51), 3x3 with >= 96
  *   channels by Winograd (outputs of >= 20x20) or the implicit GEMM, larger
  *   filters with >= 64 channels by the direct kernel; the gather otherwise.
  * - backward-filter: the tap panel, except for at most 8 output channels,
@@ -249,8 +257,9 @@ static void heuristic(const conv2d_geom *g, clcnn__conv2d_pass pass, clcnn_conv_
     }
     if (pass == CLCNN__CONV2D_BACKWARD_DATA) {
         *algo = CLCNN_CONV_DIRECT;
-        *variant = (g->C >= 3 && (g->W + g->stride_w - 1) / g->stride_w >= 8) ? V_GATHER_8X16
-                                                                               : V_GATHER_4X8;
+        *variant = g->C <= 2 ? V_GATHER_1X16
+                   : (g->W + g->stride_w - 1) / g->stride_w >= 8 ? V_GATHER_8X16
+                                                                 : V_GATHER_4X8;
         if ((long long)g->P * g->Q <= 16 && g->K >= 64 && g->C * g->R * g->S >= 128) {
             *algo = CLCNN_CONV_GEMM;
             *variant = V_COL2IM_8X16;
@@ -262,7 +271,7 @@ static void heuristic(const conv2d_geom *g, clcnn__conv2d_pass pass, clcnn_conv_
             *algo = CLCNN_CONV_GEMM_1X1;
             *variant = 0;
         } else if (g->C <= 2) {
-            *variant = V_FLIPPED_DIRECT_1X16;
+            *variant = g->R >= 5 && g->dil_h == 1 ? V_FLIPPED_ROWS_1X4X16 : V_FLIPPED_DIRECT_1X16;
         } else if (wino && g->C >= 96 && g->K >= 96 && (long long)g->H * g->W >= 400) {
             *algo = CLCNN_CONV_WINOGRAD;
             *variant = 0;

@@ -56,13 +56,17 @@ static clcnn_status forward_direct(clcnn_context *ctx, const conv2d_tile *t, con
                                    conv2d_buf w, conv2d_buf b, conv2d_buf y,
                                    const conv2d_geom *g, int epilogue)
 {
+    /* c: output rows per work-item of the rows kernel (0: one, the block kernel) */
     char options[64];
-    snprintf(options, sizeof options, "-D KB=%d -D QB=%d", t->a, t->b);
+    snprintf(options, sizeof options, "-D KB=%d -D QB=%d -D PB=%d", t->a, t->b,
+             t->c ? t->c : 4);
     cl_kernel k;
-    clcnn_status st = clcnn__kernel(ctx, "conv2d", options, "conv2d_fwd_direct", &k);
+    clcnn_status st = clcnn__kernel(ctx, "conv2d", options,
+                                    t->c ? "conv2d_fwd_rows" : "conv2d_fwd_direct", &k);
     if (st != CLCNN_OK)
         return st;
-    const size_t global[3] = {ceil_div((size_t)g->Q, (size_t)t->b), (size_t)g->N * (size_t)g->P,
+    const size_t rows = t->c ? ceil_div((size_t)g->P, (size_t)t->c) : (size_t)g->P;
+    const size_t global[3] = {ceil_div((size_t)g->Q, (size_t)t->b), (size_t)g->N * rows,
                               ceil_div((size_t)g->K, (size_t)t->a)};
     return CLCNN__LAUNCH(ctx, k, 3, global, local_size(ctx), CLCNN__ARG_MEM(x.mem),
                          CLCNN__ARG_INT(x.off), CLCNN__ARG_MEM(w.mem), CLCNN__ARG_INT(w.off),
