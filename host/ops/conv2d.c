@@ -76,6 +76,7 @@ static const conv2d_tile bwd_filter[] = {
     {"rows 8x3x8", CONV2D_M_FILTER, 0, 8, 3, 8},
     {"panel 8x16 kc128", CONV2D_M_PANEL, 0, 8, 16, 128},
     {"panel 4x8 kc128", CONV2D_M_PANEL, 0, 4, 8, 128},
+    {"panel 8x16 kc512", CONV2D_M_PANEL, 0, 8, 16, 512},
 };
 
 static const struct family {
@@ -207,7 +208,7 @@ enum {
     V_GEMM_8X16 = 0, V_GEMM_4X8 = 1, V_IM2COL_8X16 = 2, V_COL2IM_8X16 = 1,
     V_GATHER_8X16 = 0, V_GATHER_4X8 = 1, V_FLIPPED_DIRECT_8X16 = 2, V_FLIPPED_DIRECT_1X16 = 4,
     V_FLIPPED_ROWS_1X4X16 = 5, V_GATHER_1X16 = 6,
-    V_ROWS_6X4X8 = 0, V_PANEL_8X16 = 3,
+    V_ROWS_6X4X8 = 0, V_PANEL_8X16_KC512 = 5,
 };
 
 /*
@@ -234,9 +235,11 @@ enum {
  *   filters of 5+ rows, LeNet conv1: 44 -> 51), 3x3 with >= 96
  *   channels by Winograd (outputs of >= 20x20) or the implicit GEMM, larger
  *   filters with >= 64 channels by the direct kernel; the gather otherwise.
- * - backward-filter: the tap panel, except for at most 8 output channels,
- *   where its vectors along the taps would sweep too few channels to pay for
- *   the gather and the row kernel wins (LeNet's K = 6).
+ * - backward-filter: the tap panel of 512 pixels (whose dy rows stream long
+ *   enough for the prefetcher: Keras conv1 48 -> 56 over 128 pixels), except
+ *   for at most 8 output channels, where its vectors along the taps would
+ *   sweep too few channels to pay for the gather and the row kernel wins
+ *   (LeNet's K = 6).
  * - blocks shrink where the large ones would mostly compute padding lanes:
  *   K <= 4 (forward), fewer than 8 columns per phase (gather), P*Q <= 8.
  * Blocks hold 16-24 accumulator registers of 256 bits: LLVM prefers 256-bit
@@ -252,7 +255,7 @@ static void heuristic(const conv2d_geom *g, clcnn__conv2d_pass pass, clcnn_conv_
     const long long crs = (long long)g->C * g->R * g->S;
     if (pass == CLCNN__CONV2D_BACKWARD_FILTER) {
         *algo = CLCNN_CONV_GEMM;
-        *variant = g->K > 8 ? V_PANEL_8X16 : V_ROWS_6X4X8;
+        *variant = g->K > 8 ? V_PANEL_8X16_KC512 : V_ROWS_6X4X8;
         return;
     }
     if (pass == CLCNN__CONV2D_BACKWARD_DATA) {
