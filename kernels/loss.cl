@@ -50,8 +50,10 @@ static float team_reduce(__local float *red, int lid, int lane, float v, int is_
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     float r = red[lid - lane];
-    /* red is rewritten by the next reduction */
-    barrier(CLK_LOCAL_MEM_FENCE);
+    /* red is rewritten by the next reduction; the global fence orders lane
+     * 0's read of z[n,label] before the other lanes' writes of dlogits,
+     * which may alias logits (a local fence orders local memory only) */
+    barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
     return r;
 }
 #endif
