@@ -24,6 +24,7 @@ The ratio column is clcnn's speed over PyTorch's (PyTorch's time divided by
 clcnn's): above 1, clcnn is faster. --json writes every row for plot.py.
 """
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -43,15 +44,20 @@ def fail(message, status=1):
     sys.exit(status)
 
 
+def torch_missing(why):
+    fail("PyTorch is missing (%s).\n"
+         "Install Debian's PyTorch and OpenBLAS and run with Debian's Python:\n"
+         "    sudo apt-get install python3-torch libopenblas0-openmp\n"
+         "    /usr/bin/python3 bench/compare_torch.py" % why, 2)
+
+
 def import_torch():
+    """Imported late: OMP_NUM_THREADS must be set before."""
     try:
-        import torch  # noqa: F401 (imported here so the message below can say how to get it)
+        import torch
         return torch
     except ImportError as e:
-        fail("PyTorch is missing (%s).\n"
-             "Install Debian's PyTorch and OpenBLAS and run with Debian's Python:\n"
-             "    sudo apt-get install python3-torch libopenblas0-openmp\n"
-             "    /usr/bin/python3 bench/compare_torch.py" % e, 2)
+        torch_missing(e)
 
 
 def find_clcnn(given):
@@ -193,6 +199,8 @@ def main():
     if args.repeat < 1 or args.warmup < 0 or args.model_batch < 1:
         fail("--repeat, --warmup and --model-batch must be positive", 2)
 
+    if importlib.util.find_spec("torch") is None:
+        torch_missing("no module named 'torch' for %s" % sys.executable)
     clcnn = find_clcnn(args.clcnn)
     peak = clcnn_json(clcnn, ["bench", "--peak", "--repeat", "3"])[0]
     threads = args.threads or peak["compute_units"] or os.cpu_count()
@@ -255,7 +263,9 @@ def main():
                        "clcnn_gflops": r["gflops"], "clcnn_cpu_ms": r["cpu_ms"],
                        "torch_ms": ms, "torch_min_ms": min_ms, "torch_cpu_ms": cpu_ms,
                        "torch_gflops": r["gflop"] / ms * 1e3, "ratio": ms / r["ms"],
-                       "peak_gflops": peak["peak_gflops"], "threads": threads}
+                       "peak_gflops": peak["peak_gflops"],
+                       "clcnn_peak_pct": 100 * r["gflops"] / peak["peak_gflops"],
+                       "threads": threads}
                 emit(row)
                 line(args.markdown, row)
 
@@ -293,12 +303,13 @@ def load_note(threads):
 
 def header(markdown, kind):
     if kind == "layer":
-        cols = ("layer", "pass", "N", "clcnn ms", "GFLOP/s", "PyTorch ms", "GFLOP/s",
+        cols = ("layer", "pass", "N", "clcnn ms", "GFLOP/s", "%peak", "PyTorch ms", "GFLOP/s",
                 "clcnn/PyTorch")
-        fmt = "%-18s %-10s %5s %10s %8s %10s %8s %13s"
+        fmt = "%-18s %-10s %5s %10s %8s %6s %10s %8s %13s"
     else:
-        cols = ("model", "", "batch", "clcnn img/s", "", "PyTorch img/s", "", "clcnn/PyTorch")
-        fmt = "%-18s %-10s %5s %11s %7s %13s %5s %13s"
+        cols = ("model", "run", "batch", "clcnn img/s", "", "", "PyTorch img/s", "",
+                "clcnn/PyTorch")
+        fmt = "%-18s %-10s %5s %11s %7s %6s %13s %5s %13s"
     if markdown:
         print("\n| " + " | ".join(c for c in cols if c) + " |")
         print("|" + "---|" * len([c for c in cols if c]))
@@ -311,14 +322,14 @@ def header(markdown, kind):
 def line(markdown, row):
     if row["type"] == "conv":
         cells = (row["layer"], row["pass"], str(row["n"]), "%.3f" % row["clcnn_ms"],
-                 "%.1f" % row["clcnn_gflops"], "%.3f" % row["torch_ms"],
-                 "%.1f" % row["torch_gflops"], "%.2f" % row["ratio"])
-        fmt = "%-18s %-10s %5s %10s %8s %10s %8s %13s"
+                 "%.1f" % row["clcnn_gflops"], "%.0f%%" % row["clcnn_peak_pct"],
+                 "%.3f" % row["torch_ms"], "%.1f" % row["torch_gflops"], "%.2f" % row["ratio"])
+        fmt = "%-18s %-10s %5s %10s %8s %6s %10s %8s %13s"
     else:
         cells = (row["model"], "training" if row["kind"] == "train" else "inference",
-                 str(row["n"]), "%.0f" % row["clcnn_images_per_s"], "",
+                 str(row["n"]), "%.0f" % row["clcnn_images_per_s"], "", "",
                  "%.0f" % row["torch_images_per_s"], "", "%.2f" % row["ratio"])
-        fmt = "%-18s %-10s %5s %11s %7s %13s %5s %13s"
+        fmt = "%-18s %-10s %5s %11s %7s %6s %13s %5s %13s"
     if markdown:
         print("| " + " | ".join(c for c in cells if c != "") + " |")
     else:
