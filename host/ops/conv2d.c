@@ -54,6 +54,7 @@ static const conv2d_tile bwd_direct[] = {
     {"flipped direct 1x16", CONV2D_M_DIRECT, 1, 1, 16, 0},
     {"flipped direct rows 1x4x16", CONV2D_M_DIRECT, 1, 1, 16, 4},
     {"gather 1x16", CONV2D_M_GATHER, 0, 1, 16, 0},
+    {"gather 4x16", CONV2D_M_GATHER, 0, 4, 16, 0},
 };
 static const conv2d_tile bwd_gemm[] = {
     {"flipped gemm 8x16 kc256", CONV2D_M_GEMM, 1, 8, 16, 256},
@@ -207,7 +208,7 @@ enum {
     V_DIRECT_8X16 = 0, V_DIRECT_4X8 = 1, V_DIRECT_1X16 = 2,
     V_GEMM_8X16 = 0, V_GEMM_4X8 = 1, V_IM2COL_8X16 = 2, V_COL2IM_8X16 = 1,
     V_GATHER_8X16 = 0, V_GATHER_4X8 = 1, V_FLIPPED_DIRECT_8X16 = 2, V_FLIPPED_DIRECT_1X16 = 4,
-    V_FLIPPED_ROWS_1X4X16 = 5, V_GATHER_1X16 = 6,
+    V_FLIPPED_ROWS_1X4X16 = 5, V_GATHER_1X16 = 6, V_GATHER_4X16 = 7,
     V_ROWS_6X4X8 = 0, V_PANEL_8X16_KC512 = 5,
 };
 
@@ -229,7 +230,8 @@ enum {
  * - backward-data: tiny outputs (P*Q <= 16) by the product of the transposed
  *   filter and dy with col2im, which skips the padding the flipped forms
  *   multiply by zero (Keras conv3: 53 -> 103); other strided layers gather
- *   (the flipped form needs stride 1);
+ *   (the flipped form needs stride 1), in blocks of 4 channels for 3 or 4
+ *   (the RGB input of L1 and the ResNet stem: 114 -> 160);
  *   stride 1 runs a forward algorithm on the flipped filter: 1x1 as a product,
  *   one or two input channels with a one-channel direct block (of 4 rows for
  *   filters of 5+ rows, LeNet conv1: 44 -> 51), 3x3 with >= 96
@@ -261,8 +263,9 @@ static void heuristic(const conv2d_geom *g, clcnn__conv2d_pass pass, clcnn_conv_
     if (pass == CLCNN__CONV2D_BACKWARD_DATA) {
         *algo = CLCNN_CONV_DIRECT;
         *variant = g->C <= 2 ? V_GATHER_1X16
-                   : (g->W + g->stride_w - 1) / g->stride_w >= 8 ? V_GATHER_8X16
-                                                                 : V_GATHER_4X8;
+                   : (g->W + g->stride_w - 1) / g->stride_w < 8 ? V_GATHER_4X8
+                   : g->C <= 4                                   ? V_GATHER_4X16
+                                                                 : V_GATHER_8X16;
         if ((long long)g->P * g->Q <= 16 && g->K >= 64 && g->C * g->R * g->S >= 128) {
             *algo = CLCNN_CONV_GEMM;
             *variant = V_COL2IM_8X16;
