@@ -8,7 +8,8 @@
  * k_per_item fma's instead of one. With stride_w 1 a tile's pixels lie in at most
  * two output rows (when TN <= Q), each a contiguous run of input columns, so a panel
  * row is one or two vector loads of whole windows (inside x) with the padding lanes
- * selected away; other tiles gather lane by lane.
+ * selected away; other tiles (short rows, strides) gather lane by lane from addresses
+ * computed as one vector.
  *
  * Options (all optional, #ifndef defaults):
  *   TM  output channels per register block (default 8)
@@ -49,6 +50,7 @@
 #define VLOAD CAT(vload, TN)
 #define VSTORE CAT(vstore, TN)
 #define IVEC CAT(int, TN)
+#define VSTOREI CAT(vstore, TN)
 #if TN == 2
 #define IOTA ((int2)(0, 1))
 #elif TN == 4
@@ -137,14 +139,21 @@ conv2d_fwd_gemm(__global const float *x, int x_off, __global const float *w, int
                 if (split < TN)
                     v = select(v, load_masked(x, win1 + shift, N * CHW, ok & second), second);
             } else {
+                /* the lanes' addresses and masks as vector arithmetic, then
+                 * the loads: the per-lane index math would cost more than
+                 * the loads themselves */
+                const IVEC hh = hv + (IVEC)(r * dil_h), ww = wv + (IVEC)(s * dil_w);
+                const IVEC ok = (hh >= (IVEC)(0)) & (hh < (IVEC)(H)) & (ww >= (IVEC)(0)) &
+                                (ww < (IVEC)(W));
+                const IVEC idx = clamp(hh, (IVEC)(0), (IVEC)(H - 1)) * (IVEC)(W) +
+                                 clamp(ww, (IVEC)(0), (IVEC)(W - 1));
+                int ix[TN];
+                VSTOREI(idx, 0, ix);
                 float lane[TN];
 #pragma unroll
-                for (int i = 0; i < TN; i++) {
-                    const int h = h0[i] + r * dil_h, col = w0[i] + s * dil_w;
-                    const float xv = xc[clamp(h, 0, H - 1) * W + clamp(col, 0, W - 1)];
-                    lane[i] = ((uint)h < (uint)H && (uint)col < (uint)W) ? xv : 0.0f;
-                }
-                v = VLOAD(0, lane);
+                for (int i = 0; i < TN; i++)
+                    lane[i] = xc[ix[i]];
+                v = select((VEC)(0.0f), VLOAD(0, lane), ok);
             }
             VSTORE(v, jj, panel);
             if (++s == S) {

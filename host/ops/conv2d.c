@@ -206,7 +206,7 @@ int clcnn__conv2d_variant_supported(const clcnn_context *ctx, clcnn__conv2d_pass
 /* Indices into the tables above that the rule names. */
 enum {
     V_DIRECT_8X16 = 0, V_DIRECT_4X8 = 1, V_DIRECT_1X16 = 2,
-    V_GEMM_8X16 = 0, V_GEMM_4X8 = 1, V_IM2COL_8X16 = 2, V_COL2IM_8X16 = 1,
+    V_GEMM_8X16 = 0, V_GEMM_4X8 = 1, V_COL2IM_8X16 = 1,
     V_GATHER_8X16 = 0, V_GATHER_4X8 = 1, V_FLIPPED_DIRECT_8X16 = 2, V_FLIPPED_DIRECT_1X16 = 4,
     V_FLIPPED_ROWS_1X4X16 = 5, V_GATHER_1X16 = 6, V_GATHER_4X16 = 7,
     V_ROWS_6X4X8 = 0, V_PANEL_8X16_KC512 = 5,
@@ -223,10 +223,10 @@ enum {
  *   memory traffic is not paid back, and with 64 channels); DIRECT where the
  *   reduction C*R*S is short (< 200: LeNet, the first layers) and stride_w is
  *   1, since the implicit GEMM would gather its panel for a few output
- *   channels only; for images of at most 16 output pixels the explicit
- *   im2col GEMM, whose vectors run over the pixels of all images (Keras
- *   conv3, 3x3 outputs: 107 -> 123); the implicit GEMM everywhere else
- *   (1.1-1.5x over DIRECT from VGG to the 9x9 layers, 2x for strides).
+ *   channels only; the implicit GEMM everywhere else (1.1-1.5x over DIRECT
+ *   from VGG to the 9x9 layers, 3-7x for strides and small images, where
+ *   its panel gathers lanes with vector address arithmetic; the explicit
+ *   im2col GEMM only ties it on 3x3 outputs).
  * - backward-data: tiny outputs (P*Q <= 16) by the product of the transposed
  *   filter and dy with col2im, which skips the padding the flipped forms
  *   multiply by zero (Keras conv3: 53 -> 103); other strided layers gather
@@ -295,11 +295,6 @@ static void heuristic(const conv2d_geom *g, clcnn__conv2d_pass pass, clcnn_conv_
             *algo = CLCNN_CONV_GEMM_1X1;
         else if (wino && g->C >= 96 && g->K >= 96 && (long long)g->P * g->Q >= 400)
             *algo = CLCNN_CONV_WINOGRAD;
-        else if ((long long)g->P * g->Q <= 16 && g->K >= 64 && crs >= 128) {
-            *algo = CLCNN_CONV_GEMM;
-            *variant = V_IM2COL_8X16;
-            return;
-        }
         else if (crs < 200 && g->stride_w == 1)
             *algo = CLCNN_CONV_DIRECT;
         else
