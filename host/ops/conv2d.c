@@ -234,9 +234,10 @@ enum {
  *   (the RGB input of L1 and the ResNet stem: 114 -> 160);
  *   stride 1 runs a forward algorithm on the flipped filter: 1x1 as a product,
  *   one or two input channels with a one-channel direct block (of 4 rows for
- *   filters of 5+ rows, LeNet conv1: 44 -> 51), 3x3 with >= 96
- *   channels by Winograd (outputs of >= 20x20) or the implicit GEMM, larger
- *   filters with >= 64 channels by the direct kernel; the gather otherwise.
+ *   filters of 5+ rows, LeNet conv1: 44 -> 51), 3x3 by Winograd (>= 96
+ *   channels, outputs of >= 20x20) or with >= 64 channels the implicit GEMM
+ *   (VGG 64@56: 238 -> 264 over the gather), larger filters with >= 64
+ *   channels by the direct kernel; the gather otherwise.
  * - backward-filter: the tap panel of 512 pixels (whose dy rows stream long
  *   enough for the prefetcher: Keras conv1 48 -> 56 over 128 pixels), except
  *   for at most 8 output channels, where its vectors along the taps would
@@ -281,7 +282,7 @@ static void heuristic(const conv2d_geom *g, clcnn__conv2d_pass pass, clcnn_conv_
         } else if (wino && g->C >= 96 && g->K >= 96 && (long long)g->H * g->W >= 400) {
             *algo = CLCNN_CONV_WINOGRAD;
             *variant = 0;
-        } else if (g->R * g->S <= 9 && g->C >= 96) {
+        } else if (g->R * g->S <= 9 && g->C >= 64) {
             *algo = CLCNN_CONV_GEMM;
             *variant = V_GEMM_8X16;
         } else if (g->R * g->S > 9 && g->C >= 64) {
