@@ -704,6 +704,7 @@ START_TEST(test_invalid_gemm)
     clcnn_tensor *c = tu_tensor(1, 1, 4, 6, NULL), *bias = tu_tensor(1, 1, 1, 6, NULL);
     tu_ok(clcnn_tensor_fill(a, 1.0f));
     tu_ok(clcnn_tensor_fill(b, 1.0f));
+    tu_ok(clcnn_tensor_fill(bias, 0.5f)); /* read by the valid call below */
     const clcnn__gemm_desc ok = {
         .M = 4, .N = 6, .K = 5, .alpha = 1, .a = a, .lda = 5, .b = b, .ldb = 6,
         .c = c, .ldc = 6, .bias = bias, .bias_mode = CLCNN__GEMM_BIAS_COL,
