@@ -214,8 +214,9 @@ enum {
 
 /*
  * The AUTO rule, measured with bench_conv2d -s all on PoCL (2-core AVX-512
- * host, shared and loaded, so differences under ~15% are not resolved); the
- * tuning file overrides it per shape:
+ * host, shared and loaded, so differences under ~15% are not resolved; the
+ * figures are GFLOP/s estimated from CPU time); the tuning file overrides it
+ * per shape:
  * - forward: 1x1 filters of stride 1 as one matrix product (GEMM_1X1), which
  *   beat the implicit GEMM 1.1-1.9x; Winograd for 3x3 stride-1 layers with
  *   at least 96 channels in and out and outputs of at least 20x20 (VGG at
@@ -245,8 +246,6 @@ enum {
  *   (LeNet's K = 6).
  * - blocks shrink where the large ones would mostly compute padding lanes:
  *   K <= 4 (forward), fewer than 8 columns per phase (gather), P*Q <= 8.
- * Blocks hold 16-24 accumulator registers of 256 bits: LLVM prefers 256-bit
- * vectors on these hosts and splits a float16 into two registers.
  * On GPUs the same rule applies until a tuning file exists.
  */
 static void heuristic(const conv2d_geom *g, clcnn__conv2d_pass pass, clcnn_conv_algo forced,
