@@ -33,6 +33,13 @@ typedef enum clcnn__conv2d_pass {
  *                    (stride 1); WINOGRAD: flipped (3x3, stride 1, dilation
  *                    1); GEMM_1X1: flipped (1x1, any stride)
  *   backward-filter  GEMM (any): rows and panel kernels
+ *
+ * Scratch: some variants allocate device buffers per call and release them
+ * once their kernels are enqueued: Winograd 16 * (C*T + K*T + K*C) floats (T
+ * = N * ceil(P/2) * ceil(Q/2) tiles), the explicit im2col / col2im GEMM
+ * C*R*S * N*P*Q floats and a copy of y or dy, the flipped variants and the
+ * gather a copy of w, strided 1x1 variants a resampled copy of x or dx, and
+ * backward-filter's split reduction splits * (K*C*R*S + K) floats.
  */
 
 /* "auto", "direct", "gemm", "winograd", "gemm_1x1"; "?" out of range. */
