@@ -21,7 +21,11 @@ Usage:
         [--model-batch 64] [--json FILE] [--markdown]
 
 The ratio column is clcnn's speed over PyTorch's (PyTorch's time divided by
-clcnn's): above 1, clcnn is faster. --json writes every row for plot.py.
+clcnn's): above 1, clcnn is faster. "by CPU time" divides the CPU times of
+the two processes instead (all threads): the work each needed, which other
+programs on the machine disturb less than wall time (with --omp-passive,
+since spinning OpenMP threads burn CPU time while they wait). --json writes
+every row for plot.py.
 """
 import argparse
 import importlib.util
@@ -154,6 +158,7 @@ def torch_model_rates(torch, name, batch, warmup, repeat):
 
     rates = {}
     for kind, fn in (("train", train), ("infer", infer)):
+        cpu0 = time.process_time()
         step_s = 1.0
         for _ in range(max(warmup, 1)):
             t0 = time.perf_counter()
@@ -167,6 +172,7 @@ def torch_model_rates(torch, name, batch, warmup, repeat):
                 fn()
             per_step.append((time.perf_counter() - t0) / steps)
         rates[kind] = batch / statistics.median(per_step)
+        rates[kind + "_cpu_ms"] = (time.process_time() - cpu0) * 1e3 / (repeat * steps)
     return rates
 
 
@@ -265,7 +271,7 @@ def main():
                        "torch_gflops": r["gflop"] / ms * 1e3, "ratio": ms / r["ms"],
                        "peak_gflops": peak["peak_gflops"],
                        "clcnn_peak_pct": 100 * r["gflops"] / peak["peak_gflops"],
-                       "threads": threads}
+                       "ratio_cpu": cpu_ms / max(r["cpu_ms"], 1e-6), "threads": threads}
                 emit(row)
                 line(args.markdown, row)
 
@@ -278,8 +284,12 @@ def main():
         theirs = torch_model_rates(torch, name, args.model_batch, 3, args.repeat)
         for kind in ("train", "infer"):
             a, b = ours[kind + "_images_per_s"], theirs[kind]
+            ours_cpu = ours["train_cpu_ms_per_step" if kind == "train" else
+                            "infer_cpu_ms_per_batch"]
             row = {"type": "model", "model": name, "kind": kind, "n": args.model_batch,
                    "clcnn_images_per_s": a, "torch_images_per_s": b, "ratio": a / b,
+                   "clcnn_cpu_ms": ours_cpu, "torch_cpu_ms": theirs[kind + "_cpu_ms"],
+                   "ratio_cpu": theirs[kind + "_cpu_ms"] / max(ours_cpu, 1e-6),
                    "threads": threads}
             emit(row)
             line(args.markdown, row)
@@ -287,7 +297,9 @@ def main():
         out.close()
     ratios = [r["ratio"] for r in rows if r["type"] == "conv"]
     if ratios:
-        print("geometric mean of the layer ratios: %.2f" % statistics.geometric_mean(ratios))
+        print("geometric mean of the layer ratios: %.2f (by CPU time: %.2f)" % (
+            statistics.geometric_mean(ratios),
+            statistics.geometric_mean([r["ratio_cpu"] for r in rows if r["type"] == "conv"])))
     load_note(threads)
 
 
@@ -304,12 +316,12 @@ def load_note(threads):
 def header(markdown, kind):
     if kind == "layer":
         cols = ("layer", "pass", "N", "clcnn ms", "GFLOP/s", "%peak", "PyTorch ms", "GFLOP/s",
-                "clcnn/PyTorch")
-        fmt = "%-18s %-10s %5s %10s %8s %6s %10s %8s %13s"
+                "clcnn/PyTorch", "by CPU time")
+        fmt = "%-18s %-10s %5s %10s %8s %6s %10s %8s %13s %11s"
     else:
         cols = ("model", "run", "batch", "clcnn img/s", "", "", "PyTorch img/s", "",
-                "clcnn/PyTorch")
-        fmt = "%-18s %-10s %5s %11s %7s %6s %13s %5s %13s"
+                "clcnn/PyTorch", "by CPU time")
+        fmt = "%-18s %-10s %5s %11s %7s %6s %13s %5s %13s %11s"
     if markdown:
         print("\n| " + " | ".join(c for c in cols if c) + " |")
         print("|" + "---|" * len([c for c in cols if c]))
@@ -323,13 +335,15 @@ def line(markdown, row):
     if row["type"] == "conv":
         cells = (row["layer"], row["pass"], str(row["n"]), "%.3f" % row["clcnn_ms"],
                  "%.1f" % row["clcnn_gflops"], "%.0f%%" % row["clcnn_peak_pct"],
-                 "%.3f" % row["torch_ms"], "%.1f" % row["torch_gflops"], "%.2f" % row["ratio"])
-        fmt = "%-18s %-10s %5s %10s %8s %6s %10s %8s %13s"
+                 "%.3f" % row["torch_ms"], "%.1f" % row["torch_gflops"], "%.2f" % row["ratio"],
+                 "%.2f" % row["ratio_cpu"])
+        fmt = "%-18s %-10s %5s %10s %8s %6s %10s %8s %13s %11s"
     else:
         cells = (row["model"], "training" if row["kind"] == "train" else "inference",
                  str(row["n"]), "%.0f" % row["clcnn_images_per_s"], "", "",
-                 "%.0f" % row["torch_images_per_s"], "", "%.2f" % row["ratio"])
-        fmt = "%-18s %-10s %5s %11s %7s %6s %13s %5s %13s"
+                 "%.0f" % row["torch_images_per_s"], "", "%.2f" % row["ratio"],
+                 "%.2f" % row["ratio_cpu"])
+        fmt = "%-18s %-10s %5s %11s %7s %6s %13s %5s %13s %11s"
     if markdown:
         print("| " + " | ".join(c for c in cells if c != "") + " |")
     else:
