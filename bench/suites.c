@@ -34,6 +34,8 @@ static const bench_case cases[] = {
     {"resnet", "resnet-1x1s2", 256, 56, 56, 512, 1, 1, 2, 0},
 };
 
+_Static_assert(sizeof cases / sizeof cases[0] <= BENCH_MAX_CASES, "raise BENCH_MAX_CASES");
+
 static const char *const suite_names[] = {"lenet", "convnet", "soumith", "vgg", "resnet", NULL};
 
 const char *bench_pass_name(bench_pass pass)

@@ -28,6 +28,9 @@ typedef enum bench_pass {
 /* "fwd", "bwd-data", "bwd-filter". */
 const char *bench_pass_name(bench_pass pass);
 
+/* At most this many cases: callers size their selection arrays with it. */
+#define BENCH_MAX_CASES 64
+
 /* Every case, suite by suite, and their number. */
 const bench_case *bench_cases(size_t *count);
 
@@ -58,10 +61,11 @@ int bench_case_batch(const bench_case *c, double target_gflop,
 
 /*
  * Selects cases: suites and layers are comma-separated lists of names
- * (NULL or "all": every one). selected[i] is set to 1 for each chosen case
- * of bench_cases(). Returns the number selected, or -1 when a name matches
- * no suite or layer; *bad then points at the offending name (inside the
- * given text, up to the next comma).
+ * (NULL or "all": every one). selected[i] (BENCH_MAX_CASES entries) is set
+ * to 1 for each chosen case of bench_cases() and 0 for the others. Returns
+ * the number selected, or -1 when a name matches no suite or layer; *bad
+ * then points at the offending name (inside the given text, up to the next
+ * comma).
  */
 int bench_select(const char *suites, const char *layers, unsigned char *selected,
                  const char **bad);

@@ -309,7 +309,7 @@ int clcnn__cmd_bench(int argc, char **argv)
     if (o.model)
         return clcnn__bench_model(o.model, o.device, o.batch ? o.batch : 64, o.repeat,
                                   o.warmup, o.json);
-    unsigned char selected[256];
+    unsigned char selected[BENCH_MAX_CASES];
     if (!o.peak_only && (rc = clcnn__bench_select("bench", o.suites, o.layers, selected)))
         return rc;
     clcnn_context *ctx = NULL;

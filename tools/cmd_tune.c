@@ -249,7 +249,7 @@ static int save(clcnn_context *ctx, const options *o, const choice *chosen, int 
 int clcnn__cmd_tune(int argc, char **argv)
 {
     options o = {0};
-    unsigned char selected[256];
+    unsigned char selected[BENCH_MAX_CASES];
     int rc = parse(argc, argv, &o);
     if (rc || (rc = clcnn__bench_select("tune", o.suites, o.layers, selected)))
         return rc;
