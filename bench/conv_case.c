@@ -120,7 +120,7 @@ void bench_conv_choice(clcnn_context *ctx, const bench_conv_data *d, bench_pass 
 
 const char *bench_conv_algo_name(clcnn_conv_algo algo, char *buf, size_t size)
 {
-    static const char *const names[] = {"auto", "direct", "gemm"};
+    static const char *const names[] = {"auto", "direct", "gemm", "winograd", "gemm_1x1"};
     if ((unsigned)algo < sizeof names / sizeof names[0])
         snprintf(buf, size, "%s", names[algo]);
     else

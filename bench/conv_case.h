@@ -45,8 +45,8 @@ clcnn_status bench_conv_run(clcnn_context *ctx, bench_conv_data *d, bench_pass p
 void bench_conv_choice(clcnn_context *ctx, const bench_conv_data *d, bench_pass pass,
                        clcnn_conv_algo *algo, int *variant, int *tuned);
 
-/* The algorithm's name as clcnn.h's enum has it ("direct", "gemm") into
- * buf; "algo<N>" for a value this list does not know yet. */
+/* The algorithm's name as clcnn.h's enum has it ("direct", "gemm",
+ * "winograd", "gemm_1x1") into buf; "algo<N>" for a value added since. */
 const char *bench_conv_algo_name(clcnn_conv_algo algo, char *buf, size_t size);
 
 /* Runs the pass once (dw and db zeroed first), reads the result back and
