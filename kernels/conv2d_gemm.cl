@@ -15,8 +15,8 @@
  *   TM  output channels per register block (default 8)
  *   TN  output pixels per work-item; also the vector width, so one of 2, 4, 8, 16
  *       (default 16)
- *   KC  reduction rows (c, r, s) per panel chunk; the panel holds KC * TN floats of
- *       local memory (default 256)
+ *   KC  reduction rows (c, r, s) per panel chunk; the panel holds KC * (TN + 1)
+ *       floats of local memory (default 256)
  *
  * Work-item (i0, i1, i2) computes y[n, kbeg .. kend, pq0 .. pq0+TN) where pq0 = i0 * TN
  * indexes the P*Q plane of image n = i1, kbeg = i2 * k_per_item and kend = min(K,
@@ -82,6 +82,7 @@ conv2d_fwd_gemm(__global const float *x, int x_off, __global const float *w, int
                 int pad_left, int stride_h, int stride_w, int dil_h, int dil_w, int k_per_item)
 {
     __local float panel[KC * TN];
+    __local int used[KC];
     const int PQ = P * Q;
     const int pq0 = (int)get_global_id(0) * TN;
     const int n = (int)get_global_id(1);
@@ -119,11 +120,29 @@ conv2d_fwd_gemm(__global const float *x, int x_off, __global const float *w, int
     const int win0 = n * CHW + h0[0] * W + w0[0];
     const int win1 = n * CHW + (h0[0] + stride_h) * W - pad_left - split;
 
+    /* the lowest and highest input row (at r = 0) of the tile's lanes */
+    const int hlo = h0[0], hhi = h0[TN - 1];
+
     for (int j0 = 0; j0 < CRS; j0 += KC) {
         const int jn = min(KC, CRS - j0);
         int c = j0 / RS, r = j0 % RS / S, s = j0 % S;
+        /* Panel rows whose input row lies in the padding for every lane are
+         * zeros: they are left out, and used[] keeps the reduction index of
+         * each row kept (the backward-data pass of a large unpadded filter,
+         * run as this forward pass, is mostly such padding). */
+        int kept = 0;
         for (int jj = 0; jj < jn; jj++) {
             const __global float *xc = x + n * CHW + c * HW;
+            if (hhi + r * dil_h < 0 || hlo + r * dil_h >= H) {
+                if (++s == S) {
+                    s = 0;
+                    if (++r == R) {
+                        r = 0;
+                        c++;
+                    }
+                }
+                continue;
+            }
             VEC v;
             if (row_fast) {
                 const int h = h0[0] + r * dil_h;
@@ -155,7 +174,8 @@ conv2d_fwd_gemm(__global const float *x, int x_off, __global const float *w, int
                     lane[i] = xc[ix[i]];
                 v = select((VEC)(0.0f), VLOAD(0, lane), ok);
             }
-            VSTORE(v, jj, panel);
+            VSTORE(v, kept, panel);
+            used[kept++] = jj;
             if (++s == S) {
                 s = 0;
                 if (++r == R) {
@@ -186,11 +206,21 @@ conv2d_fwd_gemm(__global const float *x, int x_off, __global const float *w, int
                     }
                 }
             }
-            for (int jj = 0; jj < jn; jj++) {
-                const VEC bv = VLOAD(jj, panel);
+            if (kept == jn) {
+                for (int jj = 0; jj < jn; jj++) {
+                    const VEC bv = VLOAD(jj, panel);
 #pragma unroll
-                for (int m = 0; m < TM; m++)
-                    acc[m] = fma((VEC)(w[wrow[m] + jj]), bv, acc[m]);
+                    for (int m = 0; m < TM; m++)
+                        acc[m] = fma((VEC)(w[wrow[m] + jj]), bv, acc[m]);
+                }
+            } else {
+                for (int t = 0; t < kept; t++) {
+                    const VEC bv = VLOAD(t, panel);
+                    const int jj = used[t];
+#pragma unroll
+                    for (int m = 0; m < TM; m++)
+                        acc[m] = fma((VEC)(w[wrow[m] + jj]), bv, acc[m]);
+                }
             }
 #pragma unroll
             for (int m = 0; m < TM; m++) {

@@ -162,10 +162,7 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
     else if (t->method == CONV2D_M_IM2COL &&
              (size_t)g->C * g->R * g->S * g->N * g->P * g->Q > ((size_t)1 << 27))
         reason = "needs more than 512 MiB of scratch memory for the im2col matrix";
-    else if (t->method == CONV2D_M_GEMM &&
-             (unsigned long long)t->b * t->c * sizeof(float) > ctx->local_mem_bytes)
-        reason = "needs more local memory than the device has";
-    else if (t->method == CONV2D_M_PANEL &&
+    else if ((t->method == CONV2D_M_GEMM || t->method == CONV2D_M_PANEL) &&
              (unsigned long long)(t->b + 1) * t->c * sizeof(float) > ctx->local_mem_bytes)
         reason = "needs more local memory than the device has";
 
@@ -237,8 +234,10 @@ enum {
  *   one or two input channels with a one-channel direct block (of 4 rows for
  *   filters of 5+ rows, LeNet conv1: 44 -> 51), 3x3 by Winograd (>= 96
  *   channels, outputs of >= 20x20) or with >= 64 channels the implicit GEMM
- *   (VGG 64@56: 238 -> 264 over the gather), larger filters with >= 64
- *   channels by the direct kernel; the gather otherwise.
+ *   (VGG 64@56: 238 -> 264 over the gather), larger filters by the implicit
+ *   GEMM too with >= 128 channels (its panel leaves out the rows of padding:
+ *   L3 137 -> 181 over the direct kernel), by the direct kernel with 64 (L2:
+ *   233 vs 218); the gather otherwise.
  * - backward-filter: the tap panel of 512 pixels (whose dy rows stream long
  *   enough for the prefetcher: Keras conv1 48 -> 56 over 128 pixels), except
  *   for at most 8 output channels, where its vectors along the taps would
@@ -281,7 +280,7 @@ static void heuristic(const conv2d_geom *g, clcnn__conv2d_pass pass, clcnn_conv_
         } else if (wino && g->C >= 96 && g->K >= 96 && (long long)g->H * g->W >= 400) {
             *algo = CLCNN_CONV_WINOGRAD;
             *variant = 0;
-        } else if (g->R * g->S <= 9 && g->C >= 64) {
+        } else if ((g->R * g->S <= 9 && g->C >= 64) || g->C >= 128) {
             *algo = CLCNN_CONV_GEMM;
             *variant = V_GEMM_8X16;
         } else if (g->R * g->S > 9 && g->C >= 64) {
