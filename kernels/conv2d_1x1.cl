@@ -110,35 +110,42 @@ __kernel void conv2d_gemm1x1(__global const float *in, int in_off, int in_stride
 }
 
 /*
- * conv2d_subsample: work-item i writes element i of dst (N, C, P, Q), dst[n,c,p,q] =
- * src[n, c, p * stride_h, q * stride_w] of src (N, C, H, W): the input a strided 1x1
- * convolution reads. conv2d_upsample: the reverse for its backward-data pass: work-item
- * i writes element i of dst (N, C, H, W), src[n, c, h / stride_h, w / stride_w] where
- * both divide evenly (and lie inside src (N, C, P, Q)), 0 elsewhere.
- * Arguments of both: src, src_off; dst, dst_off; NC H W P Q stride_h stride_w.
+ * conv2d_subsample: work-item (p, plane) writes row p of dst (N*C planes of P x Q),
+ * dst[plane, p, q] = src[plane, p * stride_h, q * stride_w] of src (planes of H x W):
+ * the input a strided 1x1 convolution reads. conv2d_upsample: the reverse for its
+ * backward-data pass: work-item (h, plane) writes row h of dst (planes of H x W),
+ * src[plane, h / stride_h, v / stride_w] where both divide evenly (and lie inside
+ * src, planes of P x Q), 0 elsewhere. Arguments of both: src, src_off; dst, dst_off;
+ * NC H W P Q stride_h stride_w.
  */
 __kernel void conv2d_subsample(__global const float *src, int src_off, __global float *dst,
                                int dst_off, int NC, int H, int W, int P, int Q, int stride_h,
                                int stride_w)
 {
-    const int i = (int)get_global_id(0);
-    if (i >= NC * P * Q)
+    const int p = (int)get_global_id(0), plane = (int)get_global_id(1);
+    if (p >= P || plane >= NC)
         return;
-    const int q = i % Q, p = i / Q % P, plane = i / (P * Q);
-    dst[dst_off + i] = src[src_off + (plane * H + p * stride_h) * W + q * stride_w];
+    const __global float *sr = src + src_off + (plane * H + p * stride_h) * W;
+    __global float *dr = dst + dst_off + (plane * P + p) * Q;
+    for (int q = 0; q < Q; q++)
+        dr[q] = sr[q * stride_w];
 }
 
 __kernel void conv2d_upsample(__global const float *src, int src_off, __global float *dst,
                               int dst_off, int NC, int H, int W, int P, int Q, int stride_h,
                               int stride_w)
 {
-    const int i = (int)get_global_id(0);
-    if (i >= NC * H * W)
+    const int h = (int)get_global_id(0), plane = (int)get_global_id(1);
+    if (h >= H || plane >= NC)
         return;
-    const int v = i % W, h = i / W % H, plane = i / (H * W);
-    const int p = h / stride_h, q = v / stride_w;
-    const int hit = h % stride_h == 0 && v % stride_w == 0 && p < P && q < Q;
-    dst[dst_off + i] = hit ? src[src_off + (plane * P + p) * Q + q] : 0.0f;
+    __global float *dr = dst + dst_off + (plane * H + h) * W;
+    for (int v = 0; v < W; v++)
+        dr[v] = 0.0f;
+    if (h % stride_h != 0 || h / stride_h >= P)
+        return;
+    const __global float *sr = src + src_off + (plane * P + h / stride_h) * Q;
+    for (int q = 0; q < Q && q * stride_w < W; q++)
+        dr[q * stride_w] = sr[q];
 }
 
 /*

@@ -227,12 +227,13 @@ enum {
  *   im2col GEMM only ties it on 3x3 outputs).
  * - backward-data: tiny outputs (P*Q <= 16) by the product of the transposed
  *   filter and dy with col2im, which skips the padding the flipped forms
- *   multiply by zero (Keras conv3: 53 -> 103); other strided layers gather
- *   (the flipped form needs stride 1), in blocks of 4 channels for 3 or 4
- *   (the RGB input of L1 and the ResNet stem: 114 -> 160);
- *   stride 1 runs a forward algorithm on the flipped filter: 1x1 as a product,
- *   one or two input channels with a one-channel direct block (of 4 rows for
- *   filters of 5+ rows, LeNet conv1: 44 -> 51), 3x3 by Winograd (>= 96
+ *   multiply by zero (Keras conv3: 53 -> 103); 1x1 filters as one product,
+ *   upsampled into dx for strides (ResNet 1x1 stride 2: 143 -> 334 over the
+ *   gather); other strided layers gather (the flipped form needs stride 1),
+ *   in blocks of 4 channels for 3 or 4 (the RGB input of L1 and the ResNet
+ *   stem: 114 -> 160); stride 1 runs a forward algorithm on the flipped
+ *   filter: one or two input channels with a one-channel direct block (of 4
+ *   rows for filters of 5+ rows, LeNet conv1: 44 -> 51), 3x3 by Winograd (>= 96
  *   channels, outputs of >= 20x20) or with >= 64 channels the implicit GEMM
  *   (VGG 64@56: 238 -> 264 over the gather), larger filters by the implicit
  *   GEMM too with >= 128 channels (its panel leaves out the rows of padding:
@@ -270,12 +271,14 @@ static void heuristic(const conv2d_geom *g, clcnn__conv2d_pass pass, clcnn_conv_
             *variant = V_COL2IM_8X16;
             return;
         }
-        if (!stride1)
-            return;
         if (one) {
             *algo = CLCNN_CONV_GEMM_1X1;
             *variant = 0;
-        } else if (g->C <= 2) {
+            return;
+        }
+        if (!stride1)
+            return;
+        if (g->C <= 2) {
             *variant = g->R >= 5 && g->dil_h == 1 ? V_FLIPPED_ROWS_1X4X16 : V_FLIPPED_DIRECT_1X16;
         } else if (wino && g->C >= 96 && g->K >= 96 && (long long)g->H * g->W >= 400) {
             *algo = CLCNN_CONV_WINOGRAD;

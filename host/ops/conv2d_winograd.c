@@ -58,10 +58,8 @@ clcnn_status clcnn__conv2d_resample(clcnn_context *ctx, const char *kernel, conv
     if (st != CLCNN_OK)
         return st;
     const int down = kernel[7] == 's'; /* conv2d_subsample */
-    size_t global, local;
-    clcnn__conv2d_size_1d(ctx, (size_t)planes * (down ? (size_t)g->P * g->Q : (size_t)g->H * g->W),
-                          &global, &local);
-    return CLCNN__LAUNCH(ctx, k, 1, &global, &local, CLCNN__ARG_MEM(src.mem),
+    const size_t global[2] = {down ? (size_t)g->P : (size_t)g->H, (size_t)planes};
+    return CLCNN__LAUNCH(ctx, k, 2, global, NULL, CLCNN__ARG_MEM(src.mem),
                          CLCNN__ARG_INT(src.off), CLCNN__ARG_MEM(dst.mem),
                          CLCNN__ARG_INT(dst.off), CLCNN__ARG_INT(planes), CLCNN__ARG_INT(g->H),
                          CLCNN__ARG_INT(g->W), CLCNN__ARG_INT(g->P), CLCNN__ARG_INT(g->Q),
