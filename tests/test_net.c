@@ -91,6 +91,8 @@ START_TEST(test_bad_specs)
         {"transformer(12)", CLCNN_ERR_FORMAT},
         {"maxpool(2,2,2) dense(10)", CLCNN_ERR_FORMAT},
         {"leaky_relu(nan) dense(10)", CLCNN_ERR_FORMAT},
+        {"leaky_relu(.18e52) dense(10)", CLCNN_ERR_FORMAT}, /* infinite as a float */
+        {"leaky_relu(-3.5e38) dense(10)", CLCNN_ERR_FORMAT},
         {"conv(6,5,pad=9) dense(10)", CLCNN_ERR_INVALID_ARGUMENT}, /* padding > filter */
         {"conv(6,40) dense(10)", CLCNN_ERR_SHAPE},       /* filter larger than the image */
         {"relu", CLCNN_ERR_SHAPE},                       /* nothing to train */

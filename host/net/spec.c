@@ -48,7 +48,9 @@ static int parse_float(const char *s, float *out)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v))
+    /* finite as a float too: 1e39 would become infinity, which no spec can
+     * say and so no model file could read back */
+    if (errno || end == s || *end || !isfinite(v) || !isfinite((float)v))
         return 0;
     *out = (float)v;
     return 1;
