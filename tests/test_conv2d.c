@@ -71,6 +71,8 @@ START_TEST(test_forward)
     const uint64_t seed = 100 + (uint64_t)_i;
     tu_rng rng = tu_rng_make(seed);
     conv2d_ref_geom g = case_geom(c);
+    if (tu_too_big((double)g.N * g.K * g.P * g.Q * g.C * g.R * g.S))
+        return; /* CLCNN_TEST_SMALL: the largest shapes are skipped */
     size_t nx = conv2d_ref_x_count(&g), nw = conv2d_ref_w_count(&g), ny = conv2d_ref_y_count(&g);
     float *x = random_floats(&rng, nx), *w = random_floats(&rng, nw);
     float *b = random_floats(&rng, (size_t)g.K);
@@ -228,6 +230,8 @@ START_TEST(test_backward)
     const uint64_t seed = 300 + (uint64_t)_i;
     tu_rng rng = tu_rng_make(seed);
     conv2d_ref_geom g = case_geom(c);
+    if (tu_too_big((double)g.N * g.K * g.P * g.Q * g.C * g.R * g.S))
+        return; /* CLCNN_TEST_SMALL: the largest shapes are skipped */
     size_t nx = conv2d_ref_x_count(&g), nw = conv2d_ref_w_count(&g), ny = conv2d_ref_y_count(&g);
     size_t nk = (size_t)g.K;
     float *x = random_floats(&rng, nx), *w = random_floats(&rng, nw);
@@ -362,6 +366,8 @@ START_TEST(test_offsets_and_guards)
     const uint64_t seed = 700 + (uint64_t)_i;
     tu_rng rng = tu_rng_make(seed);
     conv2d_ref_geom g = case_geom(c);
+    if (tu_too_big((double)g.N * g.K * g.P * g.Q * g.C * g.R * g.S))
+        return; /* CLCNN_TEST_SMALL: the largest shapes are skipped */
     const int shapes[T_COUNT][4] = {
         {g.N, g.C, g.H, g.W}, {g.K, g.C, g.R, g.S}, {g.K, 1, 1, 1}, {g.N, g.K, g.P, g.Q},
         {g.N, g.K, g.P, g.Q}, {g.N, g.C, g.H, g.W}, {g.K, g.C, g.R, g.S}, {g.K, 1, 1, 1},

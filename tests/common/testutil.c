@@ -127,3 +127,14 @@ void tu_compare(const char *what, uint64_t seed, const float *got, const double 
                   first_bad < n ? (double)got[first_bad] : 0.0,
                   first_bad < n ? ref[first_bad] : 0.0, max_abs, max_rel);
 }
+
+int tu_small(void)
+{
+    const char *v = getenv("CLCNN_TEST_SMALL");
+    return v && strcmp(v, "1") == 0;
+}
+
+int tu_too_big(double work)
+{
+    return tu_small() && work > TU_SMALL_WORK;
+}

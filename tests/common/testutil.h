@@ -65,4 +65,15 @@ void tu_compare(const char *what, uint64_t seed, const float *got, const double 
 
 #define tu_ok(status) tu_expect_status((status), CLCNN_OK)
 
+/*
+ * Small-shapes mode, CLCNN_TEST_SMALL=1: for slow devices such as the
+ * oclgrind simulator (tests/oclgrind.sh). Suites keep every algorithm,
+ * variant and geometry but skip their largest shapes: a case whose work
+ * (multiply-adds, or elements for element-wise ops) exceeds TU_SMALL_WORK
+ * returns early when tu_too_big(work) says so.
+ */
+#define TU_SMALL_WORK 100000.0
+int tu_small(void);
+int tu_too_big(double work);
+
 #endif /* CLCNN_TESTUTIL_H */

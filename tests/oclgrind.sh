@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# tests/oclgrind.sh [BUILD_DIR] [TEST...]
+#
+# Runs the op test suites (default: act softmax pool loss optim dense conv2d)
+# on oclgrind's simulated OpenCL device, in small-shapes mode
+# (CLCNN_TEST_SMALL=1: every algorithm, variant and geometry, without the
+# largest shapes), and fails on any oclgrind report or failing check. Two
+# passes, because oclgrind 21.10's uninitialised-value check cannot run
+# optimised code (it stops at LLVM's `freeze` instruction):
+#   1. kernels compiled as usual: out-of-bounds accesses (always checked),
+#      --data-races, --check-api;
+#   2. kernels compiled with -cl-opt-disable: --uninitialized as well, with
+#      tests/oclgrind/shim.c preloaded around two faults of that check.
+# oclgrind reports on standard error, which goes to
+# BUILD_DIR/oclgrind/<test>-<pass>.log (the suites print nothing there when
+# all is well): a non-empty log fails the run. (OCLGRIND_LOG is no use: each
+# new context truncates that file.) BUILD_DIR (default build) must be built.
+# Installs oclgrind (Debian package) when missing.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+build=${1:-build}
+shift || true
+tests=("$@")
+[ ${#tests[@]} -gt 0 ] || tests=(act softmax pool loss optim dense conv2d)
+
+icd_lib=/usr/lib/oclgrind/liboclgrind-rt-icd.so
+if [ ! -f "$icd_lib" ]; then
+    echo "oclgrind: installing oclgrind" >&2
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+        oclgrind >/dev/null
+fi
+[ -f "$icd_lib" ] || { echo "oclgrind: $icd_lib not found" >&2; exit 1; }
+
+out=$PWD/$build/oclgrind
+mkdir -p "$out/vendors"
+# oclgrind as the only OpenCL platform
+echo "$icd_lib" >"$out/vendors/oclgrind.icd"
+cc -O1 -shared -fPIC tests/oclgrind/shim.c -o "$out/shim.so" -ldl -lOpenCL || exit 1
+
+export OCL_ICD_VENDORS=$out/vendors CLCNN_DEVICE=oclgrind CLCNN_REQUIRE_DEVICE=1
+export CLCNN_TEST_SMALL=1 CLCNN_CACHE_DIR="" CLCNN_TUNING_FILE=""
+export OCLGRIND_CHECK_API=1 OCLGRIND_DATA_RACES=1
+# 64 KiB of local memory, as PoCL offers, so that every conv2d variant runs
+export OCLGRIND_LOCAL_MEM_SIZE=65536
+
+status=0
+summary=()
+for t in "${tests[@]}"; do
+    exe=$build/tests/test_$t
+    [ -x "$exe" ] || { echo "oclgrind: $exe is not built" >&2; status=1; continue; }
+    for pass in optimised uninitialized; do
+        log=$out/$t-$pass.log
+        rm -f "$log"
+        start=$(date +%s)
+        if [ $pass = optimised ]; then
+            timeout 3600 "$exe" >"$out/$t-$pass.out" 2>"$log"
+        else
+            OCLGRIND_UNINITIALIZED=1 OCLGRIND_BUILD_OPTIONS=-cl-opt-disable \
+                LD_PRELOAD=$out/shim.so timeout 3600 "$exe" >"$out/$t-$pass.out" 2>"$log"
+        fi
+        rc=$?
+        secs=$(($(date +%s) - start))
+        checks=$(grep -E '^[0-9]+%: Checks' "$out/$t-$pass.out" | tail -1)
+        reports=0
+        [ -s "$log" ] && reports=$(grep -cE '^[A-Za-z]' "$log")
+        result=ok
+        if [ $rc -ne 0 ] || [ -s "$log" ]; then
+            result="FAILED (exit $rc, $reports messages: $log)"
+            status=1
+        fi
+        summary+=("$(printf '%-8s %-13s %5ss  %s  %s' "$t" "$pass" "$secs" "${checks:-no summary}" "$result")")
+        echo "${summary[-1]}" >&2
+    done
+done
+echo "oclgrind summary:"
+printf '%s\n' "${summary[@]}"
+exit $status
