@@ -7,12 +7,20 @@
  *   TN       columns of C per work-item: 2, 4, 8 or 16      (default 8)
  *   TRANS_A  1: A is stored (K,M) with row stride lda, else (M,K)  (0)
  *   TRANS_B  1: B is stored (N,K) with row stride ldb, else (K,N)  (0)
+ *   DOT      with TRANS_B and not TRANS_A, the dot-product form below
+ *            with K walked DOT elements at a time: 8 or 16, or 0 (off) (0)
  *
  * gemm: work-item (gx, gy) computes the TM x TN block of C at rows
  *   gy*TM.., columns gx*TN.., holding TM accumulators of type floatTN and
  *   adding one fma of a broadcast A element and a row of B per row and k.
  *   No local memory and no barriers, so any work-group shape works: 1x1
- *   suits a CPU (PoCL), larger groups a GPU. Blocks that stick out past M
+ *   suits a CPU (PoCL), larger groups a GPU.
+ *   With B transposed (C = A B^T, as a dense layer's forward pass), rows of
+ *   A and of B both run along K, so the broadcast form would gather B one
+ *   scalar at a time; the DOT form instead keeps TM x TN vectors of partial
+ *   dot products, loads DOT contiguous elements of each row of A and B per
+ *   step, and adds each vector's lanes at the end (a different order of
+ *   the same sum). Blocks that stick out past M
  *   or N clamp their loads to the last row/column and skip those stores.
  *   args: M, N, K, alpha, beta (beta == 0: C is not read), A, a_off, lda,
  *   B, b_off, ldb, C, c_off, ldc, bias, bias_off, bias_mode (0 none,
@@ -38,9 +46,35 @@
 #define TRANS_B 0
 #endif
 
+#ifndef DOT
+#define DOT 0
+#endif
+
 #if TM < 1 || TM > 8
 #error "TM must be in 1..8"
 #endif
+#if DOT != 0 && DOT != 8 && DOT != 16
+#error "DOT must be 0, 8 or 16"
+#endif
+#define DOT_FORM (DOT != 0 && TRANS_B && !TRANS_A)
+
+#if DOT == 16
+#define DVEC float16
+#define DLOAD vload16
+/* the sum of a float16's lanes */
+#define HSUM(v) hsum8((v).lo + (v).hi)
+#else
+#define DVEC float8
+#define DLOAD vload8
+#define HSUM(v) hsum8(v)
+#endif
+
+static float hsum8(float8 v)
+{
+    float4 h = v.lo + v.hi;
+    float2 q = h.lo + h.hi;
+    return q.x + q.y;
+}
 
 #if TN == 2
 #define VEC float2
@@ -91,6 +125,81 @@ __kernel void gemm(int M, int N, int K, float alpha, float beta, __global const 
     for (int r = 0; r < TM; r++)
         acc[r] = (VEC)(0.0f);
 
+#if DOT_FORM
+    {
+        __global const float *b_row[TN];
+#pragma unroll
+        for (int t = 0; t < TN; t++)
+            b_row[t] = B + min(j0 + t, N - 1) * ldb;
+        DVEC part[TM][TN];
+#pragma unroll
+        for (int r = 0; r < TM; r++)
+#pragma unroll
+            for (int t = 0; t < TN; t++)
+                part[r][t] = (DVEC)(0.0f);
+        int k = 0;
+        for (; k + DOT <= K; k += DOT) {
+            DVEC a[TM], b[TN];
+#pragma unroll
+            for (int r = 0; r < TM; r++)
+                a[r] = DLOAD(0, a_row[r] + k);
+#pragma unroll
+            for (int t = 0; t < TN; t++)
+                b[t] = DLOAD(0, b_row[t] + k);
+#pragma unroll
+            for (int r = 0; r < TM; r++)
+#pragma unroll
+                for (int t = 0; t < TN; t++)
+                    part[r][t] = fma(a[r], b[t], part[r][t]);
+        }
+        /* the rest of K: one float8 step when walking by 16, then scalars */
+        float tail[TM][TN];
+#pragma unroll
+        for (int r = 0; r < TM; r++)
+#pragma unroll
+            for (int t = 0; t < TN; t++)
+                tail[r][t] = 0.0f;
+#if DOT == 16
+        if (k + 8 <= K) {
+            float8 a[TM], b[TN];
+#pragma unroll
+            for (int r = 0; r < TM; r++)
+                a[r] = vload8(0, a_row[r] + k);
+#pragma unroll
+            for (int t = 0; t < TN; t++)
+                b[t] = vload8(0, b_row[t] + k);
+#pragma unroll
+            for (int r = 0; r < TM; r++)
+#pragma unroll
+                for (int t = 0; t < TN; t++)
+                    tail[r][t] = hsum8(a[r] * b[t]);
+            k += 8;
+        }
+#endif
+        for (; k < K; k++) {
+            float a[TM], b[TN];
+#pragma unroll
+            for (int r = 0; r < TM; r++)
+                a[r] = a_row[r][k];
+#pragma unroll
+            for (int t = 0; t < TN; t++)
+                b[t] = b_row[t][k];
+#pragma unroll
+            for (int r = 0; r < TM; r++)
+#pragma unroll
+                for (int t = 0; t < TN; t++)
+                    tail[r][t] = fma(a[r], b[t], tail[r][t]);
+        }
+#pragma unroll
+        for (int r = 0; r < TM; r++) {
+            float sums[TN];
+#pragma unroll
+            for (int t = 0; t < TN; t++)
+                sums[t] = HSUM(part[r][t]) + tail[r][t];
+            acc[r] = VLOAD(0, sums);
+        }
+    }
+#else
     if (!TRANS_B && j0 + TN <= N) {
         /* A whole row of the block of B is contiguous: one vector load. */
         __global const float *b_ptr = B + j0;
@@ -120,6 +229,7 @@ __kernel void gemm(int M, int N, int K, float alpha, float beta, __global const 
                 acc[r] = fma((VEC)(a_row[r][k * a_step]), b, acc[r]);
         }
     }
+#endif
 
     const int full = j0 + TN <= N;
 #pragma unroll

@@ -40,6 +40,8 @@ typedef struct gemm_case {
 
 static const gemm_case gemm_cases[] = {
     {1, 1, 1}, {5, 7, 3}, {2, 4, 9}, {17, 33, 19}, {9, 10, 400}, {33, 17, 64}, {64, 120, 37},
+    /* K = 16 + 8 + 3: every step of the dot-product form's walk along K */
+    {6, 5, 27},
 };
 
 /* The GEMM's fused epilogue on the reference result: ReLU, then the mask

@@ -9,21 +9,30 @@
 #include "gemm.h"
 
 /* Every variant computes the same result; they differ in the register block
- * per work-item (TM x TN, the -D options) and the work-group shape. */
-enum { VARIANT_4X8, VARIANT_8X16, VARIANT_GPU };
+ * per work-item (TM x TN, the -D options), the work-group shape and, for
+ * C = A B^T, whether rows of A and B are multiplied as dot products (dot:
+ * the vector width along K, or 0 for the broadcast form). */
+enum { VARIANT_4X8, VARIANT_8X16, VARIANT_GPU, VARIANT_DOT16, VARIANT_DOT8 };
 static const struct gemm_variant {
     const char *name;
     int tm, tn;
     size_t wg_x, wg_y;
+    int dot;
 } variants[] = {
     /* CPUs with 8-wide float vectors (AVX2), and outputs too small to give
      * every core an 8x16 block: 32 accumulators in four float8 */
-    [VARIANT_4X8] = {"4x8", 4, 8, 1, 1},
+    [VARIANT_4X8] = {"4x8", 4, 8, 1, 1, 0},
     /* CPUs with 16-wide float vectors (AVX-512): 128 accumulators in eight
      * float16 registers, about three times the 4x8 speed on PoCL */
-    [VARIANT_8X16] = {"8x16", 8, 16, 1, 1},
+    [VARIANT_8X16] = {"8x16", 8, 16, 1, 1, 0},
     /* GPUs: many small blocks in work-groups of 64 */
-    [VARIANT_GPU] = {"4x4-wg8x8", 4, 4, 8, 8},
+    [VARIANT_GPU] = {"4x4-wg8x8", 4, 4, 8, 8, 0},
+    /* CPUs, C = A B^T (a dense layer's forward pass): 16 float16 partial
+     * sums and 8 loads per 16 steps of K (AVX-512: 24 of 32 registers);
+     * other transposes run the broadcast form with a 4x4 block */
+    [VARIANT_DOT16] = {"dot4x4x16", 4, 4, 1, 1, 16},
+    /* the same for 8-wide vectors: 8 float8 partial sums, 6 loads */
+    [VARIANT_DOT8] = {"dot2x4x8", 2, 4, 1, 1, 8},
 };
 enum { VARIANT_COUNT = (int)(sizeof variants / sizeof variants[0]) };
 
@@ -43,15 +52,18 @@ static size_t block_count(int M, int N, int variant)
     return (size_t)((M + v->tm - 1) / v->tm) * (size_t)((N + v->tn - 1) / v->tn);
 }
 
-int clcnn__gemm_choose(const clcnn_context *ctx, int M, int N, int K)
+int clcnn__gemm_choose(const clcnn_context *ctx, int trans_a, int trans_b, int M, int N, int K)
 {
     (void)K;
     if (ctx->info.is_gpu)
         return VARIANT_GPU;
     cl_uint width = 0;
     if (clGetDeviceInfo(ctx->device, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof width,
-                        &width, NULL) != CL_SUCCESS ||
-        width < 16)
+                        &width, NULL) != CL_SUCCESS)
+        width = 0;
+    if (trans_b && !trans_a)
+        return width >= 16 ? VARIANT_DOT16 : VARIANT_DOT8;
+    if (width < 16)
         return VARIANT_4X8;
     size_t cores = ctx->info.compute_units ? ctx->info.compute_units : 1;
     if (block_count(M, N, VARIANT_8X16) < cores &&
@@ -195,8 +207,16 @@ static clcnn_status check_desc(clcnn_context *ctx, const clcnn__gemm_desc *d)
 
 static void variant_options(int variant, int trans_a, int trans_b, char *buf, size_t size)
 {
-    snprintf(buf, size, "-DTM=%d -DTN=%d -DTRANS_A=%d -DTRANS_B=%d", variants[variant].tm,
-             variants[variant].tn, trans_a, trans_b);
+    const struct gemm_variant *v = &variants[variant];
+    /* DOT only changes the kernel for C = A B^T: other transposes share one
+     * program with the broadcast variants of the same block */
+    int dot = trans_b && !trans_a ? v->dot : 0;
+    if (dot)
+        snprintf(buf, size, "-DTM=%d -DTN=%d -DTRANS_A=%d -DTRANS_B=%d -DDOT=%d", v->tm, v->tn,
+                 trans_a, trans_b, dot);
+    else
+        snprintf(buf, size, "-DTM=%d -DTN=%d -DTRANS_A=%d -DTRANS_B=%d", v->tm, v->tn,
+                 trans_a, trans_b);
 }
 
 /* ---- the GEMM ---- */
@@ -209,7 +229,7 @@ clcnn_status clcnn__gemm_variant(clcnn_context *ctx, const clcnn__gemm_desc *d, 
     if (st != CLCNN_OK)
         return st;
     if (variant == CLCNN__GEMM_AUTO)
-        variant = clcnn__gemm_choose(ctx, d->M, d->N, d->K);
+        variant = clcnn__gemm_choose(ctx, d->trans_a, d->trans_b, d->M, d->N, d->K);
     if (variant < 0 || variant >= VARIANT_COUNT)
         return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT,
                            "clcnn__gemm: variant %d is not in [0, %d)", variant, VARIANT_COUNT);

@@ -56,8 +56,9 @@ typedef struct clcnn__gemm_desc {
 int clcnn__gemm_variant_count(void);
 /* "4x8" and so on; NULL outside [0, count). */
 const char *clcnn__gemm_variant_name(int variant);
-/* The variant clcnn__gemm uses for this size on ctx's device. */
-int clcnn__gemm_choose(const clcnn_context *ctx, int M, int N, int K);
+/* The variant clcnn__gemm uses for these transposes and sizes on ctx's
+ * device. */
+int clcnn__gemm_choose(const clcnn_context *ctx, int trans_a, int trans_b, int M, int N, int K);
 
 /* Enqueues the GEMM with the chosen variant. Returns
  * CLCNN_ERR_INVALID_ARGUMENT or CLCNN_ERR_SHAPE for a bad descriptor (the
