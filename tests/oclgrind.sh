@@ -7,10 +7,19 @@
 # largest shapes), and fails on any oclgrind report or failing check. Two
 # passes, because oclgrind 21.10's uninitialised-value check cannot run
 # optimised code (it stops at LLVM's `freeze` instruction):
-#   1. kernels compiled as usual: out-of-bounds accesses (always checked),
-#      --data-races, --check-api;
-#   2. kernels compiled with -cl-opt-disable: --uninitialized as well, with
-#      tests/oclgrind/shim.c preloaded around two faults of that check.
+#   1. "optimised": kernels compiled as usual; out-of-bounds accesses
+#      (always checked), --data-races, --check-api; and every buffer created
+#      without data starts as NaN (tests/oclgrind/shim.c), so a kernel that
+#      reads memory nobody wrote puts NaN into results the suites reject.
+#   2. "uninitialized": kernels compiled with -cl-opt-disable and oclgrind's
+#      --uninitialized check as well (shim.c works around two faults of it).
+#      Not for conv2d unless OCLGRIND_UNINIT_ALL=1: its kernels split
+#      16-lane vectors (.lo/.hi/.even/.odd), whose shadow oclgrind 21.10
+#      takes from the wrong operand when the result has fewer lanes than the
+#      source (ShuffleVector compares the index with the result's lane
+#      count), reporting initialised data as uninitialised; a one-line
+#      kernel `vstore8(vload16(0, in).odd, 0, out)` is reported the same way.
+#      Pass 1's NaN fill covers conv2d's reads of unwritten memory instead.
 # oclgrind reports on standard error, which goes to
 # BUILD_DIR/oclgrind/<test>-<pass>.log (the suites print nothing there when
 # all is well): a non-empty log fails the run. (OCLGRIND_LOG is no use: each
@@ -51,15 +60,19 @@ summary=()
 for t in "${tests[@]}"; do
     exe=$build/tests/test_$t
     [ -x "$exe" ] || { echo "oclgrind: $exe is not built" >&2; status=1; continue; }
-    for pass in optimised uninitialized; do
+    passes=(optimised uninitialized)
+    [ "$t" = conv2d ] && [ "${OCLGRIND_UNINIT_ALL:-0}" != 1 ] && passes=(optimised)
+    for pass in "${passes[@]}"; do
         log=$out/$t-$pass.log
         rm -f "$log"
         start=$(date +%s)
         if [ $pass = optimised ]; then
-            timeout 3600 "$exe" >"$out/$t-$pass.out" 2>"$log"
+            CLCNN_OCLGRIND_SHIM=poison LD_PRELOAD=$out/shim.so \
+                timeout 3600 "$exe" >"$out/$t-$pass.out" 2>"$log"
         else
-            OCLGRIND_UNINITIALIZED=1 OCLGRIND_BUILD_OPTIONS=-cl-opt-disable \
-                LD_PRELOAD=$out/shim.so timeout 3600 "$exe" >"$out/$t-$pass.out" 2>"$log"
+            CLCNN_OCLGRIND_SHIM=uninit OCLGRIND_UNINITIALIZED=1 \
+                OCLGRIND_BUILD_OPTIONS=-cl-opt-disable LD_PRELOAD=$out/shim.so \
+                timeout 3600 "$exe" >"$out/$t-$pass.out" 2>"$log"
         fi
         rc=$?
         secs=$(($(date +%s) - start))
