@@ -260,6 +260,41 @@ START_TEST(test_fused_matches_unfused)
 }
 END_TEST
 
+/* clcnn_net_prepare runs a pass on zeros but changes nothing a training run
+ * keeps: weights, optimiser state and step count; the gradients end zero. */
+START_TEST(test_prepare_keeps_state)
+{
+    const int n = 4;
+    clcnn_net *net = NULL;
+    tu_ok(clcnn_net_create(tu_ctx(), "lenet5", n, 1, 28, 28, &net));
+    clcnn_optim_params adam = {.kind = CLCNN_OPTIM_ADAM, .lr = 0.002f};
+    tu_ok(clcnn_net_set_optimizer(net, &adam));
+    float *x = tu_alloc((size_t)n * 784 * sizeof *x), labels[4] = {1, 7, 3, 0};
+    tu_rng rng = tu_rng_make(71);
+    tu_fill(&rng, x, (size_t)n * 784, -1, 2);
+    tu_ok(clcnn_net_train_batch(net, x, labels, n, 0.002f));
+    float *params = tu_read(net->params), *state = tu_read(net->state);
+    long steps = clcnn_net_steps(net);
+    tu_ok(clcnn_net_prepare(net));
+    float *params2 = tu_read(net->params), *state2 = tu_read(net->state);
+    float *grads = tu_read(net->grads);
+    size_t count = clcnn_net_param_count(net);
+    ck_assert_mem_eq(params, params2, count * sizeof *params);
+    ck_assert_mem_eq(state, state2, clcnn_tensor_count(net->state) * sizeof *state);
+    ck_assert_int_eq(clcnn_net_steps(net), steps);
+    for (size_t i = 0; i < count; i++)
+        ck_assert_msg(grads[i] == 0.0f, "gradient %zu is %g after prepare", i, (double)grads[i]);
+    ck_assert_int_eq(clcnn_net_prepare(NULL), CLCNN_ERR_INVALID_ARGUMENT);
+    free(x);
+    free(params);
+    free(state);
+    free(params2);
+    free(state2);
+    free(grads);
+    clcnn_net_destroy(net);
+}
+END_TEST
+
 /* A partial batch gives the same outputs as the same images in a full one. */
 START_TEST(test_partial_batch)
 {
@@ -580,6 +615,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_bad_specs);
     tcase_add_test(tc, test_net_gradient);
     tcase_add_loop_test(tc, test_fused_matches_unfused, 0, 5);
+    tcase_add_test(tc, test_prepare_keeps_state);
     tcase_add_test(tc, test_partial_batch);
     tcase_add_test(tc, test_save_load_identical);
     tcase_add_test(tc, test_damaged_files);
