@@ -226,7 +226,7 @@ int main(int argc, char **argv)
             clcnn_layer_info info = {.text = "-"};
             if (prof.layer[i] >= 0)
                 clcnn_net_layer(net, prof.layer[i], &info);
-            if (prof.ms[i] / steps >= 0.0005) /* skip the ReLUs done inside others */
+            if (prof.ms[i] / steps >= 0.002) /* skip the ReLUs done inside others */
                 printf("  %2d %-18s %-13s %7.3f ms\n", prof.layer[i] + 1, info.text,
                        prof.what[i], prof.ms[i] / steps);
         }
