@@ -13,13 +13,15 @@
 #      reads memory nobody wrote puts NaN into results the suites reject.
 #   2. "uninitialized": kernels compiled with -cl-opt-disable and oclgrind's
 #      --uninitialized check as well (shim.c works around two faults of it).
-#      Not for conv2d unless OCLGRIND_UNINIT_ALL=1: its kernels split
-#      16-lane vectors (.lo/.hi/.even/.odd), whose shadow oclgrind 21.10
-#      takes from the wrong operand when the result has fewer lanes than the
-#      source (ShuffleVector compares the index with the result's lane
-#      count), reporting initialised data as uninitialised; a one-line
-#      kernel `vstore8(vload16(0, in).odd, 0, out)` is reported the same way.
-#      Pass 1's NaN fill covers conv2d's reads of unwritten memory instead.
+#      Not for dense and conv2d unless OCLGRIND_UNINIT_ALL=1: their kernels
+#      split vectors into halves or lanes (.lo/.hi/.even/.odd in horizontal
+#      sums and the Winograd transform), whose shadow oclgrind 21.10 takes
+#      from the wrong operand when the result has fewer lanes than the
+#      source (its ShuffleVector compares the lane index with the result's
+#      lane count), reporting initialised data as uninitialised: a one-line
+#      kernel `vstore8(vload16(0, in).odd, 0, out)` is reported, and the
+#      same sums written lane by lane are not. Pass 1's NaN fill covers
+#      their reads of unwritten memory instead.
 # oclgrind reports on standard error, which goes to
 # BUILD_DIR/oclgrind/<test>-<pass>.log (the suites print nothing there when
 # all is well): a non-empty log fails the run. (OCLGRIND_LOG is no use: each
@@ -61,7 +63,9 @@ for t in "${tests[@]}"; do
     exe=$build/tests/test_$t
     [ -x "$exe" ] || { echo "oclgrind: $exe is not built" >&2; status=1; continue; }
     passes=(optimised uninitialized)
-    [ "$t" = conv2d ] && [ "${OCLGRIND_UNINIT_ALL:-0}" != 1 ] && passes=(optimised)
+    case $t in
+    dense | conv2d) [ "${OCLGRIND_UNINIT_ALL:-0}" = 1 ] || passes=(optimised) ;;
+    esac
     for pass in "${passes[@]}"; do
         log=$out/$t-$pass.log
         rm -f "$log"
