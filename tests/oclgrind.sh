@@ -47,6 +47,7 @@ fi
 
 out=$PWD/$build/oclgrind
 mkdir -p "$out/vendors"
+rm -f "$out"/*.out "$out"/*.log
 # oclgrind as the only OpenCL platform
 echo "$icd_lib" >"$out/vendors/oclgrind.icd"
 cc -O1 -shared -fPIC tests/oclgrind/shim.c -o "$out/shim.so" -ldl -lOpenCL || exit 1
