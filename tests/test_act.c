@@ -233,13 +233,6 @@ START_TEST(test_reference_gradient)
 }
 END_TEST
 
-static void expect_message(const char *needle)
-{
-    const char *msg = clcnn_last_error(tu_ctx());
-    ck_assert_msg(strstr(msg, needle) != NULL, "message \"%s\" does not mention \"%s\"", msg,
-                  needle);
-}
-
 START_TEST(test_invalid)
 {
     clcnn_context *ctx = tu_ctx();
@@ -253,22 +246,22 @@ START_TEST(test_invalid)
                      CLCNN_ERR_INVALID_ARGUMENT);
     tu_expect_status(clcnn_act_forward(ctx, (clcnn_activation)9, 0, a, b),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("activation 9");
+    tu_expect_message("activation 9");
     tu_expect_status(clcnn_act_forward(ctx, (clcnn_activation)-1, 0, a, b),
                      CLCNN_ERR_INVALID_ARGUMENT);
     tu_expect_status(clcnn_act_forward(ctx, CLCNN_ACT_LEAKY_RELU, NAN, a, b),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("alpha");
+    tu_expect_message("alpha");
     tu_expect_status(clcnn_act_forward(ctx, CLCNN_ACT_LEAKY_RELU, INFINITY, a, b),
                      CLCNN_ERR_INVALID_ARGUMENT);
     tu_expect_status(clcnn_act_forward(ctx, CLCNN_ACT_RELU, 0, NULL, b),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("x is NULL");
+    tu_expect_message("x is NULL");
     tu_expect_status(clcnn_act_forward(ctx, CLCNN_ACT_TANH, 0, a, NULL),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("y is NULL");
+    tu_expect_message("y is NULL");
     tu_expect_status(clcnn_act_forward(ctx, CLCNN_ACT_SIGMOID, 0, a, small), CLCNN_ERR_SHAPE);
-    expect_message("x (2, 3, 4, 5) and y (1, 3, 4, 5)");
+    tu_expect_message("x (2, 3, 4, 5) and y (1, 3, 4, 5)");
     /* one count, another shape: fine (a flattening view) */
     tu_ok(clcnn_act_forward(ctx, CLCNN_ACT_SIGMOID, 0, a, b));
 
@@ -280,7 +273,7 @@ START_TEST(test_invalid)
     tu_ok(clcnn_tensor_wrap(ctx, mem, 4, 1, 1, 1, 120, &shifted));
     tu_expect_status(clcnn_act_forward(ctx, CLCNN_ACT_RELU, 0, lo, shifted),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("partly overlaps");
+    tu_expect_message("partly overlaps");
 
     /* backward */
     ck_assert_int_eq(clcnn_act_backward(NULL, CLCNN_ACT_RELU, 0, a, b, c, b),
@@ -289,27 +282,27 @@ START_TEST(test_invalid)
                      CLCNN_ERR_INVALID_ARGUMENT);
     tu_expect_status(clcnn_act_backward(ctx, CLCNN_ACT_RELU, 0, a, b, NULL, b),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("dy is NULL");
+    tu_expect_message("dy is NULL");
     tu_expect_status(clcnn_act_backward(ctx, CLCNN_ACT_RELU, 0, a, b, c, NULL),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("dx is NULL");
+    tu_expect_message("dx is NULL");
     tu_expect_status(clcnn_act_backward(ctx, CLCNN_ACT_RELU, 0, NULL, b, c, b),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("x is NULL");
+    tu_expect_message("x is NULL");
     tu_expect_status(clcnn_act_backward(ctx, CLCNN_ACT_TANH, 0, a, NULL, c, b),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("y is NULL");
+    tu_expect_message("y is NULL");
     tu_expect_status(clcnn_act_backward(ctx, CLCNN_ACT_TANH, 0, a, b, small, c),
                      CLCNN_ERR_SHAPE);
-    expect_message("dy (1, 3, 4, 5)");
+    tu_expect_message("dy (1, 3, 4, 5)");
     tu_expect_status(clcnn_act_backward(ctx, CLCNN_ACT_RELU, 0, small, b, c, a),
                      CLCNN_ERR_SHAPE);
-    expect_message("x (1, 3, 4, 5)");
+    tu_expect_message("x (1, 3, 4, 5)");
     tu_expect_status(clcnn_act_backward(ctx, CLCNN_ACT_RELU, 0, a, small, c, b),
                      CLCNN_ERR_SHAPE); /* y is checked when given, even if unused */
     tu_expect_status(clcnn_act_backward(ctx, CLCNN_ACT_RELU, 0, lo, NULL, lo, shifted),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("partly overlaps");
+    tu_expect_message("partly overlaps");
     /* the operand an activation does not use may be NULL */
     tu_ok(clcnn_act_backward(ctx, CLCNN_ACT_RELU, 0, a, NULL, c, b));
     tu_ok(clcnn_act_backward(ctx, CLCNN_ACT_SIGMOID, 0, NULL, a, c, b));

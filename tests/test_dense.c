@@ -565,13 +565,6 @@ START_TEST(test_reference_gradient)
 }
 END_TEST
 
-static void expect_message(const char *needle)
-{
-    const char *msg = clcnn_last_error(tu_ctx());
-    ck_assert_msg(strstr(msg, needle) != NULL, "message \"%s\" does not mention \"%s\"", msg,
-                  needle);
-}
-
 /* The pure check's table. */
 START_TEST(test_output_shape)
 {
@@ -618,24 +611,24 @@ START_TEST(test_invalid_dense)
 
     ck_assert_int_eq(clcnn_dense_forward(NULL, x, w, b, y), CLCNN_ERR_INVALID_ARGUMENT);
     tu_expect_status(clcnn_dense_forward(ctx, NULL, w, b, y), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("x is NULL");
+    tu_expect_message("x is NULL");
     tu_expect_status(clcnn_dense_forward(ctx, x, NULL, b, y), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("w is NULL");
+    tu_expect_message("w is NULL");
     tu_expect_status(clcnn_dense_forward(ctx, x, w, b, NULL), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("y is NULL");
+    tu_expect_message("y is NULL");
     tu_expect_status(clcnn_dense_forward(ctx, x, w_bad, b, y), CLCNN_ERR_SHAPE);
-    expect_message("w has shape (3, 15, 1, 1) but x (2, 4, 2, 2) has 16 features");
+    tu_expect_message("w has shape (3, 15, 1, 1) but x (2, 4, 2, 2) has 16 features");
     tu_expect_status(clcnn_dense_forward(ctx, x, w, b, y_bad), CLCNN_ERR_SHAPE);
-    expect_message("y has shape (2, 3, 1, 2) but x w^T gives (2, 3, 1, 1)");
+    tu_expect_message("y has shape (2, 3, 1, 2) but x w^T gives (2, 3, 1, 1)");
     tu_expect_status(clcnn_dense_forward(ctx, x, w, b_bad, y), CLCNN_ERR_SHAPE);
-    expect_message("b has shape (1, 3, 1, 1)");
+    tu_expect_message("b has shape (1, 3, 1, 1)");
     tu_expect_status(clcnn_dense_forward(ctx, x_other, w, b, x_other), CLCNN_ERR_SHAPE);
     /* y may not be w itself: w (3,16) as x (3,16) gives y (3,3), so use a
      * w-shaped tensor that is also a valid y to hit the overlap check */
     clcnn_tensor *sq_x = tu_tensor(3, 3, 1, 1, NULL), *sq_w = tu_tensor(3, 3, 1, 1, NULL);
     tu_expect_status(clcnn_dense_forward(ctx, sq_x, sq_w, NULL, sq_w),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("overlaps");
+    tu_expect_message("overlaps");
     tu_expect_status(clcnn_dense_forward(ctx, sq_x, sq_w, NULL, sq_x),
                      CLCNN_ERR_INVALID_ARGUMENT);
     tu_ok(clcnn_dense_forward(ctx, x, w, NULL, y));
@@ -643,17 +636,17 @@ START_TEST(test_invalid_dense)
     /* backward data: dy (2,3,1,1), w (3,16,1,1) -> dx (2,4,2,2) */
     ck_assert_int_eq(clcnn_dense_backward_data(NULL, y, w, x), CLCNN_ERR_INVALID_ARGUMENT);
     tu_expect_status(clcnn_dense_backward_data(ctx, NULL, w, x), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("dy is NULL");
+    tu_expect_message("dy is NULL");
     tu_expect_status(clcnn_dense_backward_data(ctx, y, w, NULL), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("dx is NULL");
+    tu_expect_message("dx is NULL");
     tu_expect_status(clcnn_dense_backward_data(ctx, y_bad, w, x), CLCNN_ERR_SHAPE);
-    expect_message("dy has shape (2, 3, 1, 2) but dx and w need (2, 3, 1, 1)");
+    tu_expect_message("dy has shape (2, 3, 1, 2) but dx and w need (2, 3, 1, 1)");
     tu_expect_status(clcnn_dense_backward_data(ctx, y, w, b), CLCNN_ERR_SHAPE);
-    expect_message("x (3, 1, 1, 1) has 1 features");
+    tu_expect_message("x (3, 1, 1, 1) has 1 features");
     tu_expect_status(clcnn_dense_backward_data(ctx, y, w_bad, x), CLCNN_ERR_SHAPE);
     tu_expect_status(clcnn_dense_backward_data(ctx, sq_x, sq_w, sq_w),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("dx overlaps");
+    tu_expect_message("dx overlaps");
     /* dx may have any shape with x's N and F */
     clcnn_tensor *dx_flat = tu_tensor(2, 16, 1, 1, NULL);
     tu_ok(clcnn_dense_backward_data(ctx, y, w, dx_flat));
@@ -661,13 +654,13 @@ START_TEST(test_invalid_dense)
     tu_ok(clcnn__dense_backward_data_act(ctx, y, w, x, dx_flat, 1));
     tu_expect_status(clcnn__dense_backward_data_act(ctx, y, w, NULL, dx_flat, 1),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("x is NULL");
+    tu_expect_message("x is NULL");
     tu_expect_status(clcnn__dense_backward_data_act(ctx, y, w, x_other, dx_flat, 1),
                      CLCNN_ERR_SHAPE);
-    expect_message("dy has shape (2, 3, 1, 1) but x and w need (3, 3, 1, 1)");
+    tu_expect_message("dy has shape (2, 3, 1, 1) but x and w need (3, 3, 1, 1)");
     tu_expect_status(clcnn__dense_backward_data_act(ctx, y, w, dx_flat, dx_flat, 1),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("dx overlaps x");
+    tu_expect_message("dx overlaps x");
     tu_expect_status(clcnn__dense_forward_act(ctx, x, w_bad, b, y, 1), CLCNN_ERR_SHAPE);
 
     /* backward filter: x (2,4,2,2), dy (2,3,1,1) -> dw (3,16,1,1), db (3,1,1,1) */
@@ -675,22 +668,22 @@ START_TEST(test_invalid_dense)
                      CLCNN_ERR_INVALID_ARGUMENT);
     tu_expect_status(clcnn_dense_backward_filter(ctx, NULL, y, w, b),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("x is NULL");
+    tu_expect_message("x is NULL");
     tu_expect_status(clcnn_dense_backward_filter(ctx, x, NULL, w, b),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("dy is NULL");
+    tu_expect_message("dy is NULL");
     tu_expect_status(clcnn_dense_backward_filter(ctx, x, y, NULL, b),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("dw is NULL");
+    tu_expect_message("dw is NULL");
     tu_expect_status(clcnn_dense_backward_filter(ctx, x, y, w_bad, b), CLCNN_ERR_SHAPE);
-    expect_message("w has shape (3, 15, 1, 1)");
+    tu_expect_message("w has shape (3, 15, 1, 1)");
     tu_expect_status(clcnn_dense_backward_filter(ctx, x, y_bad, w, b), CLCNN_ERR_SHAPE);
-    expect_message("dy has shape (2, 3, 1, 2) but x and dw need (2, 3, 1, 1)");
+    tu_expect_message("dy has shape (2, 3, 1, 2) but x and dw need (2, 3, 1, 1)");
     tu_expect_status(clcnn_dense_backward_filter(ctx, x, y, w, b_bad), CLCNN_ERR_SHAPE);
-    expect_message("db has shape (1, 3, 1, 1)");
+    tu_expect_message("db has shape (1, 3, 1, 1)");
     tu_expect_status(clcnn_dense_backward_filter(ctx, sq_x, sq_w, sq_w, NULL),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("overlaps");
+    tu_expect_message("overlaps");
 
     clcnn_tensor *ts[] = {x, w, b, y, w_bad, y_bad, b_bad, x_other, sq_x, sq_w, dx_flat};
     for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
@@ -718,48 +711,48 @@ START_TEST(test_invalid_gemm)
     tu_expect_status(clcnn__gemm(ctx, NULL), CLCNN_ERR_INVALID_ARGUMENT);
     d = ok, d.M = 0;
     tu_expect_status(clcnn__gemm(ctx, &d), CLCNN_ERR_SHAPE);
-    expect_message("M=0");
+    tu_expect_message("M=0");
     d = ok, d.trans_a = 2;
     tu_expect_status(clcnn__gemm(ctx, &d), CLCNN_ERR_INVALID_ARGUMENT);
     d = ok, d.lda = 4;
     tu_expect_status(clcnn__gemm(ctx, &d), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("leading dimension 4 of A");
+    tu_expect_message("leading dimension 4 of A");
     d = ok, d.a_off = 1;
     tu_expect_status(clcnn__gemm(ctx, &d), CLCNN_ERR_SHAPE);
-    expect_message("A, a 4x5 matrix with row stride 5 at offset 1");
+    tu_expect_message("A, a 4x5 matrix with row stride 5 at offset 1");
     d = ok, d.trans_b = 1; /* B (6,5) with ldb 6 needs 35 elements; it has 30 */
     tu_expect_status(clcnn__gemm(ctx, &d), CLCNN_ERR_SHAPE);
-    expect_message("B, a 6x5 matrix");
+    tu_expect_message("B, a 6x5 matrix");
     d = ok, d.N = 7;
     tu_expect_status(clcnn__gemm(ctx, &d), CLCNN_ERR_INVALID_ARGUMENT);
     d = ok, d.c = NULL;
     tu_expect_status(clcnn__gemm(ctx, &d), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("C is NULL");
+    tu_expect_message("C is NULL");
     d = ok, d.bias = NULL;
     tu_expect_status(clcnn__gemm(ctx, &d), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("bias is NULL");
+    tu_expect_message("bias is NULL");
     d = ok, d.bias_mode = CLCNN__GEMM_BIAS_ROW, d.bias_off = 3; /* 4 rows from 3 > 6 */
     tu_expect_status(clcnn__gemm(ctx, &d), CLCNN_ERR_SHAPE);
     d = ok, d.bias_mode = (clcnn__gemm_bias)5;
     tu_expect_status(clcnn__gemm(ctx, &d), CLCNN_ERR_INVALID_ARGUMENT);
     d = ok, d.c = b, d.ldc = 6;
     tu_expect_status(clcnn__gemm(ctx, &d), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("C overlaps A or B");
+    tu_expect_message("C overlaps A or B");
     d = ok, d.c = bias, d.M = 1, d.a = a;
     tu_expect_status(clcnn__gemm(ctx, &d), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("C overlaps bias");
+    tu_expect_message("C overlaps bias");
     d = ok, d.mask = a, d.ldm = 6; /* a 4x6 mask needs 24 elements; a has 20 */
     tu_expect_status(clcnn__gemm(ctx, &d), CLCNN_ERR_SHAPE);
-    expect_message("mask, a 4x6 matrix");
+    tu_expect_message("mask, a 4x6 matrix");
     d = ok, d.mask = c, d.ldm = 6;
     tu_expect_status(clcnn__gemm(ctx, &d), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("C overlaps mask");
+    tu_expect_message("C overlaps mask");
     d = ok, d.mask = c, d.ldm = 5;
     tu_expect_status(clcnn__gemm(ctx, &d), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("leading dimension 5 of mask");
+    tu_expect_message("leading dimension 5 of mask");
     tu_expect_status(clcnn__gemm_variant(ctx, &ok, clcnn__gemm_variant_count()),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("variant");
+    tu_expect_message("variant");
     ck_assert_ptr_null(clcnn__gemm_variant_name(-1));
     tu_expect_status(clcnn__gemm_colsum(ctx, 0, 6, c, 0, 6, 1, bias, 0), CLCNN_ERR_SHAPE);
     tu_expect_status(clcnn__gemm_colsum(ctx, 4, 6, c, 0, 6, 1, c, 0),

@@ -471,13 +471,6 @@ START_TEST(test_max_ties_2x2)
 }
 END_TEST
 
-static void expect_message(const char *needle)
-{
-    const char *msg = clcnn_last_error(tu_ctx());
-    ck_assert_msg(strstr(msg, needle) != NULL, "message \"%s\" does not mention \"%s\"", msg,
-                  needle);
-}
-
 /* The pure check's table: parameters and input shapes it must refuse. */
 START_TEST(test_invalid_geometry)
 {
@@ -533,10 +526,10 @@ START_TEST(test_invalid_geometry)
         clcnn_tensor *any = tu_tensor(1, 1, 1, 1, NULL);
         tu_expect_status(clcnn_pool_forward(tu_ctx(), x, any, NULL, &table[i].p),
                          table[i].want);
-        expect_message(table[i].needle);
+        tu_expect_message(table[i].needle);
         tu_expect_status(clcnn_pool_backward(tu_ctx(), any, any, x, &table[i].p),
                          table[i].want);
-        expect_message("clcnn_pool_backward");
+        tu_expect_message("clcnn_pool_backward");
         clcnn_tensor_destroy(x);
         clcnn_tensor_destroy(any);
     }
@@ -561,35 +554,35 @@ START_TEST(test_invalid_tensors)
 
     ck_assert_int_eq(clcnn_pool_forward(NULL, x, y, am, &max2), CLCNN_ERR_INVALID_ARGUMENT);
     tu_expect_status(clcnn_pool_forward(ctx, NULL, y, am, &max2), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("x is NULL");
+    tu_expect_message("x is NULL");
     tu_expect_status(clcnn_pool_forward(ctx, x, NULL, am, &max2), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("y is NULL");
+    tu_expect_message("y is NULL");
     tu_expect_status(clcnn_pool_forward(ctx, x, y, am, NULL), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("params is NULL");
+    tu_expect_message("params is NULL");
     tu_expect_status(clcnn_pool_forward(ctx, x, bad, am, &max2), CLCNN_ERR_SHAPE);
-    expect_message("y has shape (1, 3, 3, 3) but pooling x gives (1, 3, 4, 4)");
+    tu_expect_message("y has shape (1, 3, 3, 3) but pooling x gives (1, 3, 4, 4)");
     tu_expect_status(clcnn_pool_forward(ctx, x, y, bad, &max2), CLCNN_ERR_SHAPE);
-    expect_message("argmax has shape (1, 3, 3, 3)");
+    tu_expect_message("argmax has shape (1, 3, 3, 3)");
     tu_expect_status(clcnn_pool_forward(ctx, x, y, y, &max2), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("overlaps");
+    tu_expect_message("overlaps");
     tu_expect_status(clcnn_pool_forward(ctx, x, x, NULL, &(clcnn_pool_params){.window_h = 1,
                                                                              .window_w = 1}),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("y overlaps x");
+    tu_expect_message("y overlaps x");
     /* average pooling ignores argmax, even a wrong one */
     tu_ok(clcnn_pool_forward(ctx, x, y, bad, &avg2));
 
     ck_assert_int_eq(clcnn_pool_backward(NULL, y, am, dx, &max2), CLCNN_ERR_INVALID_ARGUMENT);
     tu_expect_status(clcnn_pool_backward(ctx, y, NULL, dx, &max2), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("argmax is NULL");
+    tu_expect_message("argmax is NULL");
     tu_expect_status(clcnn_pool_backward(ctx, NULL, am, dx, &max2), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("dy is NULL");
+    tu_expect_message("dy is NULL");
     tu_expect_status(clcnn_pool_backward(ctx, y, am, NULL, &max2), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("dx is NULL");
+    tu_expect_message("dx is NULL");
     tu_expect_status(clcnn_pool_backward(ctx, bad, am, dx, &max2), CLCNN_ERR_SHAPE);
-    expect_message("dy has shape (1, 3, 3, 3) but pooling dx gives (1, 3, 4, 4)");
+    tu_expect_message("dy has shape (1, 3, 3, 3) but pooling dx gives (1, 3, 4, 4)");
     tu_expect_status(clcnn_pool_backward(ctx, y, bad, dx, &max2), CLCNN_ERR_SHAPE);
-    expect_message("argmax has shape (1, 3, 3, 3)");
+    tu_expect_message("argmax has shape (1, 3, 3, 3)");
     tu_expect_status(clcnn_pool_backward(ctx, y, am, y, &max2), CLCNN_ERR_SHAPE);
     tu_expect_status(clcnn_pool_backward(ctx, y, am, x, &(clcnn_pool_params){.window_h = 2,
                                                                            .window_w = 2,
@@ -602,16 +595,16 @@ START_TEST(test_invalid_tensors)
     tu_ok(clcnn__pool_forward_act(ctx, x, y, am, &max2, 1));
     tu_expect_status(clcnn__pool_forward_act(ctx, x, y, am, &avg2, 1),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("needs max pooling");
+    tu_expect_message("needs max pooling");
     tu_ok(clcnn__pool_backward_act(ctx, y, am, y, dx, &max2, 1));
     tu_expect_status(clcnn__pool_backward_act(ctx, y, NULL, y, dx, &avg2, 1),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("needs max pooling");
+    tu_expect_message("needs max pooling");
     tu_expect_status(clcnn__pool_backward_act(ctx, y, am, NULL, dx, &max2, 1),
                      CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("y is NULL");
+    tu_expect_message("y is NULL");
     tu_expect_status(clcnn__pool_backward_act(ctx, y, am, bad, dx, &max2, 1), CLCNN_ERR_SHAPE);
-    expect_message("y has shape (1, 3, 3, 3)");
+    tu_expect_message("y has shape (1, 3, 3, 3)");
     clcnn_tensor *dx4 = tu_tensor(1, 3, 4, 4, NULL), *y2 = tu_tensor(1, 3, 2, 2, NULL);
     clcnn_tensor *am2 = tu_tensor(1, 3, 2, 2, NULL);
     tu_expect_status(clcnn__pool_backward_act(ctx, y2, am2, dx4, dx4, &max2, 1),

@@ -217,13 +217,6 @@ START_TEST(test_reference_gradient)
 }
 END_TEST
 
-static void expect_message(const char *needle)
-{
-    const char *msg = clcnn_last_error(tu_ctx());
-    ck_assert_msg(strstr(msg, needle) != NULL, "message \"%s\" does not mention \"%s\"", msg,
-                  needle);
-}
-
 START_TEST(test_invalid)
 {
     clcnn_context *ctx = tu_ctx();
@@ -234,35 +227,35 @@ START_TEST(test_invalid)
 
     ck_assert_int_eq(clcnn_softmax_forward(NULL, a, b), CLCNN_ERR_INVALID_ARGUMENT);
     tu_expect_status(clcnn_softmax_forward(ctx, NULL, b), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("x is NULL");
+    tu_expect_message("x is NULL");
     tu_expect_status(clcnn_softmax_forward(ctx, a, NULL), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("y is NULL");
+    tu_expect_message("y is NULL");
     /* same count, other channel count: refused, the channel axis matters */
     tu_expect_status(clcnn_softmax_forward(ctx, a, flat), CLCNN_ERR_SHAPE);
-    expect_message("y has shape (1, 20, 1, 1) but x is (2, 10, 1, 1)");
+    tu_expect_message("y has shape (1, 20, 1, 1) but x is (2, 10, 1, 1)");
 
     clcnn_tensor *big = tu_tensor(1, 1, 1, 64, NULL), *lo = NULL, *shifted = NULL;
     cl_mem mem = clcnn_tensor_cl_mem(big, NULL);
     tu_ok(clcnn_tensor_wrap(ctx, mem, 0, 2, 10, 1, 1, &lo));
     tu_ok(clcnn_tensor_wrap(ctx, mem, 8, 2, 10, 1, 1, &shifted));
     tu_expect_status(clcnn_softmax_forward(ctx, lo, shifted), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("partly overlaps");
+    tu_expect_message("partly overlaps");
 
     ck_assert_int_eq(clcnn_softmax_backward(NULL, a, c, b), CLCNN_ERR_INVALID_ARGUMENT);
     tu_expect_status(clcnn_softmax_backward(ctx, NULL, c, b), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("y is NULL");
+    tu_expect_message("y is NULL");
     tu_expect_status(clcnn_softmax_backward(ctx, a, NULL, b), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("dy is NULL");
+    tu_expect_message("dy is NULL");
     tu_expect_status(clcnn_softmax_backward(ctx, a, c, NULL), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("dx is NULL");
+    tu_expect_message("dx is NULL");
     tu_expect_status(clcnn_softmax_backward(ctx, a, flat, b), CLCNN_ERR_SHAPE);
-    expect_message("dy has shape (1, 20, 1, 1)");
+    tu_expect_message("dy has shape (1, 20, 1, 1)");
     tu_expect_status(clcnn_softmax_backward(ctx, a, c, flat), CLCNN_ERR_SHAPE);
-    expect_message("dx has shape (1, 20, 1, 1)");
+    tu_expect_message("dx has shape (1, 20, 1, 1)");
     tu_expect_status(clcnn_softmax_backward(ctx, lo, c, shifted), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("dx partly overlaps y");
+    tu_expect_message("dx partly overlaps y");
     tu_expect_status(clcnn_softmax_backward(ctx, a, lo, shifted), CLCNN_ERR_INVALID_ARGUMENT);
-    expect_message("dx partly overlaps dy");
+    tu_expect_message("dx partly overlaps dy");
     /* in place on dy is allowed */
     tu_ok(clcnn_softmax_backward(ctx, a, c, c));
 

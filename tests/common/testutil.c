@@ -138,3 +138,10 @@ int tu_too_big(double work)
 {
     return tu_small() && work > TU_SMALL_WORK;
 }
+
+void tu_expect_message(const char *needle)
+{
+    const char *msg = clcnn_last_error(tu_ctx());
+    ck_assert_msg(strstr(msg, needle) != NULL, "message \"%s\" does not mention \"%s\"", msg,
+                  needle);
+}

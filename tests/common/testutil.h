@@ -63,6 +63,9 @@ void tu_compare(const char *what, uint64_t seed, const float *got, const double 
             ck_assert_msg(clcnn_last_error(tu_ctx())[0] != '\0', "no error message recorded"); \
     } while (0)
 
+/* Fails the test unless the shared context's last error mentions needle. */
+void tu_expect_message(const char *needle);
+
 #define tu_ok(status) tu_expect_status((status), CLCNN_OK)
 
 /*
