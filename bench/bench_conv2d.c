@@ -7,7 +7,7 @@
  *   bench_conv2d [-r REPS] [-w WARMUP] [-a] [-p fdb] [-v TEXT] [-s SUITE]
  *                [N C H W K R S [PAD [STRIDE]]]
  *
- * -s runs the layers of a named suite (lenet, convnet, soumith, vgg, resnet or
+ * -s runs the layers of a named suite of bench/suites.c (lenet, convnet, soumith, vgg, resnet or
  * all, or one layer by its name); -a times only the AUTO choice, -v only the
  * variants whose name contains TEXT; -p picks the passes. The default layer is VGG-style: N=8, C=64, 56x56, K=64, 3x3, pad 1.
  * GFLOP/s counts 2*N*K*P*Q*C*R*S for every pass. "cpu ms" is the process's CPU time per
@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "bench_util.h"
+#include "suites.h"
 #include "clcnn.h"
 #include "conv2d.h"
 
@@ -209,8 +210,8 @@ static void run_timed(clcnn_context *ctx, data *d, clcnn__conv2d_pass pass, cand
 /* Checks each candidate once, then times them round-robin (so that a change
  * of load on a shared machine hits all of them alike) and prints one line
  * each. Returns 0 when a check failed. */
-static int bench_pass(clcnn_context *ctx, data *d, clcnn__conv2d_pass pass, candidate *cand,
-                      int count, int warmup, int reps, double gflop, int cores)
+static int time_pass(clcnn_context *ctx, data *d, clcnn__conv2d_pass pass, candidate *cand,
+                     int count, int warmup, int reps, double gflop, int cores)
 {
     int ok = 1;
     for (int i = 0; i < count; i++) {
@@ -262,35 +263,6 @@ static int bench_pass(clcnn_context *ctx, data *d, clcnn__conv2d_pass pass, cand
     fflush(stdout);
     return ok;
 }
-
-/* One named layer of a benchmark suite; the batch makes each pass roughly
- * 0.2-4 GFLOP, tens of milliseconds on a 2-core CPU. */
-typedef struct suite_layer {
-    const char *suite, *name;
-    int N, C, H, W, K, R, S, pad, stride;
-} suite_layer;
-
-static const suite_layer suite_layers[] = {
-    {"lenet", "lenet-conv1", 1024, 1, 28, 28, 6, 5, 5, 2, 1},
-    {"lenet", "lenet-conv2", 1024, 6, 14, 14, 16, 5, 5, 0, 1},
-    {"convnet", "convnet-conv1", 1024, 1, 28, 28, 32, 3, 3, 0, 1},
-    {"convnet", "convnet-conv2", 256, 32, 13, 13, 64, 3, 3, 0, 1},
-    {"convnet", "convnet-conv3", 512, 64, 5, 5, 128, 3, 3, 0, 1},
-    {"soumith", "soumith-L1", 16, 3, 128, 128, 96, 11, 11, 0, 4},
-    {"soumith", "soumith-L2", 1, 64, 64, 64, 128, 9, 9, 0, 1},
-    {"soumith", "soumith-L3", 1, 128, 32, 32, 128, 9, 9, 0, 1},
-    {"soumith", "soumith-L4", 8, 128, 16, 16, 128, 7, 7, 0, 1},
-    {"soumith", "soumith-L5", 4, 384, 13, 13, 384, 3, 3, 1, 1},
-    {"vgg", "vgg-64@56", 8, 64, 56, 56, 64, 3, 3, 1, 1},
-    {"vgg", "vgg-128@28", 8, 128, 28, 28, 128, 3, 3, 1, 1},
-    {"vgg", "vgg-256@28", 2, 256, 28, 28, 256, 3, 3, 1, 1},
-    {"vgg", "vgg-512@14", 2, 512, 14, 14, 512, 3, 3, 1, 1},
-    {"resnet", "resnet-stem", 4, 3, 224, 224, 64, 7, 7, 3, 2},
-    {"resnet", "resnet-1x1-64-256", 8, 64, 56, 56, 256, 1, 1, 0, 1},
-    {"resnet", "resnet-1x1-256-64", 8, 256, 56, 56, 64, 1, 1, 0, 1},
-    {"resnet", "resnet-3x3s2", 4, 128, 56, 56, 128, 3, 3, 1, 2},
-    {"resnet", "resnet-1x1s2", 4, 256, 56, 56, 512, 1, 1, 0, 2},
-};
 
 static void usage(void)
 {
@@ -390,7 +362,7 @@ static int bench_layer(clcnn_context *ctx, const char *name, const int dims[9], 
                         cand[count++] = (candidate){.algo = (clcnn_conv_algo)a, .variant = v};
         if (!only || count == 0)
             cand[count++] = (candidate){.algo = CLCNN_CONV_AUTO, .variant = -1};
-        ok &= bench_pass(ctx, &d, pass, cand, count, warmup, reps, gflop, cores);
+        ok &= time_pass(ctx, &d, pass, cand, count, warmup, reps, gflop, cores);
     }
 
     clcnn_tensor *all[] = {d.tx, d.tw, d.tb, d.ty, d.tdy, d.tdx, d.tdw, d.tdb};
@@ -448,13 +420,17 @@ int main(int argc, char **argv)
 
     int ok = 1, found = 0;
     if (suite) {
-        for (size_t i = 0; i < sizeof suite_layers / sizeof suite_layers[0]; i++) {
-            const suite_layer *s = &suite_layers[i];
+        /* the layers and batches of `clcnn bench` (bench/suites.c) */
+        size_t count;
+        const bench_case *cases = bench_cases(&count);
+        for (size_t i = 0; i < count; i++) {
+            const bench_case *s = &cases[i];
             if (strcmp(suite, "all") != 0 && strcmp(suite, s->suite) != 0 &&
-                strcmp(suite, s->name) != 0)
+                strcmp(suite, s->layer) != 0)
                 continue;
-            const int ld[9] = {s->N, s->C, s->H, s->W, s->K, s->R, s->S, s->pad, s->stride};
-            ok &= bench_layer(ctx, s->name, ld, reps, warmup, auto_only, passes, only, cores);
+            const int ld[9] = {bench_case_batch(s, 2.0, 0), s->C, s->H, s->W, s->K, s->R, s->S,
+                               s->pad, s->stride};
+            ok &= bench_layer(ctx, s->layer, ld, reps, warmup, auto_only, passes, only, cores);
             found = 1;
         }
         if (!found) {
