@@ -12,9 +12,9 @@
  * times only the AUTO choice, -v only the variants whose name contains TEXT;
  * -p picks the passes. The default layer is VGG-style: N=8, C=64, 56x56,
  * K=64, 3x3, pad 1. GFLOP/s counts 2*N*K*P*Q*C*R*S for every pass. "cpu ms"
- * is the process's CPU time per timed run over all threads; on a device that is the host CPU (PoCL), "GF/s
- * cpu" divides it by the compute units to estimate the rate on an idle
- * machine when others share the cores. Exit status 1 if a check fails.
+ * is the process's CPU time per timed run over all threads; on a device that
+ * is the host CPU (PoCL), "GF/s cpu" divides it by the compute units to
+ * estimate the rate on an idle machine when others share the cores. Exit status 1 if a check fails.
  */
 #include <math.h>
 #include <stdio.h>
