@@ -35,7 +35,8 @@ const char clcnn__usage_predict[] =
 /* Grey value of pixel (x, y). */
 static double grey(const clcnn__image *img, int x, int y)
 {
-    const uint8_t *p = img->data + ((size_t)y * (size_t)img->width + (size_t)x) * (size_t)img->channels;
+    size_t pixel = (size_t)y * (size_t)img->width + (size_t)x;
+    const uint8_t *p = img->data + pixel * (size_t)img->channels;
     return img->channels == 1 ? p[0] : 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
 }
 

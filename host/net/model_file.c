@@ -454,7 +454,8 @@ static clcnn_status check_tensors(clcnn_net *net, reader *r, const char *path)
         for (int j = 0; j < 8; j++)
             if (get_u32(r) != (uint32_t)want[j])
                 return r->short_read ? bad(net->ctx, path, "it is truncated")
-                                     : bad(net->ctx, path, "a tensor shape does not match its spec");
+                                     : bad(net->ctx, path,
+                                           "a tensor shape does not match its spec");
     }
     return r->short_read ? bad(net->ctx, path, "it is truncated") : CLCNN_OK;
 }

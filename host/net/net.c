@@ -41,7 +41,8 @@ static clcnn_status plan_layer(clcnn_context *ctx, clcnn__layer *l, const int in
     case CLCNN__LAYER_DENSE:
         l->out_shape[1] = d->k;
         l->out_shape[2] = l->out_shape[3] = 1;
-        l->param_count = (size_t)d->k * (size_t)in[1] * (size_t)in[2] * (size_t)in[3] + (size_t)d->k;
+        l->param_count =
+            (size_t)d->k * (size_t)in[1] * (size_t)in[2] * (size_t)in[3] + (size_t)d->k;
         break;
     case CLCNN__LAYER_ACT:
     case CLCNN__LAYER_SOFTMAX:

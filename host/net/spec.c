@@ -109,7 +109,8 @@ static int conv_args(const token *t, clcnn__layer_desc *d)
     for (int i = 0; i < t->argc; i++) {
         const char *k = t->keys[i], *v = t->values[i];
         if (!*k) {
-            int *slot = positional == 0 ? &d->k : positional == 1 ? &d->r : positional == 2 ? &d->s : NULL;
+            int *slots[3] = {&d->k, &d->r, &d->s};
+            int *slot = positional < 3 ? slots[positional] : NULL;
             if (!slot || !parse_int(v, slot) || *slot < 1)
                 return 0;
             positional++;
@@ -176,7 +177,8 @@ static int parse_layer(const token *t, clcnn__layer_desc *d)
         d->kind = CLCNN__LAYER_ACT;
         d->act = CLCNN_ACT_LEAKY_RELU;
         d->alpha = 0.01f;
-        if (t->argc > 1 || (t->argc == 1 && (t->keys[0][0] || !parse_float(t->values[0], &d->alpha))))
+        if (t->argc > 1 ||
+            (t->argc == 1 && (t->keys[0][0] || !parse_float(t->values[0], &d->alpha))))
             return 0;
         return 1;
     }

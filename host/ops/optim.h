@@ -11,8 +11,8 @@ clcnn_optim_params clcnn__optim_resolve(const clcnn_optim_params *params);
 
 /*
  * Pure check of clcnn_optim_step on resolved parameters: kind, lr finite and
- * >= 0 (a schedule may end at 0), weight_decay finite and >= 0, SGD momentum in [0, 1) and nesterov only
- * with momentum > 0, Adam betas in [0, 1) and eps finite and > 0, step >= 1,
+ * >= 0 (a schedule may end at 0), weight_decay finite and >= 0, SGD momentum
+ * in [0, 1) and nesterov only with momentum > 0, Adam betas in [0, 1) and eps finite and > 0, step >= 1,
  * grad_count == param_count and state_count == clcnn_optim_state_count(kind,
  * param_count); state_count 0 means no state tensor, which only SGD without
  * momentum accepts. Returns CLCNN_ERR_INVALID_ARGUMENT for a bad value or
