@@ -135,6 +135,18 @@ static inline size_t clcnn__round_up(size_t n, size_t m)
     return (n + m - 1) / m * m;
 }
 
+/* ---- files ---- */
+
+/*
+ * Writes data to path atomically: a temporary "<path>.tmp-XXXXXX" beside it
+ * (stale ones older than a minute are removed first), fsync, rename, and an
+ * fsync of the folder. An existing path that is not a regular file (a pipe,
+ * /dev/full) is written directly. CLCNN_ERR_IO with a message naming the
+ * step that failed; the previous file is then unchanged.
+ */
+clcnn_status clcnn__write_file_atomically(clcnn_context *ctx, const char *path,
+                                          const unsigned char *data, size_t len);
+
 /* ---- host memory ---- */
 
 /* Allocation goes through these so that tests can inject failures. */

@@ -4,6 +4,7 @@
  * lookups on every op call, and an atomic writer for `clcnn tune`.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
@@ -521,18 +522,57 @@ static void make_parent_dirs(const char *path)
     mkdir(dir, 0755);
 }
 
+/* The file's text, built in memory and then saved in one atomic write. */
+typedef struct text {
+    char *data;
+    size_t len, cap;
+    int failed;
+} text;
+
+static void append(text *t, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static void append(text *t, const char *fmt, ...)
+{
+    for (int attempt = 0; attempt < 2 && !t->failed; attempt++) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(t->data ? t->data + t->len : NULL, t->data ? t->cap - t->len : 0,
+                          fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            t->failed = 1;
+        } else if (t->data && (size_t)n < t->cap - t->len) {
+            t->len += (size_t)n;
+            return;
+        } else {
+            size_t cap = t->cap ? t->cap : 4096;
+            while (cap < t->len + (size_t)n + 1)
+                cap *= 2;
+            char *grown = clcnn__realloc(t->data, cap);
+            if (!grown)
+                t->failed = 1;
+            else
+                t->data = grown, t->cap = cap;
+        }
+    }
+}
+
 /* Device strings go into comment lines: keep them printable and on one line. */
-static void put_clean(FILE *f, const char *s)
+static void append_clean(text *t, const char *s)
 {
     for (; *s; s++)
-        fputc(is_token_char(*s) || *s == ' ' ? *s : '?', f);
+        append(t, "%c", is_token_char(*s) || *s == ' ' ? *s : '?');
 }
 
 clcnn_status clcnn__tuning_save(clcnn_context *ctx, const char *path)
 {
     if (!ctx)
         return CLCNN_ERR_INVALID_ARGUMENT;
-    char own[4096], tmp[4200];
+    char own[4096];
     clcnn_status st;
     if (!path) {
         if ((st = clcnn__tuning_path(ctx, own, sizeof own)) != CLCNN_OK)
@@ -543,49 +583,26 @@ clcnn_status clcnn__tuning_save(clcnn_context *ctx, const char *path)
     if (!t)
         return clcnn__fail(ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     make_parent_dirs(path);
-    if (snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof tmp)
-        return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT, "the tuning file's path is too long");
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return clcnn__fail(ctx, CLCNN_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-    fprintf(f, "%s\n# clcnn %s, device \"", CLCNN__TUNING_MAGIC, clcnn_version());
-    put_clean(f, ctx->info.device_name);
-    fputs("\", platform \"", f);
-    put_clean(f, ctx->info.platform_name);
-    fputs("\", device version \"", f);
-    put_clean(f, ctx->info.device_version);
-    fputs("\", driver \"", f);
-    put_clean(f, ctx->info.driver_version);
-    fputs("\"\n# written by `clcnn tune`; OP KEY ALGO VARIANT MS NOTE\n", f);
+    text out = {0};
+    append(&out, "%s\n# clcnn %s, device \"", CLCNN__TUNING_MAGIC, clcnn_version());
+    append_clean(&out, ctx->info.device_name);
+    append(&out, "\", platform \"");
+    append_clean(&out, ctx->info.platform_name);
+    append(&out, "\", device version \"");
+    append_clean(&out, ctx->info.device_version);
+    append(&out, "\", driver \"");
+    append_clean(&out, ctx->info.driver_version);
+    append(&out, "\"\n# written by `clcnn tune`; OP KEY ALGO VARIANT MS NOTE\n");
     for (size_t i = 0; i < t->count; i++) {
         const entry *e = &t->entries[i];
-        fprintf(f, "%s %s %d %d %.6g%s%s\n", e->op, e->key, e->algo, e->variant, e->ms,
-                *e->note ? " " : "", e->note);
+        append(&out, "%s %s %d %d %.6g%s%s\n", e->op, e->key, e->algo, e->variant, e->ms,
+               *e->note ? " " : "", e->note);
     }
-    int err = 0;
-    if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0)
-        err = errno ? errno : EIO;
-    if (fclose(f) != 0 && !err)
-        err = errno;
-    if (!err && rename(tmp, path) != 0)
-        err = errno;
-    if (err) {
-        remove(tmp);
-        return clcnn__fail(ctx, CLCNN_ERR_IO, "cannot write the tuning file %s: %s", path,
-                           strerror(err));
-    }
-    /* The rename itself is durable once the folder is flushed too. */
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *(slash == dir ? slash + 1 : slash) = '\0';
-    int fd = open(slash ? dir : ".", O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    return CLCNN_OK;
+    st = out.failed ? clcnn__fail(ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory")
+                    : clcnn__write_file_atomically(ctx, path, (const unsigned char *)out.data,
+                                                   out.len);
+    clcnn__free(out.data);
+    return st;
 }
 
 void clcnn__tuning_release(clcnn_context *ctx)
