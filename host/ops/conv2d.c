@@ -561,7 +561,7 @@ static clcnn_status check_overlap(clcnn_context *ctx, const char *op, const clcn
  * CLCNN_ERR_UNSUPPORTED for one that cannot run these shapes.
  */
 static clcnn_status pick(clcnn_context *ctx, const char *op, clcnn__conv2d_pass pass,
-                         const conv2d_geom *g, const int x_shape[4], const int w_shape[4],
+                         const conv2d_geom *g, const int *x_shape, const int *w_shape,
                          const clcnn_conv2d_params *params, int variant, const conv2d_tile **t)
 {
     clcnn_conv_algo algo = params->algo;
