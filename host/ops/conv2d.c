@@ -22,11 +22,15 @@
 
 /* Forward. Direct: KB output channels x QB columns; variant 0 for big layers,
  * 1 for few channels or small images, where a large block would mostly
- * compute padding lanes. GEMM: TM x TN with a KC-row panel. */
+ * compute padding lanes. Plane: KB channels x PB rows x QB columns, the
+ * filter size compiled in, whole planes per work-item (first layers on CPUs).
+ * GEMM: TM x TN with a KC-row panel. */
 static const conv2d_tile fwd_direct[] = {
     {"direct 8x16", CONV2D_M_DIRECT, 0, 8, 16, 0},
     {"direct 4x8", CONV2D_M_DIRECT, 0, 4, 8, 0},
     {"direct 1x16", CONV2D_M_DIRECT, 0, 1, 16, 0},
+    {"plane 6x4x16", CONV2D_M_PLANE, 0, 6, 4, 16},
+    {"plane 8x2x16", CONV2D_M_PLANE, 0, 8, 2, 16},
 };
 static const conv2d_tile fwd_gemm[] = {
     {"gemm 8x16 kc256", CONV2D_M_GEMM, 0, 8, 16, 256},
@@ -46,7 +50,8 @@ static const conv2d_tile fwd_1x1[] = {
 /* Backward-data. The gather kernel (CB input channels x WB columns) runs any
  * geometry; the flipped variants run a forward kernel on dy (stride 1), the
  * rows one KB channels x PB rows x QB columns (dilation_h 1 too) for a first
- * layer's one or two input channels. */
+ * layer's one or two input channels. Plane col2im: whole images of at most 32
+ * taps (C*R*S) folded in private memory, QB columns. */
 static const conv2d_tile bwd_direct[] = {
     {"gather 8x16", CONV2D_M_GATHER, 0, 8, 16, 0},
     {"gather 4x8", CONV2D_M_GATHER, 0, 4, 8, 0},
@@ -56,6 +61,8 @@ static const conv2d_tile bwd_direct[] = {
     {"flipped direct rows 1x4x16", CONV2D_M_DIRECT, 1, 1, 16, 4},
     {"gather 1x16", CONV2D_M_GATHER, 0, 1, 16, 0},
     {"gather 4x16", CONV2D_M_GATHER, 0, 4, 16, 0},
+    {"plane col2im 16", CONV2D_M_PLANE_COL2IM, 0, 0, 0, 16},
+    {"flipped plane 1x8x16", CONV2D_M_PLANE, 1, 1, 8, 16},
 };
 static const conv2d_tile bwd_gemm[] = {
     {"flipped gemm 8x16 kc256", CONV2D_M_GEMM, 1, 8, 16, 256},
@@ -72,7 +79,8 @@ static const conv2d_tile bwd_1x1[] = {
 /* Backward-filter. Rows: TM output channels x TJ taps x QV columns of an
  * output row per step (vectors along the pixels; for few output channels).
  * Panel: TM output channels x TN taps over a KC-pixel gathered panel (vectors
- * along the taps; everything else). */
+ * along the taps; everything else). Plane: TM x TJ x QB over images of at
+ * most 32 taps copied, zero-padded, to private memory (first layers). */
 static const conv2d_tile bwd_filter[] = {
     {"rows 6x4x8", CONV2D_M_FILTER, 0, 6, 4, 8},
     {"rows 4x4x4", CONV2D_M_FILTER, 0, 4, 4, 4},
@@ -80,6 +88,8 @@ static const conv2d_tile bwd_filter[] = {
     {"panel 8x16 kc128", CONV2D_M_PANEL, 0, 8, 16, 128},
     {"panel 4x8 kc128", CONV2D_M_PANEL, 0, 4, 8, 128},
     {"panel 8x16 kc512", CONV2D_M_PANEL, 0, 8, 16, 512},
+    {"plane 6x4x16", CONV2D_M_PLANE_FILTER, 0, 6, 4, 16},
+    {"plane 4x5x16", CONV2D_M_PLANE_FILTER, 0, 4, 5, 16},
 };
 
 static const struct family {
@@ -154,6 +164,15 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
         reason = "needs stride 1";
     else if (t->method == CONV2D_M_DIRECT && t->c && g->dil_h != 1)
         reason = "needs dilation_h 1";
+    else if (t->method == CONV2D_M_PLANE &&
+             (!stride1 || g->dil_h != 1 || g->dil_w != 1 || g->R > 9 || g->S > 9))
+        reason = "needs stride 1, dilation 1 and a filter of at most 9x9";
+    else if ((t->method == CONV2D_M_PLANE_COL2IM || t->method == CONV2D_M_PLANE_FILTER) &&
+             (!stride1 || g->dil_h != 1 || g->dil_w != 1 || g->S > t->c ||
+              g->C * g->R * g->S > 32 ||
+              (size_t)g->C * (g->P + g->R - 1) * (conv2d_ceil_div((size_t)g->Q, t->c) + 1) *
+                      t->c > CONV2D_PLANE_FLOATS))
+        reason = "needs stride 1, dilation 1, at most 32 taps and a small image";
     else if (t->method == CONV2D_M_1X1 && (g->R != 1 || g->S != 1))
         reason = "needs a 1x1 filter";
     else if (t->method == CONV2D_M_WINO &&
@@ -209,6 +228,8 @@ enum {
     V_GATHER_8X16 = 0, V_GATHER_4X8 = 1, V_FLIPPED_DIRECT_8X16 = 2, V_FLIPPED_DIRECT_1X16 = 4,
     V_FLIPPED_ROWS_1X4X16 = 5, V_GATHER_1X16 = 6, V_GATHER_4X16 = 7,
     V_ROWS_6X4X8 = 0, V_PANEL_8X16_KC512 = 5,
+    V_PLANE_6X4X16 = 3, V_PLANE_8X2X16 = 4, V_PLANE_COL2IM = 8, V_PLANE_FILTER_6X4X16 = 6,
+    V_PLANE_FILTER_4X5X16 = 7,
 };
 
 /*
@@ -249,18 +270,31 @@ enum {
  *   (LeNet's K = 6).
  * - blocks shrink where the large ones would mostly compute padding lanes:
  *   K <= 4 (forward), fewer than 8 columns per phase (gather), P*Q <= 8.
- * On GPUs the same rule applies until a tuning file exists.
+ * - first layers (at most 32 taps C*R*S, stride 1, small images) on CPUs: the
+ *   plane kernels, whose work-items sweep whole images with the filter size
+ *   compiled in (measured at batch 64, where the layer stays in the caches;
+ *   at batch 1024 the Keras conv1 streams 89 MB of y or dy from memory and
+ *   every kernel is bound by that): backward-data by col2im in private
+ *   memory (Keras conv1 44 -> 203 over the gather, LeNet conv1 63 -> 145 over
+ *   the flipped rows), backward-filter (LeNet 89 -> 121 over the rows,
+ *   Keras 73 -> 115 over the panel), forward for at most 8 channels out
+ *   (LeNet 100 -> 133; with 32 it ties the direct kernel).
+ * On GPUs the same rule applies, without the plane kernels, until a tuning
+ * file exists.
  */
-static void heuristic(const conv2d_geom *g, clcnn__conv2d_pass pass, clcnn_conv_algo forced,
-                      clcnn_conv_algo *algo, int *variant)
+static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__conv2d_pass pass,
+                      clcnn_conv_algo forced, clcnn_conv_algo *algo, int *variant)
 {
     const int stride1 = g->stride_h == 1 && g->stride_w == 1;
     const int one = g->R == 1 && g->S == 1;
     const int wino = g->R == 3 && g->S == 3 && stride1 && g->dil_h == 1 && g->dil_w == 1;
     const long long crs = (long long)g->C * g->R * g->S;
+    const int cpu = !ctx->info.is_gpu;
     if (pass == CLCNN__CONV2D_BACKWARD_FILTER) {
         *algo = CLCNN_CONV_GEMM;
         *variant = g->K > 8 ? V_PANEL_8X16_KC512 : V_ROWS_6X4X8;
+        if (cpu && clcnn__conv2d_tile_supports(ctx, &bwd_filter[V_PLANE_FILTER_6X4X16], g, NULL))
+            *variant = g->K <= 6 ? V_PLANE_FILTER_6X4X16 : V_PLANE_FILTER_4X5X16;
         return;
     }
     if (pass == CLCNN__CONV2D_BACKWARD_DATA) {
@@ -277,6 +311,10 @@ static void heuristic(const conv2d_geom *g, clcnn__conv2d_pass pass, clcnn_conv_
         if (one) {
             *algo = CLCNN_CONV_GEMM_1X1;
             *variant = 0;
+            return;
+        }
+        if (cpu && clcnn__conv2d_tile_supports(ctx, &bwd_direct[V_PLANE_COL2IM], g, NULL)) {
+            *variant = V_PLANE_COL2IM;
             return;
         }
         if (!stride1)
@@ -305,7 +343,10 @@ static void heuristic(const conv2d_geom *g, clcnn__conv2d_pass pass, clcnn_conv_
         else
             *algo = CLCNN_CONV_GEMM;
     }
-    if (*algo == CLCNN_CONV_DIRECT)
+    if (*algo == CLCNN_CONV_DIRECT && cpu && crs <= 32 && g->K <= 8 &&
+        clcnn__conv2d_tile_supports(ctx, &fwd_direct[V_PLANE_6X4X16], g, NULL))
+        *variant = g->K <= 6 ? V_PLANE_6X4X16 : V_PLANE_8X2X16;
+    else if (*algo == CLCNN_CONV_DIRECT)
         *variant = g->K > 4 ? V_DIRECT_8X16 : g->K > 2 ? V_DIRECT_4X8 : V_DIRECT_1X16;
     else if (*algo == CLCNN_CONV_GEMM)
         *variant = (g->K > 4 && (long long)g->P * g->Q > 8) ? V_GEMM_8X16_KC512 : V_GEMM_4X8;
@@ -318,7 +359,7 @@ static void heuristic(const conv2d_geom *g, clcnn__conv2d_pass pass, clcnn_conv_
 static void choose_geom(const clcnn_context *ctx, const conv2d_geom *g, clcnn__conv2d_pass pass,
                         clcnn_conv_algo forced, clcnn_conv_algo *algo, int *variant)
 {
-    heuristic(g, pass, forced, algo, variant);
+    heuristic(ctx, g, pass, forced, algo, variant);
     const conv2d_tile *t = find_tile(pass, *algo, *variant);
     if (t && clcnn__conv2d_tile_supports(ctx, t, g, NULL))
         return;

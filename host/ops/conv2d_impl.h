@@ -38,9 +38,18 @@ typedef enum conv2d_method {
     CONV2D_M_PANEL,   /* kernels/conv2d_bwd_panel.cl: TM x TN block, KC panel pixels */
     CONV2D_M_1X1,     /* kernels/conv2d_1x1.cl: TM x TN block of a plain GEMM */
     CONV2D_M_WINO,    /* kernels/conv2d_winograd.cl + conv2d_1x1.cl: TM x TN block */
-    CONV2D_M_IM2COL   /* kernels/conv2d_1x1.cl: explicit im2col (forward) or col2im
+    CONV2D_M_IM2COL,  /* kernels/conv2d_1x1.cl: explicit im2col (forward) or col2im
                        * (backward-data) around one product, TM x TN block */
+    CONV2D_M_PLANE,   /* kernels/conv2d_plane.cl: KB x PB x QB block, whole planes */
+    CONV2D_M_PLANE_COL2IM, /* kernels/conv2d_plane.cl: backward-data of whole images in
+                            * private memory, QB columns */
+    CONV2D_M_PLANE_FILTER  /* kernels/conv2d_plane.cl: backward-filter over images
+                            * copied to private memory, TM x TJ x QB block */
 } conv2d_method;
+
+/* The private copy of one image that conv2d_bwd_data_plane holds, in floats
+ * (PLANE_FLOATS in kernels/conv2d_plane.cl). */
+#define CONV2D_PLANE_FLOATS 8192
 
 /* One tile variant. Backward-data variants marked flipped run the forward
  * method on dy with the flipped, transposed filter (stride 1 only). */

@@ -74,6 +74,37 @@ static clcnn_status forward_direct(clcnn_context *ctx, const conv2d_tile *t, con
                          CLCNN__ARG_MEM(y.mem), CLCNN__ARG_INT(y.off), GEOM_ARGS(*g));
 }
 
+/* The filter size is compiled in, so each (R, S) builds its own program; a
+ * work-item sweeps a band of rows of one image, as many bands as it takes to
+ * give every compute unit a few work-items. */
+static clcnn_status forward_plane(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf x,
+                                  conv2d_buf w, conv2d_buf b, conv2d_buf y, const conv2d_geom *g,
+                                  int epilogue)
+{
+    char options[96];
+    snprintf(options, sizeof options, "-D FR=%d -D FS=%d -D KB=%d -D PB=%d -D QB=%d", g->R,
+             g->S, t->a, t->b, t->c);
+    cl_kernel k;
+    clcnn_status st = clcnn__kernel(ctx, "conv2d_plane", options, "conv2d_fwd_plane", &k);
+    if (st != CLCNN_OK)
+        return st;
+    const size_t kblocks = ceil_div((size_t)g->K, (size_t)t->a);
+    const size_t steps = ceil_div((size_t)g->P, (size_t)t->b);
+    const size_t want = 4 * compute_units(ctx);
+    const size_t items = (size_t)g->N * kblocks;
+    size_t bands = items >= want ? 1 : ceil_div(want, items);
+    if (bands > steps)
+        bands = steps;
+    const size_t rows_per_band = ceil_div(steps, bands) * (size_t)t->b;
+    bands = ceil_div((size_t)g->P, rows_per_band);
+    const size_t global[2] = {(size_t)g->N * bands, kblocks};
+    return CLCNN__LAUNCH(ctx, k, 2, global, local_size(ctx), CLCNN__ARG_MEM(x.mem),
+                         CLCNN__ARG_INT(x.off), CLCNN__ARG_MEM(w.mem), CLCNN__ARG_INT(w.off),
+                         CLCNN__ARG_MEM(b.mem), CLCNN__ARG_INT(b.off), CLCNN__ARG_INT(epilogue),
+                         CLCNN__ARG_MEM(y.mem), CLCNN__ARG_INT(y.off), GEOM_ARGS(*g),
+                         CLCNN__ARG_INT(bands), CLCNN__ARG_INT(rows_per_band));
+}
+
 static clcnn_status forward_gemm(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf x,
                                  conv2d_buf w, conv2d_buf b, conv2d_buf y, const conv2d_geom *g,
                                  int epilogue)
@@ -116,6 +147,8 @@ clcnn_status clcnn__conv2d_run_forward(clcnn_context *ctx, const conv2d_tile *t,
         return forward_direct(ctx, t, x, w, b, y, g, epilogue);
     case CONV2D_M_GEMM:
         return forward_gemm(ctx, t, x, w, b, y, g, epilogue);
+    case CONV2D_M_PLANE:
+        return forward_plane(ctx, t, x, w, b, y, g, epilogue);
     case CONV2D_M_1X1:
         return clcnn__conv2d_forward_1x1(ctx, t, x, w, b, y, g, epilogue);
     case CONV2D_M_WINO:
@@ -223,6 +256,23 @@ static clcnn_status backward_flipped(clcnn_context *ctx, const conv2d_tile *t, c
     return st;
 }
 
+/* One work-item per image, which it holds in private memory. */
+static clcnn_status backward_plane(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf dy,
+                                   conv2d_buf w, conv2d_buf dx, const conv2d_geom *g)
+{
+    char options[96];
+    snprintf(options, sizeof options, "-D FR=%d -D FS=%d -D CB=%d -D QB=%d", g->R, g->S, g->C,
+             t->c);
+    cl_kernel k;
+    clcnn_status st = clcnn__kernel(ctx, "conv2d_plane", options, "conv2d_bwd_data_plane", &k);
+    if (st != CLCNN_OK)
+        return st;
+    const size_t global[1] = {(size_t)g->N};
+    return CLCNN__LAUNCH(ctx, k, 1, global, local_size(ctx), CLCNN__ARG_MEM(dy.mem),
+                         CLCNN__ARG_INT(dy.off), CLCNN__ARG_MEM(w.mem), CLCNN__ARG_INT(w.off),
+                         CLCNN__ARG_MEM(dx.mem), CLCNN__ARG_INT(dx.off), GEOM_ARGS(*g));
+}
+
 clcnn_status clcnn__conv2d_run_backward_data(clcnn_context *ctx, const conv2d_tile *t,
                                              conv2d_buf dy, conv2d_buf w, conv2d_buf dx,
                                              const conv2d_geom *g)
@@ -233,6 +283,8 @@ clcnn_status clcnn__conv2d_run_backward_data(clcnn_context *ctx, const conv2d_ti
         return backward_gather(ctx, t, dy, w, dx, g);
     if (t->method == CONV2D_M_IM2COL)
         return clcnn__conv2d_backward_col2im(ctx, t, dy, w, dx, g);
+    if (t->method == CONV2D_M_PLANE_COL2IM)
+        return backward_plane(ctx, t, dy, w, dx, g);
     return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED,
                        "conv2d: %s is not a backward-data variant", t->name);
 }
@@ -250,17 +302,23 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
                                                conv2d_buf x, conv2d_buf dy, conv2d_buf dw,
                                                conv2d_buf db, const conv2d_geom *g)
 {
-    if (t->method != CONV2D_M_FILTER && t->method != CONV2D_M_PANEL)
+    const int panel = t->method == CONV2D_M_PANEL;
+    const int plane = t->method == CONV2D_M_PLANE_FILTER;
+    if (t->method != CONV2D_M_FILTER && !panel && !plane)
         return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED,
                            "conv2d: %s is not a backward-filter variant", t->name);
-    const int panel = t->method == CONV2D_M_PANEL;
     const int tm = t->a, tj = t->b, rs = g->R * g->S;
-    char options[64];
+    char options[96];
     if (panel)
         snprintf(options, sizeof options, "-D TM=%d -D TN=%d -D KC=%d", tm, tj, t->c);
+    else if (plane)
+        snprintf(options, sizeof options, "-D FR=%d -D FS=%d -D CB=%d -D TM=%d -D TJ=%d -D QB=%d",
+                 g->R, g->S, g->C, tm, tj, t->c);
     else
         snprintf(options, sizeof options, "-D TM=%d -D TJ=%d -D QV=%d", tm, tj, t->c);
+    const char *file = panel ? "conv2d_bwd_panel" : plane ? "conv2d_plane" : "conv2d_bwd_filter";
     const char *name = panel                ? "conv2d_bwd_panel"
+                       : plane              ? "conv2d_bwd_filter_plane"
                        : g->stride_w == 1   ? "conv2d_bwd_filter_s1"
                        : g->stride_w == 2   ? "conv2d_bwd_filter_s2"
                                             : "conv2d_bwd_filter_sn";
@@ -268,19 +326,19 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
      * build of conv2d_bwd_filter.cl serves every variant */
     static const char helper_options[] = "-D TM=6 -D TJ=4 -D QV=8";
     cl_kernel k, kb = NULL, kr = NULL;
-    clcnn_status st = clcnn__kernel(ctx, panel ? "conv2d_bwd_panel" : "conv2d_bwd_filter",
-                                    options, name, &k);
+    clcnn_status st = clcnn__kernel(ctx, file, options, name, &k);
     if (st == CLCNN_OK && db.mem)
         st = clcnn__kernel(ctx, "conv2d_bwd_filter", helper_options, "conv2d_bwd_bias", &kb);
     if (st != CLCNN_OK)
         return st;
 
     const size_t crs = (size_t)g->C * (size_t)rs;
-    /* the reduction is split along output rows (row kernel) or pixels
-     * (panel kernel, which sweeps all of K in each work-item) */
-    const size_t units = (size_t)g->N * (size_t)g->P * (panel ? (size_t)g->Q : 1);
-    const size_t blocks =
-        ceil_div(crs, (size_t)tj) * (panel ? 1 : ceil_div((size_t)g->K, (size_t)tm));
+    /* the reduction is split along output rows (row kernel), pixels (panel
+     * kernel, which sweeps all of K in each work-item) or images (plane
+     * kernel, which sweeps all taps) */
+    const size_t units = (size_t)g->N * (plane ? 1 : (size_t)g->P) * (panel ? (size_t)g->Q : 1);
+    const size_t blocks = (plane ? 1 : ceil_div(crs, (size_t)tj)) *
+                          (panel ? 1 : ceil_div((size_t)g->K, (size_t)tm));
     const size_t want = (ctx->info.is_gpu ? 64 : 16) * compute_units(ctx);
     size_t splits = blocks >= want ? 1 : ceil_div(want, blocks);
     if (splits > units)
@@ -289,7 +347,9 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
     splits = ceil_div(units, per_split);
     /* the bias kernel always splits by output rows */
     const size_t np = (size_t)g->N * (size_t)g->P;
-    const size_t bias_rows = panel ? ceil_div(np, splits) : per_split;
+    const size_t bias_rows = panel   ? ceil_div(np, splits)
+                             : plane ? per_split * (size_t)g->P
+                                     : per_split;
     const size_t bias_splits = ceil_div(np, bias_rows);
 
     clcnn_tensor *part = NULL;
@@ -315,7 +375,7 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
     }
     const int accumulate = splits == 1;
 
-    const size_t global[3] = {ceil_div(crs, (size_t)tj),
+    const size_t global[3] = {plane ? 1 : ceil_div(crs, (size_t)tj),
                               panel ? 1 : ceil_div((size_t)g->K, (size_t)tm), splits};
     static const size_t one[3] = {1, 1, 1};
     if (st == CLCNN_OK)

@@ -1,0 +1,396 @@
+/*
+ * kernels/conv2d_plane.cl: conv2d forward for short reductions (first layers,
+ * and the flipped backward-data of first layers), stride 1 and dilation 1.
+ *
+ * With one input channel a work-item of the direct kernel does a few hundred
+ * fma's, less than what a CPU runtime spends starting it, and its loops over
+ * r and s run a handful of times each. Here the filter size is a compile-time
+ * constant, so every loop over taps unrolls, and one work-item sweeps a whole
+ * output plane (or a band of its rows) for a block of channels.
+ *
+ * Options:
+ *   FR, FS  filter rows and columns (required)
+ *   KB      output channels per work-item (default 8)
+ *   PB      output rows per step (default 2)
+ *   QB      output columns per step; also the vector width, so one of 2, 4, 8, 16
+ *           (default 16)
+ *
+ * conv2d_fwd_plane: work-item (i0, i1) computes y[n, k0 .. k0+KB, p, q] for every q
+ * and the rows p of band b, n = i0 / bands, b = i0 % bands, k0 = i1 * KB, a band
+ * being rows_per_band consecutive rows (a multiple of PB). Each step holds KB x PB
+ * floatQB accumulators: every input row vector it loads (PB + FR - 1 rows, FS
+ * shifts each) feeds the KB channels of each of the min(PB, FR) output rows it
+ * lies under. Blocks whose windows lie inside the row load with vloadQB; at the
+ * borders one vector load of the window (inside the tensor) and a select zero the
+ * padding lanes.
+ *
+ * Arguments: x, x_off (N,C,H,W); w, w_off (K,C,FR,FS); b, b_off (K), read only when
+ * bit 0 of epilogue is set (then y = conv + b); bit 1 of epilogue applies ReLU
+ * after the bias; y, y_off (N,K,P,Q); then N C H W K R S P Q pad_top pad_left
+ * stride_h stride_w dil_h dil_w (R = FR, S = FS, strides and dilations 1), bands,
+ * rows_per_band. Offsets are in elements.
+ */
+#ifndef FR
+#error "FR (filter rows) is required"
+#endif
+#ifndef FS
+#error "FS (filter columns) is required"
+#endif
+#ifndef KB
+#define KB 8
+#endif
+#ifndef PB
+#define PB 2
+#endif
+#ifndef QB
+#define QB 16
+#endif
+#if QB != 2 && QB != 4 && QB != 8 && QB != 16
+#error "QB must be 2, 4, 8 or 16 (an OpenCL vector width)"
+#endif
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define VEC CAT(float, QB)
+#define VLOAD CAT(vload, QB)
+#define VSTORE CAT(vstore, QB)
+#define IVEC CAT(int, QB)
+#define UVEC CAT(uint, QB)
+#define CONVERT_UVEC CAT(convert_uint, QB)
+#if QB == 2
+#define IOTA ((int2)(0, 1))
+#elif QB == 4
+#define IOTA ((int4)(0, 1, 2, 3))
+#elif QB == 8
+#define IOTA ((int8)(0, 1, 2, 3, 4, 5, 6, 7))
+#else
+#define IOTA ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+#endif
+
+/* x[idx + i] for the lanes whose column col + i lies in [0, W), 0 elsewhere;
+ * x[0 .. count) is the whole tensor. */
+static VEC load_row(const __global float *x, int idx, int count, int col, int W)
+{
+    const IVEC colv = IOTA + (IVEC)(col);
+    const IVEC ok = (colv >= (IVEC)(0)) & (colv < (IVEC)(W));
+    if (idx >= 0 && idx <= count - QB)
+        return select((VEC)(0.0f), VLOAD(0, x + idx), ok);
+    float lane[QB];
+#pragma unroll
+    for (int i = 0; i < QB; i++)
+        lane[i] = x[clamp(idx + i, 0, count - 1)];
+    return select((VEC)(0.0f), VLOAD(0, lane), ok);
+}
+
+__kernel void conv2d_fwd_plane(__global const float *x, int x_off, __global const float *w,
+                               int w_off, __global const float *b, int b_off, int epilogue,
+                               __global float *y, int y_off, int N, int C, int H, int W,
+                               int K, int R, int S, int P, int Q, int pad_top, int pad_left,
+                               int stride_h, int stride_w, int dil_h, int dil_w, int bands,
+                               int rows_per_band)
+{
+    const int nb = (int)get_global_id(0);
+    const int k0 = (int)get_global_id(1) * KB;
+    if (nb >= N * bands || k0 >= K)
+        return;
+    const int n = nb / bands;
+    const int p_begin = nb % bands * rows_per_band;
+    const int p_end = min(p_begin + rows_per_band, P);
+    const int count = N * C * H * W;
+    x += x_off;
+    w += w_off;
+
+    /* Channels past K repeat channel K-1 so that every load stays in bounds;
+     * they are not stored. */
+    int wrow[KB];
+    float bias[KB];
+#pragma unroll
+    for (int kb = 0; kb < KB; kb++) {
+        wrow[kb] = min(k0 + kb, K - 1) * C * FR * FS;
+        bias[kb] = epilogue & 1 ? b[b_off + min(k0 + kb, K - 1)] : 0.0f;
+    }
+
+    for (int p0 = p_begin; p0 < p_end; p0 += PB)
+        for (int q0 = 0; q0 < Q; q0 += QB) {
+            VEC acc[KB * PB];
+#pragma unroll
+            for (int i = 0; i < KB * PB; i++)
+                acc[i] = (VEC)(0.0f);
+            const int col0 = q0 - pad_left;
+            const int interior = col0 >= 0 && col0 + QB - 1 + FS - 1 < W;
+            for (int c = 0; c < C; c++) {
+                const int plane = (n * C + c) * H * W;
+                const int wc = c * FR * FS;
+#pragma unroll
+                for (int i = 0; i < PB + FR - 1; i++) {
+                    const int h = p0 - pad_top + i;
+                    if ((uint)h >= (uint)H)
+                        continue;
+                    const int row = plane + h * W + col0;
+#pragma unroll
+                    for (int s = 0; s < FS; s++) {
+                        const VEC xv = interior ? VLOAD(0, x + row + s)
+                                                : load_row(x, row + s, count, col0 + s, W);
+#pragma unroll
+                        for (int pb = 0; pb < PB; pb++) {
+                            const int r = i - pb;
+                            if (r >= 0 && r < FR) {
+#pragma unroll
+                                for (int kb = 0; kb < KB; kb++)
+                                    acc[kb * PB + pb] = fma((VEC)(w[wrow[kb] + wc + r * FS + s]),
+                                                            xv, acc[kb * PB + pb]);
+                            }
+                        }
+                    }
+                }
+            }
+
+            const int full = q0 + QB <= Q;
+#pragma unroll
+            for (int kb = 0; kb < KB; kb++)
+#pragma unroll
+                for (int pb = 0; pb < PB; pb++) {
+                    const int k = k0 + kb, p = p0 + pb;
+                    if (k >= K || p >= p_end)
+                        continue;
+                    VEC v = acc[kb * PB + pb] + (VEC)(bias[kb]);
+                    if (epilogue & 2)
+                        v = select((VEC)(0.0f), v, v > (VEC)(0.0f));
+                    __global float *yr = y + y_off + ((n * K + k) * P + p) * Q + q0;
+                    if (full) {
+                        VSTORE(v, 0, yr);
+                    } else {
+                        float lane[QB];
+                        VSTORE(v, 0, lane);
+                        for (int l = 0; l < Q - q0; l++)
+                            yr[l] = lane[l];
+                    }
+                }
+        }
+}
+
+/*
+ * conv2d_bwd_data_plane (stride 1, dilation 1, CB = C input channels): work-item n
+ * computes dx[n] whole, as the product of the transposed filter and dy folded back
+ * onto the image (col2im), in a private zero-padded copy of dx[n]: for each QB-pixel
+ * block of an output row it holds CB x FR x FS floatQB sums over the K channels of
+ * dy (each dy vector feeding all of them), then adds each sum into the copy at its
+ * tap's shift. Nothing needs a mask except the dy loads of a row's last block, and
+ * no two work-items write the same element. The copy has (P + FR - 1) rows of
+ * (ceil(Q / QB) + 1) * QB columns per channel; the host checks that all of it
+ * fits in PLANE_FLOATS and that FS <= QB.
+ *
+ * Arguments: dy, dy_off (N,K,P,Q); w, w_off (K,C,FR,FS); dx, dx_off (N,C,H,W); then N C
+ * H W K R S P Q pad_top pad_left stride_h stride_w dil_h dil_w.
+ */
+#ifndef CB
+#define CB 1
+#endif
+#define PLANE_FLOATS 8192
+#define TAPS (CB * FR * FS)
+
+__kernel void conv2d_bwd_data_plane(__global const float *dy, int dy_off,
+                                    __global const float *w, int w_off, __global float *dx,
+                                    int dx_off, int N, int C, int H, int W, int K, int R, int S,
+                                    int P, int Q, int pad_top, int pad_left, int stride_h,
+                                    int stride_w, int dil_h, int dil_w)
+{
+    const int n = (int)get_global_id(0);
+    if (n >= N)
+        return;
+    dy += dy_off;
+    w += w_off;
+    const int BH = P + FR - 1, BW = ((Q + QB - 1) / QB + 1) * QB, BHW = BH * BW;
+    const int count = N * K * P * Q;
+    float buf[PLANE_FLOATS];
+    for (int i = 0; i < CB * BHW; i++)
+        buf[i] = 0.0f;
+
+    for (int p = 0; p < P; p++)
+        for (int q0 = 0; q0 < Q; q0 += QB) {
+            const IVEC ok = IOTA + (IVEC)(q0) < (IVEC)(Q);
+            const int full = q0 + QB <= Q;
+            VEC acc[TAPS];
+#pragma unroll
+            for (int j = 0; j < TAPS; j++)
+                acc[j] = (VEC)(0.0f);
+            for (int k = 0; k < K; k++) {
+                const int at = ((n * K + k) * P + p) * Q + q0;
+                VEC d;
+                if (full) {
+                    d = VLOAD(0, dy + at);
+                } else if (at <= count - QB) {
+                    d = select((VEC)(0.0f), VLOAD(0, dy + at), ok);
+                } else {
+                    float lane[QB];
+#pragma unroll
+                    for (int l = 0; l < QB; l++)
+                        lane[l] = dy[min(at + l, count - 1)];
+                    d = select((VEC)(0.0f), VLOAD(0, lane), ok);
+                }
+#pragma unroll
+                for (int j = 0; j < TAPS; j++)
+                    acc[j] = fma((VEC)(w[k * TAPS + j]), d, acc[j]);
+            }
+            /* Tap (c, r, s) of output pixel (p, q) lands on dx[c, p + r - pad_top,
+             * q + s - pad_left], row p + r and column q + s of the copy. The FS
+             * taps of a filter row are shifted into two aligned vectors (lanes
+             * [q0, q0 + QB) and [q0 + QB, q0 + 2 QB)) before they are added, since
+             * overlapping unaligned read-modify-writes would each wait for the
+             * store before them. */
+#pragma unroll
+            for (int c = 0; c < CB; c++)
+#pragma unroll
+                for (int r = 0; r < FR; r++) {
+                    float *at = buf + c * BHW + (p + r) * BW + q0;
+                    VEC lo = VLOAD(0, at), hi = VLOAD(0, at + QB);
+#pragma unroll
+                    for (int s = 0; s < FS; s++) {
+                        const VEC v = acc[(c * FR + r) * FS + s];
+                        const UVEC lane = CONVERT_UVEC(IOTA);
+                        /* lane i of lo takes v[i - s], of hi v[QB + i - s]; index QB
+                         * and above picks the zero vector */
+                        lo += shuffle2(v, (VEC)(0.0f),
+                                       select((UVEC)(QB), lane - (UVEC)(s), lane >= (UVEC)(s)));
+                        hi += shuffle2(v, (VEC)(0.0f),
+                                       select((UVEC)(QB), lane + (UVEC)(QB - s),
+                                              lane < (UVEC)(s)));
+                    }
+                    VSTORE(lo, 0, at);
+                    VSTORE(hi, 0, at + QB);
+                }
+        }
+
+    /* the image is the copy without its border: rows pad_top.., columns pad_left.. */
+    for (int c = 0; c < CB; c++)
+        for (int h = 0; h < H; h++) {
+            const float *src = buf + c * BHW + (h + pad_top) * BW + pad_left;
+            __global float *dst = dx + dx_off + ((n * CB + c) * H + h) * W;
+            for (int v = 0; v < W; v++)
+                dst[v] = src[v];
+        }
+}
+
+/*
+ * conv2d_bwd_filter_plane (stride 1, dilation 1, CB = C input channels): work-item
+ * (i0, i1, i2) sums dw[k0 .. k0+TM, all CB*FR*FS taps] with k0 = i1 * TM over the
+ * images [i2 * images_per_split, ...); i0 must be 0. Each image is first copied
+ * into a private zero-padded buffer laid out like conv2d_bwd_data_plane's, so
+ * that every tap's window of every output row block is one unmasked vector load;
+ * then, TJ taps at a time, it sweeps the image's output rows in QB-column blocks
+ * holding TM x TJ floatQB sums (TM dy vectors and TJ input vectors per block).
+ * The sums of all tap groups live in a private array between images and are
+ * added across lanes at the end. Element (k, j) goes to out[out_off + i2 *
+ * split_stride + k * C*FR*FS + j], added when accumulate != 0, else stored.
+ *
+ * Arguments: x, x_off (N,C,H,W); dy, dy_off (N,K,P,Q); out, out_off; then N C H W K
+ * R S P Q pad_top pad_left stride_h stride_w dil_h dil_w images_per_split
+ * split_stride accumulate.
+ */
+#ifndef TM
+#define TM 6
+#endif
+#ifndef TJ
+#define TJ 4
+#endif
+#define GROUPS ((TAPS + TJ - 1) / TJ)
+
+__kernel void conv2d_bwd_filter_plane(__global const float *x, int x_off,
+                                      __global const float *dy, int dy_off,
+                                      __global float *out, int out_off, int N, int C, int H,
+                                      int W, int K, int R, int S, int P, int Q, int pad_top,
+                                      int pad_left, int stride_h, int stride_w, int dil_h,
+                                      int dil_w, int images_per_split, int split_stride,
+                                      int accumulate)
+{
+    const int k0 = (int)get_global_id(1) * TM;
+    const int split = (int)get_global_id(2);
+    const int n_begin = split * images_per_split;
+    if (k0 >= K || n_begin >= N)
+        return;
+    const int n_end = min(n_begin + images_per_split, N);
+    x += x_off;
+    dy += dy_off;
+    const int BH = P + FR - 1, BW = ((Q + QB - 1) / QB + 1) * QB, BHW = BH * BW;
+    const int count = N * K * P * Q;
+    float buf[PLANE_FLOATS];
+    VEC sums[GROUPS * TM * TJ];
+    for (int i = 0; i < GROUPS * TM * TJ; i++)
+        sums[i] = (VEC)(0.0f);
+    /* rows past K repeat row K-1; they are not stored */
+    int dyrow[TM];
+#pragma unroll
+    for (int m = 0; m < TM; m++)
+        dyrow[m] = min(k0 + m, K - 1) * P * Q;
+
+    for (int n = n_begin; n < n_end; n++) {
+        /* buf[c][hb][wb] = x[n, c, hb - pad_top, wb - pad_left], 0 outside */
+        for (int c = 0; c < CB; c++)
+            for (int hb = 0; hb < BH; hb++) {
+                const int h = hb - pad_top;
+                float *dst = buf + c * BHW + hb * BW;
+                const __global float *src = x + ((n * CB + c) * H + h) * W - pad_left;
+                const int inside = (uint)h < (uint)H;
+                for (int wb = 0; wb < BW; wb++)
+                    dst[wb] = inside && (uint)(wb - pad_left) < (uint)W ? src[wb] : 0.0f;
+            }
+        const __global float *dyn = dy + n * K * P * Q;
+
+        for (int grp = 0; grp < GROUPS; grp++) {
+            int off[TJ];
+#pragma unroll
+            for (int jj = 0; jj < TJ; jj++) {
+                const int j = min(grp * TJ + jj, TAPS - 1);
+                const int c = j / (FR * FS), r = j / FS % FR, s = j % FS;
+                off[jj] = c * BHW + r * BW + s;
+            }
+            VEC acc[TM * TJ];
+#pragma unroll
+            for (int i = 0; i < TM * TJ; i++)
+                acc[i] = sums[grp * TM * TJ + i];
+            for (int p = 0; p < P; p++)
+                for (int q0 = 0; q0 < Q; q0 += QB) {
+                    /* lanes past the row end read the next row of dy: zeroed */
+                    const IVEC ok = IOTA + (IVEC)(q0) < (IVEC)(Q);
+                    const int full = q0 + QB <= Q;
+                    VEC d[TM];
+#pragma unroll
+                    for (int m = 0; m < TM; m++) {
+                        const int at = dyrow[m] + p * Q + q0;
+                        if (full) {
+                            d[m] = VLOAD(0, dyn + at);
+                        } else if (n * K * P * Q + at <= count - QB) {
+                            d[m] = select((VEC)(0.0f), VLOAD(0, dyn + at), ok);
+                        } else {
+                            float lane[QB];
+#pragma unroll
+                            for (int l = 0; l < QB; l++)
+                                lane[l] = dyn[min(at + l, dyrow[m] + P * Q - 1)];
+                            d[m] = select((VEC)(0.0f), VLOAD(0, lane), ok);
+                        }
+                    }
+#pragma unroll
+                    for (int jj = 0; jj < TJ; jj++) {
+                        const VEC xv = VLOAD(0, buf + off[jj] + p * BW + q0);
+#pragma unroll
+                        for (int m = 0; m < TM; m++)
+                            acc[m * TJ + jj] = fma(d[m], xv, acc[m * TJ + jj]);
+                    }
+                }
+#pragma unroll
+            for (int i = 0; i < TM * TJ; i++)
+                sums[grp * TM * TJ + i] = acc[i];
+        }
+    }
+
+    for (int m = 0; m < TM && k0 + m < K; m++)
+        for (int j = 0; j < TAPS; j++) {
+            float lane[QB];
+            VSTORE(sums[(j / TJ * TM + m) * TJ + j % TJ], 0, lane);
+            float total = 0.0f;
+            for (int l = 0; l < QB; l++)
+                total += lane[l];
+            __global float *o = out + out_off + split * split_stride + (k0 + m) * TAPS + j;
+            *o = accumulate ? *o + total : total;
+        }
+}
