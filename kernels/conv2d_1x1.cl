@@ -7,16 +7,17 @@
  * b: a 1x1 convolution of stride 1 is exactly this with in[b] = x[n] (C x H*W), a = w
  * (K x C), out[b] = y[n] (K x P*Q); Winograd multiplies its 16 transformed planes the
  * same way with a different a per plane. The lanes run along L, where both in and out
- * are contiguous, so no gather is needed: each work-item owns TN columns of one batch
- * and a range of rows, and for every TM rows reads its TN-column slice of in (C x TN
- * floats, which stays in the first-level cache across the row blocks) with TM
- * broadcast fma's per element.
+ * are contiguous, so no gather is needed: each work-item owns NV x TN columns of one
+ * batch and a range of rows, and for every TM rows reads its slice of in (C x NV*TN
+ * floats, which stays in the first-level cache across the row blocks): NV vector
+ * loads and TM broadcasts feed TM x NV fma's per row of in.
  *
  * Options (all optional, #ifndef defaults):
  *   TM  rows per register block (default 8)
- *   TN  columns per work-item; also the vector width, so one of 4, 8, 16 (default 16)
+ *   TN  columns per vector; the vector width, so one of 4, 8, 16 (default 16)
+ *   NV  vectors of TN columns per work-item, 1 or 2 (default 1)
  *
- * Work-item (i0, i1, i2): columns [i0 * TN, i0 * TN + TN) of batch b = i1, rows
+ * Work-item (i0, i1, i2): columns [i0 * NV*TN, (i0 + 1) * NV*TN) of batch b = i1, rows
  * [i2 * m_per_item, min(M, ...)) (m_per_item a multiple of TM). Any work-group size.
  *
  * Arguments: in, in_off, in_stride (elements between batches); a, a_off, a_stride (0:
@@ -30,8 +31,14 @@
 #ifndef TN
 #define TN 16
 #endif
+#ifndef NV
+#define NV 1
+#endif
 #if TN != 4 && TN != 8 && TN != 16
 #error "TN must be 4, 8 or 16 (an OpenCL vector width)"
+#endif
+#if NV != 1 && NV != 2
+#error "NV must be 1 or 2"
 #endif
 
 #define CAT_(a, b) a##b
@@ -46,13 +53,13 @@ __kernel void conv2d_gemm1x1(__global const float *in, int in_off, int in_stride
                              __global float *out, int out_off, int out_stride, int M, int C,
                              int L, int m_per_item)
 {
-    const int l0 = (int)get_global_id(0) * TN;
+    const int l0 = (int)get_global_id(0) * NV * TN;
     const int b = (int)get_global_id(1);
     const int mbeg = (int)get_global_id(2) * m_per_item;
     if (l0 >= L || mbeg >= M)
         return;
     const int mend = min(M, mbeg + m_per_item);
-    const int ncol = min(TN, L - l0);
+    const int ncol = min(NV * TN, L - l0);
     in += in_off + b * in_stride + l0;
     a += a_off + b * a_stride;
     out += out_off + b * out_stride + l0;
@@ -60,50 +67,59 @@ __kernel void conv2d_gemm1x1(__global const float *in, int in_off, int in_stride
     for (int m0 = mbeg; m0 < mend; m0 += TM) {
         /* rows past M repeat row M-1 (in bounds, never stored) */
         const __global float *arow[TM];
-        VEC acc[TM];
+        VEC acc[TM * NV];
 #pragma unroll
         for (int m = 0; m < TM; m++) {
             arow[m] = a + min(m0 + m, M - 1) * C;
-            acc[m] = (VEC)(0.0f);
+#pragma unroll
+            for (int v = 0; v < NV; v++)
+                acc[m * NV + v] = (VEC)(0.0f);
         }
-        if (ncol == TN) {
-            for (int c = 0; c < C; c++) {
-                const VEC v = VLOAD(0, in + c * L);
+        for (int c = 0; c < C; c++) {
+            VEC x[NV];
+            if (ncol == NV * TN) {
 #pragma unroll
-                for (int m = 0; m < TM; m++)
-                    acc[m] = fma((VEC)(arow[m][c]), v, acc[m]);
-            }
-        } else {
-            /* the last columns: lanes past L read column L-1 of the row (in
-             * bounds, never stored) */
-            for (int c = 0; c < C; c++) {
-                float lane[TN];
+                for (int v = 0; v < NV; v++)
+                    x[v] = VLOAD(v, in + c * L);
+            } else {
+                /* the last columns: lanes past L read column L-1 of the row (in
+                 * bounds, never stored) */
+                float lane[NV * TN];
 #pragma unroll
-                for (int i = 0; i < TN; i++)
+                for (int i = 0; i < NV * TN; i++)
                     lane[i] = in[c * L + min(i, ncol - 1)];
-                const VEC v = VLOAD(0, lane);
 #pragma unroll
-                for (int m = 0; m < TM; m++)
-                    acc[m] = fma((VEC)(arow[m][c]), v, acc[m]);
+                for (int v = 0; v < NV; v++)
+                    x[v] = VLOAD(v, lane);
+            }
+#pragma unroll
+            for (int m = 0; m < TM; m++) {
+                const VEC av = (VEC)(arow[m][c]);
+#pragma unroll
+                for (int v = 0; v < NV; v++)
+                    acc[m * NV + v] = fma(av, x[v], acc[m * NV + v]);
             }
         }
 #pragma unroll
         for (int m = 0; m < TM; m++) {
             if (m0 + m >= mend)
                 break;
-            VEC v = acc[m];
-            if (epilogue & 1)
-                v += (VEC)(bias[bias_off + m0 + m]);
-            if (epilogue & 2)
-                v = select((VEC)(0.0f), v, v > (VEC)(0.0f));
-            __global float *o = out + (m0 + m) * L;
-            if (ncol == TN) {
-                VSTORE(v, 0, o);
-            } else {
-                float lane[TN];
-                VSTORE(v, 0, lane);
-                for (int i = 0; i < ncol; i++)
-                    o[i] = lane[i];
+#pragma unroll
+            for (int v = 0; v < NV; v++) {
+                VEC r = acc[m * NV + v];
+                if (epilogue & 1)
+                    r += (VEC)(bias[bias_off + m0 + m]);
+                if (epilogue & 2)
+                    r = select((VEC)(0.0f), r, r > (VEC)(0.0f));
+                __global float *o = out + (m0 + m) * L + v * TN;
+                if (ncol == NV * TN) {
+                    VSTORE(r, 0, o);
+                } else {
+                    float lane[TN];
+                    VSTORE(r, 0, lane);
+                    for (int i = 0; i < ncol - v * TN; i++)
+                        o[i] = lane[i];
+                }
             }
         }
     }

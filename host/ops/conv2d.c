@@ -37,6 +37,8 @@ static const conv2d_tile fwd_gemm[] = {
     {"gemm 4x8 kc128", CONV2D_M_GEMM, 0, 4, 8, 128},
     {"im2col gemm 8x16", CONV2D_M_IM2COL, 0, 8, 16, 0},
     {"gemm 8x16 kc512", CONV2D_M_GEMM, 0, 8, 16, 512},
+    {"gemm 8x32 kc512", CONV2D_M_GEMM, 0, 8, 32, 512},
+    {"im2col gemm 8x32", CONV2D_M_IM2COL, 0, 8, 32, 0},
 };
 /* Winograd: the TM x TN block of the 16 products; 1x1: of the one product. */
 static const conv2d_tile fwd_winograd[] = {
@@ -46,6 +48,7 @@ static const conv2d_tile fwd_winograd[] = {
 static const conv2d_tile fwd_1x1[] = {
     {"1x1 8x16", CONV2D_M_1X1, 0, 8, 16, 0},
     {"1x1 4x8", CONV2D_M_1X1, 0, 4, 8, 0},
+    {"1x1 8x32", CONV2D_M_1X1, 0, 8, 32, 0},
 };
 /* Backward-data. The gather kernel (CB input channels x WB columns) runs any
  * geometry; the flipped variants run a forward kernel on dy (stride 1), the
@@ -68,6 +71,8 @@ static const conv2d_tile bwd_gemm[] = {
     {"flipped gemm 8x16 kc256", CONV2D_M_GEMM, 1, 8, 16, 256},
     {"gemm col2im 8x16", CONV2D_M_IM2COL, 0, 8, 16, 0},
     {"flipped gemm 8x16 kc512", CONV2D_M_GEMM, 1, 8, 16, 512},
+    {"flipped gemm 8x32 kc512", CONV2D_M_GEMM, 1, 8, 32, 512},
+    {"gemm col2im 8x32", CONV2D_M_IM2COL, 0, 8, 32, 0},
 };
 static const conv2d_tile bwd_winograd[] = {
     {"flipped winograd 8x16", CONV2D_M_WINO, 1, 8, 16, 0},
@@ -75,6 +80,7 @@ static const conv2d_tile bwd_winograd[] = {
 /* the flipped 1x1 product also runs strides: it fills every stride-th pixel */
 static const conv2d_tile bwd_1x1[] = {
     {"flipped 1x1 8x16", CONV2D_M_1X1, 1, 8, 16, 0},
+    {"flipped 1x1 8x32", CONV2D_M_1X1, 1, 8, 32, 0},
 };
 /* Backward-filter. Rows: TM output channels x TJ taps x QV columns of an
  * output row per step (vectors along the pixels; for few output channels).
@@ -90,6 +96,7 @@ static const conv2d_tile bwd_filter[] = {
     {"panel 8x16 kc512", CONV2D_M_PANEL, 0, 8, 16, 512},
     {"plane 6x4x16", CONV2D_M_PLANE_FILTER, 0, 6, 4, 16},
     {"plane 4x5x16", CONV2D_M_PLANE_FILTER, 0, 4, 5, 16},
+    {"panel 8x32 kc512", CONV2D_M_PANEL, 0, 8, 32, 512},
 };
 
 static const struct family {
@@ -224,10 +231,12 @@ int clcnn__conv2d_variant_supported(const clcnn_context *ctx, clcnn__conv2d_pass
 /* Indices into the tables above that the rule names. */
 enum {
     V_DIRECT_8X16 = 0, V_DIRECT_4X8 = 1, V_DIRECT_1X16 = 2,
-    V_GEMM_4X8 = 1, V_GEMM_8X16_KC512 = 3, V_FLIPPED_GEMM_KC512 = 2, V_COL2IM_8X16 = 1,
+    V_GEMM_4X8 = 1, V_GEMM_8X16_KC512 = 3, V_GEMM_8X32_KC512 = 4, V_1X1_8X16 = 0,
+    V_1X1_4X8 = 1, V_1X1_8X32 = 2, V_FLIPPED_GEMM_KC512 = 2, V_FLIPPED_GEMM_8X32_KC512 = 3,
+    V_COL2IM_8X32 = 4, V_FLIPPED_1X1_8X16 = 0, V_FLIPPED_1X1_8X32 = 1,
     V_GATHER_8X16 = 0, V_GATHER_4X8 = 1, V_FLIPPED_DIRECT_8X16 = 2, V_FLIPPED_DIRECT_1X16 = 4,
     V_FLIPPED_ROWS_1X4X16 = 5, V_GATHER_1X16 = 6, V_GATHER_4X16 = 7,
-    V_ROWS_6X4X8 = 0, V_PANEL_8X16_KC512 = 5,
+    V_ROWS_6X4X8 = 0, V_PANEL_8X16_KC512 = 5, V_PANEL_8X32_KC512 = 8,
     V_PLANE_6X4X16 = 3, V_PLANE_8X2X16 = 4, V_PLANE_COL2IM = 8, V_PLANE_FILTER_6X4X16 = 6,
     V_PLANE_FILTER_4X5X16 = 7,
 };
@@ -238,36 +247,43 @@ enum {
  * figures are GFLOP/s estimated from CPU time); the tuning file overrides it
  * per shape:
  * - forward: 1x1 filters of stride 1 as one matrix product (GEMM_1X1), which
- *   beat the implicit GEMM 1.1-1.9x; Winograd for 3x3 stride-1 layers with
- *   at least 96 channels in and out and outputs of at least 20x20 (VGG at
- *   28x28: 1.1x over GEMM; it lost at 13x13 and 14x14, where the transforms'
- *   memory traffic is not paid back, and with 64 channels); DIRECT where the
- *   reduction C*R*S is short (< 200: LeNet, the first layers) and stride_w is
- *   1, since the implicit GEMM would gather its panel for a few output
- *   channels only; the implicit GEMM everywhere else (1.1-1.5x over DIRECT
- *   from VGG to the 9x9 layers, 3-7x for strides and small images, where
- *   its panel gathers lanes with vector address arithmetic; the explicit
- *   im2col GEMM only ties it on 3x3 outputs), with a panel of 512 reduction
- *   rows, 3-7% over 256 (fewer passes over the partial sums in y).
+ *   beat the implicit GEMM 1.1-1.9x; DIRECT where the reduction C*R*S is
+ *   short (< 200: LeNet, the first layers) and stride_w is 1, since the
+ *   implicit GEMM would gather its panel for a few output channels only; the
+ *   implicit GEMM everywhere else (1.1-1.5x over DIRECT from VGG to the 9x9
+ *   layers, 3-7x for strides and small images, where its panel gathers lanes
+ *   with vector address arithmetic; the explicit im2col GEMM only ties it on
+ *   3x3 outputs), with a panel of 512 reduction rows, 3-7% over 256 (fewer
+ *   passes over the partial sums in y). Winograd is not chosen: against the
+ *   implicit GEMM with two vectors per work-item it lost on every 3x3 layer
+ *   measured (VGG 128@28: 160 vs 326, 256@28: 215 vs 372), its transforms'
+ *   memory traffic and scratch buffers costing more than the multiplications
+ *   it saves.
+ * - the products (implicit GEMM, 1x1, col2im) take two vectors of 16 pixels
+ *   per work-item where a plane has at least 120 pixels: 16 accumulators
+ *   instead of 8, and 10 loads per 16 fma's instead of 9 per 8 (VGG 64@56
+ *   forward 203 -> 288, 1x1 64 -> 256 forward 271 -> 381); on smaller planes
+ *   the second vector is mostly padding.
  * - backward-data: tiny outputs (P*Q <= 16) by the product of the transposed
  *   filter and dy with col2im, which skips the padding the flipped forms
- *   multiply by zero (Keras conv3: 53 -> 103); 1x1 filters as one product,
+ *   multiply by zero (Keras conv3: 72 -> 101); 1x1 filters as one product,
  *   upsampled into dx for strides (ResNet 1x1 stride 2: 143 -> 334 over the
  *   gather); other strided layers gather (the flipped form needs stride 1),
  *   in blocks of 4 channels for 3 or 4 (the RGB input of L1 and the ResNet
  *   stem: 114 -> 160); stride 1 runs a forward algorithm on the flipped
  *   filter: one or two input channels with a one-channel direct block (of 4
- *   rows for filters of 5+ rows, LeNet conv1: 44 -> 51), 3x3 by Winograd (>= 96
- *   channels, outputs of >= 20x20) or with >= 64 channels the implicit GEMM
- *   (VGG 64@56: 238 -> 264 over the gather), larger filters by the implicit
- *   GEMM too with >= 128 channels (its panel leaves out the rows of padding:
- *   L3 137 -> 181 over the direct kernel), by the direct kernel with 64 (L2:
- *   233 vs 218); the gather otherwise.
+ *   rows for filters of 5+ rows, LeNet conv1: 44 -> 51), with >= 64 channels
+ *   and 3x3 filters the implicit GEMM (VGG 64@56: 238 -> 264 over the
+ *   gather), larger filters by the implicit GEMM too with >= 128 channels
+ *   (its panel leaves out the rows of padding: L3 137 -> 181 over the direct
+ *   kernel), by the direct kernel with 64 (L2: 233 vs 218); the gather
+ *   otherwise.
  * - backward-filter: the tap panel of 512 pixels (whose dy rows stream long
- *   enough for the prefetcher: Keras conv1 48 -> 56 over 128 pixels), except
- *   for at most 8 output channels, where its vectors along the taps would
- *   sweep too few channels to pay for the gather and the row kernel wins
- *   (LeNet's K = 6).
+ *   enough for the prefetcher: Keras conv1 48 -> 56 over 128 pixels), with two
+ *   vectors of 16 taps per work-item where there are more than 16 taps (VGG
+ *   64@56: 222 -> 268, L2 279 -> 352), except for at most 8 output channels,
+ *   where its vectors along the taps would sweep too few channels to pay for
+ *   the gather and the row kernel wins (LeNet's K = 6).
  * - blocks shrink where the large ones would mostly compute padding lanes:
  *   K <= 4 (forward), fewer than 8 columns per phase (gather), P*Q <= 8.
  * - first layers (at most 32 taps C*R*S, stride 1, small images) on CPUs: the
@@ -287,12 +303,14 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
 {
     const int stride1 = g->stride_h == 1 && g->stride_w == 1;
     const int one = g->R == 1 && g->S == 1;
-    const int wino = g->R == 3 && g->S == 3 && stride1 && g->dil_h == 1 && g->dil_w == 1;
     const long long crs = (long long)g->C * g->R * g->S;
     const int cpu = !ctx->info.is_gpu;
+    /* planes of at least 120 pixels: two vectors per work-item (out: the
+     * forward output; in: the input, which the flipped backward passes write) */
+    const int wide_out = (long long)g->P * g->Q >= 120, wide_in = (long long)g->H * g->W >= 120;
     if (pass == CLCNN__CONV2D_BACKWARD_FILTER) {
         *algo = CLCNN_CONV_GEMM;
-        *variant = g->K > 8 ? V_PANEL_8X16_KC512 : V_ROWS_6X4X8;
+        *variant = g->K <= 8 ? V_ROWS_6X4X8 : crs > 16 ? V_PANEL_8X32_KC512 : V_PANEL_8X16_KC512;
         if (cpu && clcnn__conv2d_tile_supports(ctx, &bwd_filter[V_PLANE_FILTER_6X4X16], g, NULL))
             *variant = g->K <= 6 ? V_PLANE_FILTER_6X4X16 : V_PLANE_FILTER_4X5X16;
         return;
@@ -305,12 +323,12 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
                                                                  : V_GATHER_8X16;
         if ((long long)g->P * g->Q <= 16 && g->K >= 64 && g->C * g->R * g->S >= 128) {
             *algo = CLCNN_CONV_GEMM;
-            *variant = V_COL2IM_8X16;
+            *variant = V_COL2IM_8X32;
             return;
         }
         if (one) {
             *algo = CLCNN_CONV_GEMM_1X1;
-            *variant = 0;
+            *variant = wide_out ? V_FLIPPED_1X1_8X32 : V_FLIPPED_1X1_8X16;
             return;
         }
         if (cpu && clcnn__conv2d_tile_supports(ctx, &bwd_direct[V_PLANE_COL2IM], g, NULL)) {
@@ -321,12 +339,9 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
             return;
         if (g->C <= 2) {
             *variant = g->R >= 5 && g->dil_h == 1 ? V_FLIPPED_ROWS_1X4X16 : V_FLIPPED_DIRECT_1X16;
-        } else if (wino && g->C >= 96 && g->K >= 96 && (long long)g->H * g->W >= 400) {
-            *algo = CLCNN_CONV_WINOGRAD;
-            *variant = 0;
         } else if ((g->R * g->S <= 9 && g->C >= 64) || g->C >= 128) {
             *algo = CLCNN_CONV_GEMM;
-            *variant = V_FLIPPED_GEMM_KC512;
+            *variant = wide_in ? V_FLIPPED_GEMM_8X32_KC512 : V_FLIPPED_GEMM_KC512;
         } else if (g->R * g->S > 9 && g->C >= 64) {
             *variant = V_FLIPPED_DIRECT_8X16;
         }
@@ -336,8 +351,6 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
     if (*algo == CLCNN_CONV_AUTO) {
         if (one && stride1)
             *algo = CLCNN_CONV_GEMM_1X1;
-        else if (wino && g->C >= 96 && g->K >= 96 && (long long)g->P * g->Q >= 400)
-            *algo = CLCNN_CONV_WINOGRAD;
         else if (crs < 200 && g->stride_w == 1)
             *algo = CLCNN_CONV_DIRECT;
         else
@@ -349,7 +362,11 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
     else if (*algo == CLCNN_CONV_DIRECT)
         *variant = g->K > 4 ? V_DIRECT_8X16 : g->K > 2 ? V_DIRECT_4X8 : V_DIRECT_1X16;
     else if (*algo == CLCNN_CONV_GEMM)
-        *variant = (g->K > 4 && (long long)g->P * g->Q > 8) ? V_GEMM_8X16_KC512 : V_GEMM_4X8;
+        *variant = g->K <= 4 || (long long)g->P * g->Q <= 8 ? V_GEMM_4X8
+                   : wide_out                                ? V_GEMM_8X32_KC512
+                                                             : V_GEMM_8X16_KC512;
+    else if (*algo == CLCNN_CONV_GEMM_1X1)
+        *variant = g->K <= 4 ? V_1X1_4X8 : wide_out ? V_1X1_8X32 : V_1X1_8X16;
     else
         *variant = g->K > 4 ? 0 : 1;
 }

@@ -109,8 +109,11 @@ static clcnn_status forward_gemm(clcnn_context *ctx, const conv2d_tile *t, conv2
                                  conv2d_buf w, conv2d_buf b, conv2d_buf y, const conv2d_geom *g,
                                  int epilogue)
 {
+    /* b pixels per work-item: one vector of up to 16, or two of 16 */
     char options[64];
-    snprintf(options, sizeof options, "-D TM=%d -D TN=%d -D KC=%d", t->a, t->b, t->c);
+    const int tn = t->b > 16 ? 16 : t->b;
+    snprintf(options, sizeof options, "-D TM=%d -D TN=%d -D NV=%d -D KC=%d", t->a, tn,
+             t->b / tn, t->c);
     cl_kernel k;
     clcnn_status st = clcnn__kernel(ctx, "conv2d_gemm", options, "conv2d_fwd_gemm", &k);
     if (st != CLCNN_OK)
@@ -309,8 +312,9 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
                            "conv2d: %s is not a backward-filter variant", t->name);
     const int tm = t->a, tj = t->b, rs = g->R * g->S;
     char options[96];
-    if (panel)
-        snprintf(options, sizeof options, "-D TM=%d -D TN=%d -D KC=%d", tm, tj, t->c);
+    if (panel) /* tj taps per work-item: one vector of up to 16, or two of 16 */
+        snprintf(options, sizeof options, "-D TM=%d -D TN=%d -D NV=%d -D KC=%d", tm,
+                 tj > 16 ? 16 : tj, tj > 16 ? tj / 16 : 1, t->c);
     else if (plane)
         snprintf(options, sizeof options, "-D FR=%d -D FS=%d -D CB=%d -D TM=%d -D TJ=%d -D QB=%d",
                  g->R, g->S, g->C, tm, tj, t->c);

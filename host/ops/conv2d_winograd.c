@@ -20,8 +20,10 @@ clcnn_status clcnn__conv2d_batched_gemm(clcnn_context *ctx, const conv2d_tile *t
                                         conv2d_buf out, size_t out_stride, int batches, int M,
                                         int C, int L)
 {
+    /* b columns per work-item: one vector of up to 16, or two of 16 */
     char options[64];
-    snprintf(options, sizeof options, "-D TM=%d -D TN=%d", t->a, t->b);
+    const int tn = t->b > 16 ? 16 : t->b;
+    snprintf(options, sizeof options, "-D TM=%d -D TN=%d -D NV=%d", t->a, tn, t->b / tn);
     cl_kernel k;
     clcnn_status st = clcnn__kernel(ctx, "conv2d_1x1", options, "conv2d_gemm1x1", &k);
     if (st != CLCNN_OK)
