@@ -55,8 +55,8 @@ cc -O1 -shared -fPIC tests/oclgrind/shim.c -o "$out/shim.so" -ldl -lOpenCL || ex
 export OCL_ICD_VENDORS=$out/vendors CLCNN_DEVICE=oclgrind CLCNN_REQUIRE_DEVICE=1
 export CLCNN_TEST_SMALL=1 CLCNN_CACHE_DIR="" CLCNN_TUNING_FILE=""
 export OCLGRIND_CHECK_API=1 OCLGRIND_DATA_RACES=1
-# 64 KiB of local memory, as PoCL offers, so that every conv2d variant runs
-export OCLGRIND_LOCAL_MEM_SIZE=65536
+# 128 KiB of local memory (PoCL offers 1 MiB), so that every conv2d variant runs
+export OCLGRIND_LOCAL_MEM_SIZE=131072
 
 status=0
 summary=()
