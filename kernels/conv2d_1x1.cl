@@ -117,7 +117,7 @@ __kernel void conv2d_gemm1x1(__global const float *in, int in_off, int in_stride
                 } else {
                     float lane[TN];
                     VSTORE(r, 0, lane);
-                    for (int i = 0; i < ncol - v * TN; i++)
+                    for (int i = 0; i < min(TN, ncol - v * TN); i++)
                         o[i] = lane[i];
                 }
             }

@@ -123,6 +123,7 @@ __kernel void conv2d_fwd_plane(__global const float *x, int x_off, __global cons
                 const int wc = c * FR * FS;
 #pragma unroll
                 for (int i = 0; i < PB + FR - 1; i++) {
+                    /* input row i of the block; rows in the padding add nothing */
                     const int h = p0 - pad_top + i;
                     if ((uint)h >= (uint)H)
                         continue;
