@@ -39,6 +39,7 @@ static const conv2d_tile fwd_gemm[] = {
     {"gemm 8x16 kc512", CONV2D_M_GEMM, 0, 8, 16, 512},
     {"gemm 8x32 kc512", CONV2D_M_GEMM, 0, 8, 32, 512},
     {"im2col gemm 8x32", CONV2D_M_IM2COL, 0, 8, 32, 0},
+    {"kvec 2x10", CONV2D_M_KVEC, 0, 2, 10, 0},
 };
 /* Winograd: the TM x TN block of the 16 products; 1x1: of the one product. */
 static const conv2d_tile fwd_winograd[] = {
@@ -73,6 +74,7 @@ static const conv2d_tile bwd_gemm[] = {
     {"flipped gemm 8x16 kc512", CONV2D_M_GEMM, 1, 8, 16, 512},
     {"flipped gemm 8x32 kc512", CONV2D_M_GEMM, 1, 8, 32, 512},
     {"gemm col2im 8x32", CONV2D_M_IM2COL, 0, 8, 32, 0},
+    {"flipped kvec 2x10", CONV2D_M_KVEC, 1, 2, 10, 0},
 };
 static const conv2d_tile bwd_winograd[] = {
     {"flipped winograd 8x16", CONV2D_M_WINO, 1, 8, 16, 0},
@@ -233,7 +235,8 @@ enum {
     V_DIRECT_8X16 = 0, V_DIRECT_4X8 = 1, V_DIRECT_1X16 = 2,
     V_GEMM_4X8 = 1, V_GEMM_8X16_KC512 = 3, V_GEMM_8X32_KC512 = 4, V_1X1_8X16 = 0,
     V_1X1_4X8 = 1, V_1X1_8X32 = 2, V_FLIPPED_GEMM_KC512 = 2, V_FLIPPED_GEMM_8X32_KC512 = 3,
-    V_COL2IM_8X32 = 4, V_FLIPPED_1X1_8X16 = 0, V_FLIPPED_1X1_8X32 = 1,
+    V_COL2IM_8X32 = 4, V_FLIPPED_1X1_8X16 = 0, V_FLIPPED_1X1_8X32 = 1, V_KVEC_2X10 = 6,
+    V_FLIPPED_KVEC_2X10 = 5,
     V_GATHER_8X16 = 0, V_GATHER_4X8 = 1, V_FLIPPED_DIRECT_8X16 = 2, V_FLIPPED_DIRECT_1X16 = 4,
     V_FLIPPED_ROWS_1X4X16 = 5, V_GATHER_1X16 = 6, V_GATHER_4X16 = 7,
     V_ROWS_6X4X8 = 0, V_PANEL_8X16_KC512 = 5, V_PANEL_8X32_KC512 = 8,
@@ -264,6 +267,13 @@ enum {
  *   instead of 8, and 10 loads per 16 fma's instead of 9 per 8 (VGG 64@56
  *   forward 203 -> 288, 1x1 64 -> 256 forward 271 -> 381); on smaller planes
  *   the second vector is mostly padding.
+ * - small planes with at least 32 channels out and at most 2^20 weights: the
+ *   vectors along the output channels instead of the pixels (kvec), forward
+ *   for outputs of under 64 pixels (Keras conv3: 145 -> 290 over the implicit
+ *   GEMM; at 100 pixels they tie), backward-data as the flipped forward for
+ *   3x3 filters, 32+ input channels and inputs of under 200 pixels (Keras
+ *   conv2 118 -> 194 over the gather, conv3 94 -> 115 over col2im; with 384
+ *   channels the filter no longer stays in the caches and it loses 2x).
  * - backward-data: tiny outputs (P*Q <= 16) by the product of the transposed
  *   filter and dy with col2im, which skips the padding the flipped forms
  *   multiply by zero (Keras conv3: 72 -> 101); 1x1 filters as one product,
@@ -308,6 +318,9 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
     /* planes of at least 120 pixels: two vectors per work-item (out: the
      * forward output; in: the input, which the flipped backward passes write) */
     const int wide_out = (long long)g->P * g->Q >= 120, wide_in = (long long)g->H * g->W >= 120;
+    /* filters of at most 2^20 weights (4 MiB), which the channel-vector
+     * kernel streams once per block of pixels */
+    const int small_filter = crs * g->K <= (1 << 20);
     if (pass == CLCNN__CONV2D_BACKWARD_FILTER) {
         *algo = CLCNN_CONV_GEMM;
         *variant = g->K <= 8 ? V_ROWS_6X4X8 : crs > 16 ? V_PANEL_8X32_KC512 : V_PANEL_8X16_KC512;
@@ -321,6 +334,12 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
                    : (g->W + g->stride_w - 1) / g->stride_w < 8 ? V_GATHER_4X8
                    : g->C <= 4                                   ? V_GATHER_4X16
                                                                  : V_GATHER_8X16;
+        if (stride1 && g->C >= 32 && g->R * g->S <= 9 && (long long)g->H * g->W < 200 &&
+            small_filter) {
+            *algo = CLCNN_CONV_GEMM;
+            *variant = V_FLIPPED_KVEC_2X10;
+            return;
+        }
         if ((long long)g->P * g->Q <= 16 && g->K >= 64 && g->C * g->R * g->S >= 128) {
             *algo = CLCNN_CONV_GEMM;
             *variant = V_COL2IM_8X32;
@@ -361,6 +380,8 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
         *variant = g->K <= 6 ? V_PLANE_6X4X16 : V_PLANE_8X2X16;
     else if (*algo == CLCNN_CONV_DIRECT)
         *variant = g->K > 4 ? V_DIRECT_8X16 : g->K > 2 ? V_DIRECT_4X8 : V_DIRECT_1X16;
+    else if (*algo == CLCNN_CONV_GEMM && g->K >= 32 && (long long)g->P * g->Q < 64 && small_filter)
+        *variant = V_KVEC_2X10;
     else if (*algo == CLCNN_CONV_GEMM)
         *variant = g->K <= 4 || (long long)g->P * g->Q <= 8 ? V_GEMM_4X8
                    : wide_out                                ? V_GEMM_8X32_KC512

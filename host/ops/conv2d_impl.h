@@ -43,8 +43,10 @@ typedef enum conv2d_method {
     CONV2D_M_PLANE,   /* kernels/conv2d_plane.cl: KB x PB x QB block, whole planes */
     CONV2D_M_PLANE_COL2IM, /* kernels/conv2d_plane.cl: backward-data of whole images in
                             * private memory, QB columns */
-    CONV2D_M_PLANE_FILTER  /* kernels/conv2d_plane.cl: backward-filter over images
+    CONV2D_M_PLANE_FILTER, /* kernels/conv2d_plane.cl: backward-filter over images
                             * copied to private memory, TM x TJ x QB block */
+    CONV2D_M_KVEC          /* kernels/conv2d_kvec.cl: KV vectors of 16 output channels x
+                            * PT pixels */
 } conv2d_method;
 
 /* The private copy of one image that conv2d_bwd_data_plane holds, in floats

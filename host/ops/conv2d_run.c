@@ -105,6 +105,41 @@ static clcnn_status forward_plane(clcnn_context *ctx, const conv2d_tile *t, conv
                          CLCNN__ARG_INT(bands), CLCNN__ARG_INT(rows_per_band));
 }
 
+/* The filter is packed (R, S, C, Kpad) into a scratch tensor first. */
+static clcnn_status forward_kvec(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf x,
+                                 conv2d_buf w, conv2d_buf b, conv2d_buf y, const conv2d_geom *g,
+                                 int epilogue)
+{
+    char options[64];
+    snprintf(options, sizeof options, "-D KV=%d -D PT=%d", t->a, t->b);
+    cl_kernel k, kp;
+    clcnn_status st;
+    if ((st = clcnn__kernel(ctx, "conv2d_kvec", options, "conv2d_fwd_kvec", &k)) != CLCNN_OK ||
+        (st = clcnn__kernel(ctx, "conv2d_kvec", options, "conv2d_pack_kvec", &kp)) != CLCNN_OK)
+        return st;
+    const size_t kpad = ceil_div((size_t)g->K, 16 * (size_t)t->a) * 16 * (size_t)t->a;
+    const size_t taps = (size_t)g->R * g->S * g->C;
+    clcnn_tensor *wt = NULL;
+    if ((st = scratch(ctx, taps * kpad, &wt)) != CLCNN_OK)
+        return st;
+    const size_t pack_global[2] = {kpad, taps};
+    st = CLCNN__LAUNCH(ctx, kp, 2, pack_global, NULL, CLCNN__ARG_MEM(w.mem), CLCNN__ARG_INT(w.off),
+                       CLCNN__ARG_MEM(wt->mem), CLCNN__ARG_INT(wt->offset), CLCNN__ARG_INT(g->K),
+                       CLCNN__ARG_INT(g->C), CLCNN__ARG_INT(g->R), CLCNN__ARG_INT(g->S),
+                       CLCNN__ARG_INT(0), CLCNN__ARG_INT(kpad));
+    const size_t pixels = (size_t)g->N * g->P * g->Q;
+    const size_t global[2] = {ceil_div(pixels, (size_t)t->b), kpad / (16 * (size_t)t->a)};
+    if (st == CLCNN_OK)
+        st = CLCNN__LAUNCH(ctx, k, 2, global, local_size(ctx), CLCNN__ARG_MEM(x.mem),
+                           CLCNN__ARG_INT(x.off), CLCNN__ARG_MEM(wt->mem),
+                           CLCNN__ARG_INT(wt->offset), CLCNN__ARG_MEM(b.mem),
+                           CLCNN__ARG_INT(b.off), CLCNN__ARG_INT(epilogue),
+                           CLCNN__ARG_MEM(y.mem), CLCNN__ARG_INT(y.off), GEOM_ARGS(*g),
+                           CLCNN__ARG_INT(kpad));
+    clcnn_tensor_destroy(wt);
+    return st;
+}
+
 static clcnn_status forward_gemm(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf x,
                                  conv2d_buf w, conv2d_buf b, conv2d_buf y, const conv2d_geom *g,
                                  int epilogue)
@@ -152,6 +187,8 @@ clcnn_status clcnn__conv2d_run_forward(clcnn_context *ctx, const conv2d_tile *t,
         return forward_gemm(ctx, t, x, w, b, y, g, epilogue);
     case CONV2D_M_PLANE:
         return forward_plane(ctx, t, x, w, b, y, g, epilogue);
+    case CONV2D_M_KVEC:
+        return forward_kvec(ctx, t, x, w, b, y, g, epilogue);
     case CONV2D_M_1X1:
         return clcnn__conv2d_forward_1x1(ctx, t, x, w, b, y, g, epilogue);
     case CONV2D_M_WINO:

@@ -1,0 +1,136 @@
+/*
+ * kernels/conv2d_kvec.cl: conv2d forward with the vector lanes along the output
+ * channels, for small output planes (CLCNN_CONV_GEMM).
+ *
+ * On a plane of a few pixels (the Keras conv3: 3x3) a vector of 16 output pixels is
+ * mostly empty. Here the lanes hold 16 output channels instead, so every lane is
+ * used whenever K is a multiple of 16: a work-item owns PT output pixels (consecutive
+ * in the flattened N*P*Q order, so they may span rows and images) and KV vectors of
+ * 16 channels, and for each tap (r, s, c) loads KV filter vectors and PT input
+ * values, each of which feeds KV fma's. The filter is packed first as wt (R, S, C,
+ * Kpad), Kpad = K rounded up to 16 * KV with zeros, so that a tap's channels are one
+ * contiguous run; the loop runs c innermost, where each pixel's input address only
+ * grows by H*W and its padding test is fixed.
+ *
+ * Options (all optional, #ifndef defaults):
+ *   KV  vectors of 16 output channels per work-item, 1 or 2 (default 2)
+ *   PT  output pixels per work-item (default 8)
+ *
+ * conv2d_fwd_kvec: work-item (i0, i1) computes y[n_i, k0 .. k0+16*KV, p_i, q_i] for the
+ *   pixels i0 * PT + i of N*P*Q (i < PT), k0 = i1 * 16 * KV. Any work-group size.
+ *   Arguments: x, x_off (N,C,H,W); wt, wt_off (R,S,C,Kpad); b, b_off (K), read only when
+ *   bit 0 of epilogue is set (then y = conv + b); bit 1 of epilogue applies ReLU after
+ *   the bias; y, y_off (N,K,P,Q); then N C H W K R S P Q pad_top pad_left stride_h
+ *   stride_w dil_h dil_w Kpad.
+ * conv2d_pack_kvec: work-item (ko, j) with j = (r * S + s) * Cin + ci writes
+ *   wt[j * Kpad + ko] = w[ko, ci, r, s] (flip 0: Cin = C, Kout = K), or w[ci, ko, R-1-r,
+ *   S-1-s] (flip 1, the filter of the backward-data pass as a forward one: Cin = K,
+ *   Kout = C), 0 for ko >= Kout. Arguments: w, w_off (K,C,R,S); wt, wt_off; K C R S
+ *   flip Kpad.
+ */
+#ifndef KV
+#define KV 2
+#endif
+#ifndef PT
+#define PT 8
+#endif
+#if KV != 1 && KV != 2
+#error "KV must be 1 or 2"
+#endif
+
+__kernel void conv2d_fwd_kvec(__global const float *x, int x_off, __global const float *wt,
+                              int wt_off, __global const float *b, int b_off, int epilogue,
+                              __global float *y, int y_off, int N, int C, int H, int W, int K,
+                              int R, int S, int P, int Q, int pad_top, int pad_left,
+                              int stride_h, int stride_w, int dil_h, int dil_w, int Kpad)
+{
+    const int pix0 = (int)get_global_id(0) * PT;
+    const int k0 = (int)get_global_id(1) * 16 * KV;
+    const int PQ = P * Q, NPQ = N * PQ, HW = H * W;
+    if (pix0 >= NPQ || k0 >= K)
+        return;
+    x += x_off;
+    wt += wt_off + k0;
+
+    /* each pixel's image, first input row and column; pixels past the end
+     * repeat the last one (never stored) */
+    int base[PT], h0[PT], w0[PT];
+#pragma unroll
+    for (int i = 0; i < PT; i++) {
+        const int pix = min(pix0 + i, NPQ - 1);
+        const int pq = pix % PQ;
+        base[i] = pix / PQ * C * HW;
+        h0[i] = pq / Q * stride_h - pad_top;
+        w0[i] = pq % Q * stride_w - pad_left;
+    }
+
+    float16 acc[PT * KV];
+#pragma unroll
+    for (int i = 0; i < PT * KV; i++)
+        acc[i] = (float16)(0.0f);
+
+    for (int r = 0; r < R; r++)
+        for (int s = 0; s < S; s++) {
+            /* this tap's input element of each pixel at c = 0 (an address inside
+             * x for the pixels in the padding, whose values are not used) */
+            int at[PT], inside[PT];
+#pragma unroll
+            for (int i = 0; i < PT; i++) {
+                const int h = h0[i] + r * dil_h, v = w0[i] + s * dil_w;
+                inside[i] = (uint)h < (uint)H && (uint)v < (uint)W;
+                at[i] = inside[i] ? base[i] + h * W + v : 0;
+            }
+            const __global float *wrs = wt + (r * S + s) * C * Kpad;
+            for (int c = 0; c < C; c++) {
+                float16 wv[KV];
+#pragma unroll
+                for (int v = 0; v < KV; v++)
+                    wv[v] = vload16(v, wrs + c * Kpad);
+#pragma unroll
+                for (int i = 0; i < PT; i++) {
+                    const float xv = inside[i] ? x[at[i] + c * HW] : 0.0f;
+#pragma unroll
+                    for (int v = 0; v < KV; v++)
+                        acc[i * KV + v] = fma((float16)(xv), wv[v], acc[i * KV + v]);
+                }
+            }
+        }
+
+    /* lane l of vector v is channel k0 + 16 v + l: one scalar store each */
+#pragma unroll
+    for (int i = 0; i < PT; i++) {
+        const int pix = pix0 + i;
+        if (pix >= NPQ)
+            break;
+        __global float *yp = y + y_off + pix / PQ * K * PQ + pix % PQ;
+#pragma unroll
+        for (int v = 0; v < KV; v++) {
+            float lane[16];
+            vstore16(acc[i * KV + v], 0, lane);
+            for (int l = 0; l < 16; l++) {
+                const int k = k0 + 16 * v + l;
+                if (k >= K)
+                    break;
+                float out = lane[l] + (epilogue & 1 ? b[b_off + k] : 0.0f);
+                if (epilogue & 2)
+                    out = out > 0.0f ? out : 0.0f;
+                yp[k * PQ] = out;
+            }
+        }
+    }
+}
+
+__kernel void conv2d_pack_kvec(__global const float *w, int w_off, __global float *wt,
+                               int wt_off, int K, int C, int R, int S, int flip, int Kpad)
+{
+    const int ko = (int)get_global_id(0), j = (int)get_global_id(1);
+    const int Cin = flip ? K : C, Kout = flip ? C : K;
+    if (ko >= Kpad || j >= R * S * Cin)
+        return;
+    const int ci = j % Cin, rs = j / Cin, r = rs / S, s = rs % S;
+    float v = 0.0f;
+    if (ko < Kout)
+        v = flip ? w[w_off + ((ci * C + ko) * R + R - 1 - r) * S + S - 1 - s]
+                 : w[w_off + ((ko * C + ci) * R + r) * S + s];
+    wt[wt_off + j * Kpad + ko] = v;
+}
