@@ -27,9 +27,11 @@
  * overwritten; then N C H W K R S P Q pad_top pad_left stride_h stride_w dil_h dil_w
  * nblk.
  *
- * conv2d_flip_filter: work-item i = c * K + k writes wf[c,k,:,:] (wf is (C,K,R,S)),
+ * conv2d_flip_filter: work-item i = kb * ceil(C/16) + cb writes wf[c,k,:,:] (wf is
+ * (C,K,R,S)) for a tile of 16 x 16 channels k = 16 kb + .., c = 16 cb + ..,
  * wf[c,k,r,s] = w[k,c,R-1-r,S-1-s], the filter with which the forward kernels compute
- * the backward-data pass of a stride-1 convolution (K * C work-items).
+ * the backward-data pass of a stride-1 convolution (ceil(K/16) * ceil(C/16)
+ * work-items).
  * conv2d_pack_rskc: work-item i = k * ceil(C/16) + b writes wp[:,:,k,16b .. 16b+16)
  * (wp is (R,S,K,C)), wp[r,s,k,c] = w[k,c,r,s] (K * ceil(C/16) work-items). Arguments
  * of both: w, w_off; the output and its offset; K C R S.
@@ -161,14 +163,23 @@ __kernel void conv2d_bwd_data(__global const float *dy, int dy_off, __global con
 __kernel void conv2d_flip_filter(__global const float *w, int w_off, __global float *wf,
                                  int wf_off, int K, int C, int R, int S)
 {
-    const int i = (int)get_global_id(0); /* c * K + k: one filter slice each */
-    if (i >= K * C)
+    /* work-item kb * ceil(C / 16) + cb copies the tile of output channels
+     * 16 kb .. 16 kb + 15 by input channels 16 cb .. 16 cb + 15: its reads
+     * are 16 runs of 16 consecutive slices (one per k) and its writes 16 runs
+     * (one per c), where one slice per work-item would read far apart */
+    const int cblocks = (C + 15) / 16;
+    const int i = (int)get_global_id(0);
+    if (i >= (K + 15) / 16 * cblocks)
         return;
-    const int RS = R * S, c = i / K, k = i % K;
-    const __global float *src = w + w_off + (k * C + c) * RS;
-    __global float *dst = wf + wf_off + i * RS;
-    for (int j = 0; j < RS; j++)
-        dst[j] = src[RS - 1 - j];
+    const int RS = R * S, k0 = i / cblocks * 16, c0 = i % cblocks * 16;
+    const int kn = min(16, K - k0), cn = min(16, C - c0);
+    for (int c = c0; c < c0 + cn; c++)
+        for (int k = k0; k < k0 + kn; k++) {
+            const __global float *src = w + w_off + (k * C + c) * RS;
+            __global float *dst = wf + wf_off + (c * K + k) * RS;
+            for (int j = 0; j < RS; j++)
+                dst[j] = src[RS - 1 - j];
+        }
 }
 
 __kernel void conv2d_pack_rskc(__global const float *w, int w_off, __global float *wp,

@@ -237,7 +237,7 @@ enum {
     V_1X1_4X8 = 1, V_1X1_8X32 = 2, V_FLIPPED_GEMM_KC512 = 2, V_FLIPPED_GEMM_8X32_KC512 = 3,
     V_COL2IM_8X32 = 4, V_FLIPPED_1X1_8X16 = 0, V_FLIPPED_1X1_8X32 = 1, V_KVEC_2X10 = 6,
     V_FLIPPED_KVEC_2X10 = 5,
-    V_GATHER_8X16 = 0, V_GATHER_4X8 = 1, V_FLIPPED_DIRECT_8X16 = 2, V_FLIPPED_DIRECT_1X16 = 4,
+    V_GATHER_8X16 = 0, V_GATHER_4X8 = 1, V_FLIPPED_DIRECT_1X16 = 4,
     V_FLIPPED_ROWS_1X4X16 = 5, V_GATHER_1X16 = 6, V_GATHER_4X16 = 7,
     V_ROWS_6X4X8 = 0, V_PANEL_8X16_KC512 = 5, V_PANEL_8X32_KC512 = 8,
     V_PLANE_6X4X16 = 3, V_PLANE_8X2X16 = 4, V_PLANE_COL2IM = 8, V_PLANE_FILTER_6X4X16 = 6,
@@ -283,11 +283,10 @@ enum {
  *   stem: 114 -> 160); stride 1 runs a forward algorithm on the flipped
  *   filter: one or two input channels with a one-channel direct block (of 4
  *   rows for filters of 5+ rows, LeNet conv1: 44 -> 51), with >= 64 channels
- *   and 3x3 filters the implicit GEMM (VGG 64@56: 238 -> 264 over the
- *   gather), larger filters by the implicit GEMM too with >= 128 channels
- *   (its panel leaves out the rows of padding: L3 137 -> 181 over the direct
- *   kernel), by the direct kernel with 64 (L2: 233 vs 218); the gather
- *   otherwise.
+ *   the implicit GEMM (VGG 64@56: 238 -> 264 over the gather; its panel
+ *   leaves out the rows of padding, which large filters have many of: L3
+ *   145 -> 200 over the gather, L2 220 -> 257 over the direct kernel), the
+ *   gather otherwise.
  * - backward-filter: the tap panel of 512 pixels (whose dy rows stream long
  *   enough for the prefetcher: Keras conv1 48 -> 56 over 128 pixels), with two
  *   vectors of 16 taps per work-item where there are more than 16 taps (VGG
@@ -358,11 +357,9 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
             return;
         if (g->C <= 2) {
             *variant = g->R >= 5 && g->dil_h == 1 ? V_FLIPPED_ROWS_1X4X16 : V_FLIPPED_DIRECT_1X16;
-        } else if ((g->R * g->S <= 9 && g->C >= 64) || g->C >= 128) {
+        } else if (g->C >= 64) {
             *algo = CLCNN_CONV_GEMM;
             *variant = wide_in ? V_FLIPPED_GEMM_8X32_KC512 : V_FLIPPED_GEMM_KC512;
-        } else if (g->R * g->S > 9 && g->C >= 64) {
-            *variant = V_FLIPPED_DIRECT_8X16;
         }
         return;
     }

@@ -29,7 +29,7 @@ clcnn_status clcnn__conv2d_scratch(clcnn_context *ctx, size_t count, clcnn_tenso
     if (count > 0x7fffffff)
         return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED,
                            "conv2d: a scratch buffer of %zu floats is too large", count);
-    return clcnn_tensor_create(ctx, (int)(count ? count : 1), 1, 1, 1, t);
+    return clcnn__scratch(ctx, count, t);
 }
 
 void clcnn__conv2d_size_1d(const clcnn_context *ctx, size_t count, size_t *global,
@@ -216,7 +216,8 @@ static clcnn_status repack_filter(clcnn_context *ctx, const char *name, conv2d_b
         return st;
     size_t global, local;
     const int packed = strcmp(name, "conv2d_pack_rskc") == 0;
-    size_1d(ctx, (size_t)g->K * (packed ? ceil_div((size_t)g->C, 16) : (size_t)g->C), &global,
+    const size_t cblocks = ceil_div((size_t)g->C, 16);
+    size_1d(ctx, (packed ? (size_t)g->K : ceil_div((size_t)g->K, 16)) * cblocks, &global,
             &local);
     st = CLCNN__LAUNCH(ctx, k, 1, &global, &local, CLCNN__ARG_MEM(w.mem), CLCNN__ARG_INT(w.off),
                        CLCNN__ARG_MEM((*out)->mem), CLCNN__ARG_INT((*out)->offset),

@@ -185,6 +185,7 @@ void clcnn_context_destroy(clcnn_context *ctx)
     }
     clcnn__programs_release(ctx);
     clcnn__tuning_release(ctx);
+    clcnn__scratch_release(ctx);
     if (ctx->cl_ctx)
         clReleaseContext(ctx->cl_ctx);
     clcnn__free(ctx->cache_dir);

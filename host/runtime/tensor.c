@@ -204,10 +204,65 @@ clcnn_status clcnn_tensor_wrap(clcnn_context *ctx, cl_mem buffer, size_t offset_
     return st;
 }
 
+clcnn_status clcnn__scratch(clcnn_context *ctx, size_t count, clcnn_tensor **out)
+{
+    *out = NULL;
+    if (count == 0)
+        count = 1;
+    if (count > INT_MAX)
+        return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED,
+                           "a scratch buffer of %zu floats is too large", count);
+    const size_t bytes = count * sizeof(float);
+    struct clcnn__scratch_slot *slot = NULL;
+    if (bytes <= CLCNN__SCRATCH_MAX_BYTES) {
+        /* a free slot large enough, else the first free one, regrown */
+        for (int i = 0; i < CLCNN__SCRATCH_SLOTS; i++) {
+            struct clcnn__scratch_slot *s = &ctx->scratch[i];
+            if (!s->busy && (!slot || (s->bytes >= bytes && slot->bytes < bytes)))
+                slot = s;
+        }
+    }
+    if (!slot)
+        return clcnn_tensor_create(ctx, (int)count, 1, 1, 1, out);
+    if (slot->bytes < bytes) {
+        if (slot->mem)
+            clReleaseMemObject(slot->mem);
+        slot->mem = NULL;
+        slot->bytes = 0;
+        cl_int err;
+        cl_mem mem = create_buffer(ctx, bytes, &err);
+        if (!mem)
+            return clcnn__fail(ctx, clcnn__cl_status(err),
+                               "cannot allocate %zu bytes of scratch memory: clCreateBuffer "
+                               "failed: %s (%d)",
+                               bytes, clcnn__cl_error_name(err), (int)err);
+        slot->mem = mem;
+        slot->bytes = bytes;
+    }
+    clcnn_status st = new_tensor(ctx, slot->mem, 0, (int)count, 1, 1, 1, out);
+    if (st != CLCNN_OK)
+        return st;
+    clRetainMemObject(slot->mem);
+    slot->busy = 1;
+    (*out)->slot = slot;
+    return CLCNN_OK;
+}
+
+void clcnn__scratch_release(clcnn_context *ctx)
+{
+    for (int i = 0; i < CLCNN__SCRATCH_SLOTS; i++) {
+        if (ctx->scratch[i].mem)
+            clReleaseMemObject(ctx->scratch[i].mem);
+        ctx->scratch[i] = (struct clcnn__scratch_slot){NULL, 0, 0};
+    }
+}
+
 void clcnn_tensor_destroy(clcnn_tensor *t)
 {
     if (!t)
         return;
+    if (t->slot)
+        t->slot->busy = 0;
     clReleaseMemObject(t->mem);
     clcnn__free(t);
 }
