@@ -9,6 +9,10 @@
  * output plane (or a band of its rows) for a block of channels.
  *
  * Options:
+ *   PLANE_PASS  the one kernel to build (required): 1 conv2d_fwd_plane, 2
+ *           conv2d_bwd_data_plane, 3 conv2d_bwd_filter_plane. A CPU runtime
+ *           compiles every kernel of a program, and these, unrolled over the
+ *           filter, take seconds each: a program holds the one it is built for.
  *   FR, FS  filter rows and columns (required)
  *   KB      output channels per work-item (default 8)
  *   PB      output rows per step (default 2)
@@ -30,6 +34,9 @@
  * stride_h stride_w dil_h dil_w (R = FR, S = FS, strides and dilations 1), bands,
  * rows_per_band. Offsets are in elements.
  */
+#ifndef PLANE_PASS
+#error "PLANE_PASS (1 forward, 2 backward-data, 3 backward-filter) is required"
+#endif
 #ifndef FR
 #error "FR (filter rows) is required"
 #endif
@@ -67,6 +74,7 @@
 #define IOTA ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
 #endif
 
+#if PLANE_PASS == 1
 /* x[idx + i] for the lanes whose column col + i lies in [0, W), 0 elsewhere;
  * x[0 .. count) is the whole tensor. */
 static VEC load_row(const __global float *x, int idx, int count, int col, int W)
@@ -169,6 +177,7 @@ __kernel void conv2d_fwd_plane(__global const float *x, int x_off, __global cons
                 }
         }
 }
+#endif
 
 /*
  * conv2d_bwd_data_plane (stride 1, dilation 1, CB = C input channels): work-item n
@@ -190,6 +199,7 @@ __kernel void conv2d_fwd_plane(__global const float *x, int x_off, __global cons
 #define PLANE_FLOATS 8192
 #define TAPS (CB * FR * FS)
 
+#if PLANE_PASS == 2
 __kernel void conv2d_bwd_data_plane(__global const float *dy, int dy_off,
                                     __global const float *w, int w_off, __global float *dx,
                                     int dx_off, int N, int C, int H, int W, int K, int R, int S,
@@ -271,6 +281,7 @@ __kernel void conv2d_bwd_data_plane(__global const float *dy, int dy_off,
                 dst[v] = src[v];
         }
 }
+#endif
 
 /*
  * conv2d_bwd_filter_plane (stride 1, dilation 1, CB = C input channels): work-item
@@ -296,6 +307,7 @@ __kernel void conv2d_bwd_data_plane(__global const float *dy, int dy_off,
 #endif
 #define GROUPS ((TAPS + TJ - 1) / TJ)
 
+#if PLANE_PASS == 3
 __kernel void conv2d_bwd_filter_plane(__global const float *x, int x_off,
                                       __global const float *dy, int dy_off,
                                       __global float *out, int out_off, int N, int C, int H,
@@ -395,3 +407,4 @@ __kernel void conv2d_bwd_filter_plane(__global const float *x, int x_off,
             *o = accumulate ? *o + total : total;
         }
 }
+#endif

@@ -82,8 +82,9 @@ static clcnn_status forward_plane(clcnn_context *ctx, const conv2d_tile *t, conv
                                   int epilogue)
 {
     char options[96];
-    snprintf(options, sizeof options, "-D FR=%d -D FS=%d -D KB=%d -D PB=%d -D QB=%d", g->R,
-             g->S, t->a, t->b, t->c);
+    snprintf(options, sizeof options,
+             "-D PLANE_PASS=1 -D FR=%d -D FS=%d -D KB=%d -D PB=%d -D QB=%d", g->R, g->S, t->a,
+             t->b, t->c);
     cl_kernel k;
     clcnn_status st = clcnn__kernel(ctx, "conv2d_plane", options, "conv2d_fwd_plane", &k);
     if (st != CLCNN_OK)
@@ -302,8 +303,8 @@ static clcnn_status backward_plane(clcnn_context *ctx, const conv2d_tile *t, con
                                    conv2d_buf w, conv2d_buf dx, const conv2d_geom *g)
 {
     char options[96];
-    snprintf(options, sizeof options, "-D FR=%d -D FS=%d -D CB=%d -D QB=%d", g->R, g->S, g->C,
-             t->c);
+    snprintf(options, sizeof options, "-D PLANE_PASS=2 -D FR=%d -D FS=%d -D CB=%d -D QB=%d",
+             g->R, g->S, g->C, t->c);
     cl_kernel k;
     clcnn_status st = clcnn__kernel(ctx, "conv2d_plane", options, "conv2d_bwd_data_plane", &k);
     if (st != CLCNN_OK)
@@ -354,8 +355,9 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
         snprintf(options, sizeof options, "-D TM=%d -D TN=%d -D NV=%d -D KC=%d", tm,
                  tj > 16 ? 16 : tj, tj > 16 ? tj / 16 : 1, t->c);
     else if (plane)
-        snprintf(options, sizeof options, "-D FR=%d -D FS=%d -D CB=%d -D TM=%d -D TJ=%d -D QB=%d",
-                 g->R, g->S, g->C, tm, tj, t->c);
+        snprintf(options, sizeof options,
+                 "-D PLANE_PASS=3 -D FR=%d -D FS=%d -D CB=%d -D TM=%d -D TJ=%d -D QB=%d", g->R,
+                 g->S, g->C, tm, tj, t->c);
     else
         snprintf(options, sizeof options, "-D TM=%d -D TJ=%d -D QV=%d", tm, tj, t->c);
     const char *file = panel ? "conv2d_bwd_panel" : plane ? "conv2d_plane" : "conv2d_bwd_filter";
