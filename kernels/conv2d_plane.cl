@@ -74,7 +74,6 @@
 #define IOTA ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
 #endif
 
-#if PLANE_PASS == 1
 /* x[idx + i] for the lanes whose column col + i lies in [0, W), 0 elsewhere;
  * x[0 .. count) is the whole tensor. */
 static VEC load_row(const __global float *x, int idx, int count, int col, int W)
@@ -90,6 +89,7 @@ static VEC load_row(const __global float *x, int idx, int count, int col, int W)
     return select((VEC)(0.0f), VLOAD(0, lane), ok);
 }
 
+#if PLANE_PASS == 1
 __kernel void conv2d_fwd_plane(__global const float *x, int x_off, __global const float *w,
                                int w_off, __global const float *b, int b_off, int epilogue,
                                __global float *y, int y_off, int N, int C, int H, int W,
@@ -214,8 +214,8 @@ __kernel void conv2d_bwd_data_plane(__global const float *dy, int dy_off,
     const int BH = P + FR - 1, BW = ((Q + QB - 1) / QB + 1) * QB, BHW = BH * BW;
     const int count = N * K * P * Q;
     float buf[PLANE_FLOATS];
-    for (int i = 0; i < CB * BHW; i++)
-        buf[i] = 0.0f;
+    for (int i = 0; i < CB * BHW; i += QB) /* BW is a multiple of QB */
+        VSTORE((VEC)(0.0f), 0, buf + i);
 
     for (int p = 0; p < P; p++)
         for (int q0 = 0; q0 < Q; q0 += QB) {
@@ -277,23 +277,30 @@ __kernel void conv2d_bwd_data_plane(__global const float *dy, int dy_off,
         for (int h = 0; h < H; h++) {
             const float *src = buf + c * BHW + (h + pad_top) * BW + pad_left;
             __global float *dst = dx + dx_off + ((n * CB + c) * H + h) * W;
-            for (int v = 0; v < W; v++)
+            int v = 0;
+            for (; v + QB <= W; v += QB)
+                VSTORE(VLOAD(0, src + v), 0, dst + v);
+            for (; v < W; v++)
                 dst[v] = src[v];
         }
 }
 #endif
 
 /*
- * conv2d_bwd_filter_plane (stride 1, dilation 1, CB = C input channels): work-item
- * (i0, i1, i2) sums dw[k0 .. k0+TM, all CB*FR*FS taps] with k0 = i1 * TM over the
- * images [i2 * images_per_split, ...); i0 must be 0. Each image is first copied
- * into a private zero-padded buffer laid out like conv2d_bwd_data_plane's, so
- * that every tap's window of every output row block is one unmasked vector load;
- * then, TJ taps at a time, it sweeps the image's output rows in QB-column blocks
- * holding TM x TJ floatQB sums (TM dy vectors and TJ input vectors per block).
- * The sums of all tap groups live in a private array between images and are
- * added across lanes at the end. Element (k, j) goes to out[out_off + i2 *
- * split_stride + k * C*FR*FS + j], added when accumulate != 0, else stored.
+ * conv2d_bwd_filter_plane (stride 1, dilation 1, CB = C input channels, KBLOCKS =
+ * ceil(K / TM)): work-item i0 sums dw[all K, all CB*FR*FS taps] over the images
+ * [i0 * images_per_split, ...) (the split along the first dimension, which a CPU
+ * runtime shares out among its threads). Each image is first
+ * copied into a private zero-padded buffer laid out like conv2d_bwd_data_plane's,
+ * so that every tap's window of every output row block is one unmasked vector
+ * load; then, for each block of TM channels and TJ taps at a time, it sweeps the
+ * image's output rows in QB-column blocks holding TM x TJ floatQB sums (TM dy
+ * vectors and TJ input vectors per block). The channel blocks go in order, so
+ * the image's dy is read front to back (one work-item per channel block would
+ * read it as short runs of one plane, which the prefetcher follows badly). The
+ * sums of all blocks live in a private array between images and are added
+ * across lanes at the end. Element (k, j) goes to out[out_off + i0 * split_stride
+ * + k * C*FR*FS + j], added when accumulate != 0, else stored.
  *
  * Arguments: x, x_off (N,C,H,W); dy, dy_off (N,K,P,Q); out, out_off; then N C H W K
  * R S P Q pad_top pad_left stride_h stride_w dil_h dil_w images_per_split
@@ -304,6 +311,9 @@ __kernel void conv2d_bwd_data_plane(__global const float *dy, int dy_off,
 #endif
 #ifndef TJ
 #define TJ 4
+#endif
+#ifndef KBLOCKS
+#define KBLOCKS 1
 #endif
 #define GROUPS ((TAPS + TJ - 1) / TJ)
 
@@ -316,10 +326,9 @@ __kernel void conv2d_bwd_filter_plane(__global const float *x, int x_off,
                                       int dil_w, int images_per_split, int split_stride,
                                       int accumulate)
 {
-    const int k0 = (int)get_global_id(1) * TM;
-    const int split = (int)get_global_id(2);
+    const int split = (int)get_global_id(0);
     const int n_begin = split * images_per_split;
-    if (k0 >= K || n_begin >= N)
+    if (n_begin >= N)
         return;
     const int n_end = min(n_begin + images_per_split, N);
     x += x_off;
@@ -327,83 +336,90 @@ __kernel void conv2d_bwd_filter_plane(__global const float *x, int x_off,
     const int BH = P + FR - 1, BW = ((Q + QB - 1) / QB + 1) * QB, BHW = BH * BW;
     const int count = N * K * P * Q;
     float buf[PLANE_FLOATS];
-    VEC sums[GROUPS * TM * TJ];
-    for (int i = 0; i < GROUPS * TM * TJ; i++)
+    VEC sums[KBLOCKS * GROUPS * TM * TJ];
+    for (int i = 0; i < KBLOCKS * GROUPS * TM * TJ; i++)
         sums[i] = (VEC)(0.0f);
-    /* rows past K repeat row K-1; they are not stored */
-    int dyrow[TM];
-#pragma unroll
-    for (int m = 0; m < TM; m++)
-        dyrow[m] = min(k0 + m, K - 1) * P * Q;
 
     for (int n = n_begin; n < n_end; n++) {
-        /* buf[c][hb][wb] = x[n, c, hb - pad_top, wb - pad_left], 0 outside */
+        /* buf[c][hb][wb] = x[n, c, hb - pad_top, wb - pad_left], 0 outside, a
+         * vector at a time (BW is a multiple of QB) */
         for (int c = 0; c < CB; c++)
             for (int hb = 0; hb < BH; hb++) {
                 const int h = hb - pad_top;
                 float *dst = buf + c * BHW + hb * BW;
-                const __global float *src = x + ((n * CB + c) * H + h) * W - pad_left;
+                const int row = ((n * CB + c) * H + h) * W - pad_left;
                 const int inside = (uint)h < (uint)H;
-                for (int wb = 0; wb < BW; wb++)
-                    dst[wb] = inside && (uint)(wb - pad_left) < (uint)W ? src[wb] : 0.0f;
+                for (int wb = 0; wb < BW; wb += QB)
+                    VSTORE(inside ? load_row(x, row + wb, N * CB * H * W, wb - pad_left, W)
+                                  : (VEC)(0.0f),
+                           0, dst + wb);
             }
         const __global float *dyn = dy + n * K * P * Q;
 
-        for (int grp = 0; grp < GROUPS; grp++) {
-            int off[TJ];
+        for (int kb = 0; kb < KBLOCKS; kb++) {
+            /* rows past K repeat row K-1; they are not stored */
+            int dyrow[TM];
 #pragma unroll
-            for (int jj = 0; jj < TJ; jj++) {
-                const int j = min(grp * TJ + jj, TAPS - 1);
-                const int c = j / (FR * FS), r = j / FS % FR, s = j % FS;
-                off[jj] = c * BHW + r * BW + s;
-            }
-            VEC acc[TM * TJ];
+            for (int m = 0; m < TM; m++)
+                dyrow[m] = min(kb * TM + m, K - 1) * P * Q;
+            for (int grp = 0; grp < GROUPS; grp++) {
+                int off[TJ];
 #pragma unroll
-            for (int i = 0; i < TM * TJ; i++)
-                acc[i] = sums[grp * TM * TJ + i];
-            for (int p = 0; p < P; p++)
-                for (int q0 = 0; q0 < Q; q0 += QB) {
-                    /* lanes past the row end read the next row of dy: zeroed */
-                    const IVEC ok = IOTA + (IVEC)(q0) < (IVEC)(Q);
-                    const int full = q0 + QB <= Q;
-                    VEC d[TM];
+                for (int jj = 0; jj < TJ; jj++) {
+                    const int j = min(grp * TJ + jj, TAPS - 1);
+                    const int c = j / (FR * FS), r = j / FS % FR, s = j % FS;
+                    off[jj] = c * BHW + r * BW + s;
+                }
+                VEC *block = sums + (kb * GROUPS + grp) * TM * TJ;
+                VEC acc[TM * TJ];
 #pragma unroll
-                    for (int m = 0; m < TM; m++) {
-                        const int at = dyrow[m] + p * Q + q0;
-                        if (full) {
-                            d[m] = VLOAD(0, dyn + at);
-                        } else if (n * K * P * Q + at <= count - QB) {
-                            d[m] = select((VEC)(0.0f), VLOAD(0, dyn + at), ok);
-                        } else {
-                            float lane[QB];
+                for (int i = 0; i < TM * TJ; i++)
+                    acc[i] = block[i];
+                for (int p = 0; p < P; p++)
+                    for (int q0 = 0; q0 < Q; q0 += QB) {
+                        /* lanes past the row end read the next row of dy: zeroed */
+                        const IVEC ok = IOTA + (IVEC)(q0) < (IVEC)(Q);
+                        const int full = q0 + QB <= Q;
+                        VEC d[TM];
 #pragma unroll
-                            for (int l = 0; l < QB; l++)
-                                lane[l] = dyn[min(at + l, dyrow[m] + P * Q - 1)];
-                            d[m] = select((VEC)(0.0f), VLOAD(0, lane), ok);
+                        for (int m = 0; m < TM; m++) {
+                            const int at = dyrow[m] + p * Q + q0;
+                            if (full) {
+                                d[m] = VLOAD(0, dyn + at);
+                            } else if (n * K * P * Q + at <= count - QB) {
+                                d[m] = select((VEC)(0.0f), VLOAD(0, dyn + at), ok);
+                            } else {
+                                float lane[QB];
+#pragma unroll
+                                for (int l = 0; l < QB; l++)
+                                    lane[l] = dyn[min(at + l, dyrow[m] + P * Q - 1)];
+                                d[m] = select((VEC)(0.0f), VLOAD(0, lane), ok);
+                            }
+                        }
+#pragma unroll
+                        for (int jj = 0; jj < TJ; jj++) {
+                            const VEC xv = VLOAD(0, buf + off[jj] + p * BW + q0);
+#pragma unroll
+                            for (int m = 0; m < TM; m++)
+                                acc[m * TJ + jj] = fma(d[m], xv, acc[m * TJ + jj]);
                         }
                     }
 #pragma unroll
-                    for (int jj = 0; jj < TJ; jj++) {
-                        const VEC xv = VLOAD(0, buf + off[jj] + p * BW + q0);
-#pragma unroll
-                        for (int m = 0; m < TM; m++)
-                            acc[m * TJ + jj] = fma(d[m], xv, acc[m * TJ + jj]);
-                    }
-                }
-#pragma unroll
-            for (int i = 0; i < TM * TJ; i++)
-                sums[grp * TM * TJ + i] = acc[i];
+                for (int i = 0; i < TM * TJ; i++)
+                    block[i] = acc[i];
+            }
         }
     }
 
-    for (int m = 0; m < TM && k0 + m < K; m++)
+    for (int k = 0; k < K; k++)
         for (int j = 0; j < TAPS; j++) {
+            const int kb = k / TM, m = k % TM;
             float lane[QB];
-            VSTORE(sums[(j / TJ * TM + m) * TJ + j % TJ], 0, lane);
+            VSTORE(sums[((kb * GROUPS + j / TJ) * TM + m) * TJ + j % TJ], 0, lane);
             float total = 0.0f;
             for (int l = 0; l < QB; l++)
                 total += lane[l];
-            __global float *o = out + out_off + split * split_stride + (k0 + m) * TAPS + j;
+            __global float *o = out + out_off + split * split_stride + k * TAPS + j;
             *o = accumulate ? *o + total : total;
         }
 }

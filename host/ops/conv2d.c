@@ -182,6 +182,11 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
               (size_t)g->C * (g->P + g->R - 1) * (conv2d_ceil_div((size_t)g->Q, t->c) + 1) *
                       t->c > CONV2D_PLANE_FLOATS))
         reason = "needs stride 1, dilation 1, at most 32 taps and a small image";
+    else if (t->method == CONV2D_M_PLANE_FILTER &&
+             conv2d_ceil_div((size_t)g->K, t->a) *
+                     conv2d_ceil_div((size_t)g->C * g->R * g->S, t->b) * t->a * t->b >
+                 512)
+        reason = "needs at most 512 vectors of sums (K times the taps)";
     else if (t->method == CONV2D_M_1X1 && (g->R != 1 || g->S != 1))
         reason = "needs a 1x1 filter";
     else if (t->method == CONV2D_M_WINO &&

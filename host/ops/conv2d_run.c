@@ -350,14 +350,15 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
         return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED,
                            "conv2d: %s is not a backward-filter variant", t->name);
     const int tm = t->a, tj = t->b, rs = g->R * g->S;
-    char options[96];
+    char options[128];
     if (panel) /* tj taps per work-item: one vector of up to 16, or two of 16 */
         snprintf(options, sizeof options, "-D TM=%d -D TN=%d -D NV=%d -D KC=%d", tm,
                  tj > 16 ? 16 : tj, tj > 16 ? tj / 16 : 1, t->c);
     else if (plane)
         snprintf(options, sizeof options,
-                 "-D PLANE_PASS=3 -D FR=%d -D FS=%d -D CB=%d -D TM=%d -D TJ=%d -D QB=%d", g->R,
-                 g->S, g->C, tm, tj, t->c);
+                 "-D PLANE_PASS=3 -D FR=%d -D FS=%d -D CB=%d -D TM=%d -D TJ=%d -D QB=%d "
+                 "-D KBLOCKS=%d",
+                 g->R, g->S, g->C, tm, tj, t->c, (g->K + tm - 1) / tm);
     else
         snprintf(options, sizeof options, "-D TM=%d -D TJ=%d -D QV=%d", tm, tj, t->c);
     const char *file = panel ? "conv2d_bwd_panel" : plane ? "conv2d_plane" : "conv2d_bwd_filter";
@@ -379,10 +380,10 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
     const size_t crs = (size_t)g->C * (size_t)rs;
     /* the reduction is split along output rows (row kernel), pixels (panel
      * kernel, which sweeps all of K in each work-item) or images (plane
-     * kernel, which sweeps all taps) */
+     * kernel, which sweeps all of K and all taps) */
     const size_t units = (size_t)g->N * (plane ? 1 : (size_t)g->P) * (panel ? (size_t)g->Q : 1);
     const size_t blocks = (plane ? 1 : ceil_div(crs, (size_t)tj)) *
-                          (panel ? 1 : ceil_div((size_t)g->K, (size_t)tm));
+                          (panel || plane ? 1 : ceil_div((size_t)g->K, (size_t)tm));
     const size_t want = (ctx->info.is_gpu ? 64 : 16) * compute_units(ctx);
     size_t splits = blocks >= want ? 1 : ceil_div(want, blocks);
     if (splits > units)
@@ -419,8 +420,11 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
     }
     const int accumulate = splits == 1;
 
-    const size_t global[3] = {plane ? 1 : ceil_div(crs, (size_t)tj),
-                              panel ? 1 : ceil_div((size_t)g->K, (size_t)tm), splits};
+    /* the plane kernel's splits go along the first dimension, which PoCL
+     * shares out among its threads (with 1 there, one thread ran them all) */
+    const size_t global[3] = {plane ? splits : ceil_div(crs, (size_t)tj),
+                              panel || plane ? 1 : ceil_div((size_t)g->K, (size_t)tm),
+                              plane ? 1 : splits};
     static const size_t one[3] = {1, 1, 1};
     if (st == CLCNN_OK)
         st = CLCNN__LAUNCH(ctx, k, 3, global, panel ? one : local_size(ctx),
