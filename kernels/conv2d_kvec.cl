@@ -4,20 +4,30 @@
  *
  * On a plane of a few pixels (the Keras conv3: 3x3) a vector of 16 output pixels is
  * mostly empty. Here the lanes hold 16 output channels instead, so every lane is
- * used whenever K is a multiple of 16: a work-item owns PT output pixels (consecutive
- * in the flattened N*P*Q order, so they may span rows and images) and KV vectors of
- * 16 channels, and for each tap (r, s, c) loads KV filter vectors and PT input
- * values, each of which feeds KV fma's. The filter is packed first as wt (R, S, C,
- * Kpad), Kpad = K rounded up to 16 * KV with zeros, so that a tap's channels are one
- * contiguous run; the loop runs c innermost, where each pixel's input address only
- * grows by H*W and its padding test is fixed.
+ * used whenever K is a multiple of 16: a work-item owns PT output pixels and KV
+ * vectors of 16 channels, and for each tap (r, s, c) loads KV filter vectors and PT
+ * input values, each of which feeds KV fma's. A tap in the padding for all of a
+ * work-item's pixels is skipped. With BY_POSITION the pixels are numbered position
+ * first, image second (pixel i is position i / N of image i % N), so a work-item's
+ * pixels are mostly the same position in PT images and share their padding: for
+ * heavily padded planes (the backward-data pass of the Keras conv3, run as this
+ * kernel on the flipped filter, pads a 3x3 dy by 2: 64% of the taps are padding).
+ * Otherwise they are numbered image first, neighbours in a row, which reads x with
+ * better locality. The filter is packed first as wt (R, S, C, Kpad), Kpad =
+ * K rounded up to 16 * KV with zeros, so that a tap's channels are one contiguous
+ * run; the loop runs c innermost, where each pixel's input address only grows by
+ * H*W and its padding test is fixed.
  *
  * Options (all optional, #ifndef defaults):
  *   KV  vectors of 16 output channels per work-item, 1 or 2 (default 2)
  *   PT  output pixels per work-item (default 8)
+ *   BY_POSITION  1: pixels numbered position first (default 0: image first)
  *
  * conv2d_fwd_kvec: work-item (i0, i1) computes y[n_i, k0 .. k0+16*KV, p_i, q_i] for the
- *   pixels i0 * PT + i of N*P*Q (i < PT), k0 = i1 * 16 * KV. Any work-group size.
+ *   pixels i0 * PT + i of N*P*Q (i < PT; image first: n_i = (i0 * PT + i) / (P*Q),
+ *   position (p_i, q_i) = (i0 * PT + i) % (P*Q); position first: the position is
+ *   (i0 * PT + i) / N and the image the remainder), k0 = i1 * 16 * KV. Any work-group
+ *   size.
  *   Arguments: x, x_off (N,C,H,W); wt, wt_off (R,S,C,Kpad); b, b_off (K), read only when
  *   bit 0 of epilogue is set (then y = conv + b); bit 1 of epilogue applies ReLU after
  *   the bias; y, y_off (N,K,P,Q); then N C H W K R S P Q pad_top pad_left stride_h
@@ -34,8 +44,20 @@
 #ifndef PT
 #define PT 8
 #endif
+#ifndef BY_POSITION
+#define BY_POSITION 0
+#endif
 #if KV != 1 && KV != 2
 #error "KV must be 1 or 2"
+#endif
+
+/* pixel pix's image and position (pq = p * Q + q) */
+#if BY_POSITION
+#define PIX_IMAGE(pix) ((pix) % N)
+#define PIX_POSITION(pix) ((pix) / N)
+#else
+#define PIX_IMAGE(pix) ((pix) / PQ)
+#define PIX_POSITION(pix) ((pix) % PQ)
 #endif
 
 __kernel void conv2d_fwd_kvec(__global const float *x, int x_off, __global const float *wt,
@@ -58,8 +80,8 @@ __kernel void conv2d_fwd_kvec(__global const float *x, int x_off, __global const
 #pragma unroll
     for (int i = 0; i < PT; i++) {
         const int pix = min(pix0 + i, NPQ - 1);
-        const int pq = pix % PQ;
-        base[i] = pix / PQ * C * HW;
+        const int pq = PIX_POSITION(pix);
+        base[i] = PIX_IMAGE(pix) * C * HW;
         h0[i] = pq / Q * stride_h - pad_top;
         w0[i] = pq % Q * stride_w - pad_left;
     }
@@ -73,13 +95,16 @@ __kernel void conv2d_fwd_kvec(__global const float *x, int x_off, __global const
         for (int s = 0; s < S; s++) {
             /* this tap's input element of each pixel at c = 0 (an address inside
              * x for the pixels in the padding, whose values are not used) */
-            int at[PT], inside[PT];
+            int at[PT], inside[PT], any = 0;
 #pragma unroll
             for (int i = 0; i < PT; i++) {
                 const int h = h0[i] + r * dil_h, v = w0[i] + s * dil_w;
                 inside[i] = (uint)h < (uint)H && (uint)v < (uint)W;
                 at[i] = inside[i] ? base[i] + h * W + v : 0;
+                any |= inside[i];
             }
+            if (!any)
+                continue;
             const __global float *wrs = wt + (r * S + s) * C * Kpad;
             for (int c = 0; c < C; c++) {
                 float16 wv[KV];
@@ -102,7 +127,7 @@ __kernel void conv2d_fwd_kvec(__global const float *x, int x_off, __global const
         const int pix = pix0 + i;
         if (pix >= NPQ)
             break;
-        __global float *yp = y + y_off + pix / PQ * K * PQ + pix % PQ;
+        __global float *yp = y + y_off + PIX_IMAGE(pix) * K * PQ + PIX_POSITION(pix);
 #pragma unroll
         for (int v = 0; v < KV; v++) {
             float lane[16];

@@ -106,13 +106,33 @@ static clcnn_status forward_plane(clcnn_context *ctx, const conv2d_tile *t, conv
                          CLCNN__ARG_INT(bands), CLCNN__ARG_INT(rows_per_band));
 }
 
-/* The filter is packed (R, S, C, Kpad) into a scratch tensor first. */
+/* The share of (output pixel, tap) pairs that lie inside the input along one
+ * axis: out positions, taps of size, input extent, padding before, stride,
+ * dilation. */
+static double inside_share(int out, int taps, int extent, int pad, int stride, int dil)
+{
+    long long inside = 0;
+    for (int o = 0; o < out; o++)
+        for (int r = 0; r < taps; r++) {
+            const long long at = (long long)o * stride - pad + (long long)r * dil;
+            inside += at >= 0 && at < extent;
+        }
+    return (double)inside / ((double)out * taps);
+}
+
+/* The filter is packed (R, S, C, Kpad) into a scratch tensor first. Where
+ * more than 40% of the (pixel, tap) pairs are padding, the pixels go
+ * position first, so that each work-item skips the padding's taps. */
 static clcnn_status forward_kvec(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf x,
                                  conv2d_buf w, conv2d_buf b, conv2d_buf y, const conv2d_geom *g,
                                  int epilogue)
 {
+    const double inside =
+        inside_share(g->P, g->R, g->H, g->pad_top, g->stride_h, g->dil_h) *
+        inside_share(g->Q, g->S, g->W, g->pad_left, g->stride_w, g->dil_w);
     char options[64];
-    snprintf(options, sizeof options, "-D KV=%d -D PT=%d", t->a, t->b);
+    snprintf(options, sizeof options, "-D KV=%d -D PT=%d -D BY_POSITION=%d", t->a, t->b,
+             inside < 0.6);
     cl_kernel k, kp;
     clcnn_status st;
     if ((st = clcnn__kernel(ctx, "conv2d_kvec", options, "conv2d_fwd_kvec", &k)) != CLCNN_OK ||
