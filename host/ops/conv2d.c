@@ -274,8 +274,9 @@ enum {
  *   the second vector is mostly padding.
  * - small planes with at least 32 channels out and at most 2^20 weights: the
  *   vectors along the output channels instead of the pixels (kvec), forward
- *   for outputs of under 64 pixels (Keras conv3: 145 -> 290 over the implicit
- *   GEMM; at 100 pixels they tie), backward-data as the flipped forward for
+ *   for outputs of at most 100 pixels (Keras conv3: 145 -> 256 over the
+ *   implicit GEMM, L4 244 -> 263; at 121 pixels it loses, Keras conv2 175
+ *   vs 220), backward-data as the flipped forward for
  *   3x3 filters, 32+ input channels and inputs of under 200 pixels (Keras
  *   conv2 118 -> 211 over the gather, conv3 94 -> 248 over col2im, skipping
  *   the taps in the padding; with 384 channels the filter no longer stays in
@@ -383,7 +384,8 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
         *variant = g->K <= 6 ? V_PLANE_6X4X16 : V_PLANE_8X2X16;
     else if (*algo == CLCNN_CONV_DIRECT)
         *variant = g->K > 4 ? V_DIRECT_8X16 : g->K > 2 ? V_DIRECT_4X8 : V_DIRECT_1X16;
-    else if (*algo == CLCNN_CONV_GEMM && g->K >= 32 && (long long)g->P * g->Q < 64 && small_filter)
+    else if (*algo == CLCNN_CONV_GEMM && g->K >= 32 && (long long)g->P * g->Q <= 100 &&
+             small_filter)
         *variant = V_KVEC_2X10;
     else if (*algo == CLCNN_CONV_GEMM)
         *variant = g->K <= 4 || (long long)g->P * g->Q <= 8 ? V_GEMM_4X8
