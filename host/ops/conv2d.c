@@ -276,11 +276,11 @@ enum {
  *   vectors along the output channels instead of the pixels (kvec), forward
  *   for outputs of at most 100 pixels (Keras conv3: 145 -> 256 over the
  *   implicit GEMM, L4 244 -> 263; at 121 pixels it loses, Keras conv2 175
- *   vs 220), backward-data as the flipped forward for
- *   3x3 filters, 32+ input channels and inputs of under 200 pixels (Keras
- *   conv2 118 -> 211 over the gather, conv3 94 -> 248 over col2im, skipping
- *   the taps in the padding; with 384 channels the filter no longer stays in
- *   the caches and it loses 2x).
+ *   vs 220), backward-data as the flipped forward for 3x3 filters, 32+ input
+ *   channels and inputs of under 200 pixels (Keras conv2 118 -> 211 over the
+ *   gather, conv3 94 -> 248 over col2im, skipping the taps in the padding;
+ *   with 384 channels the filter no longer stays in the caches and it loses
+ *   2x).
  * - backward-data: tiny outputs (P*Q <= 16) by the product of the transposed
  *   filter and dy with col2im, which skips the padding the flipped forms
  *   multiply by zero (Keras conv3: 72 -> 101); 1x1 filters as one product,
