@@ -118,8 +118,15 @@ __kernel void conv2d_fwd_plane(__global const float *x, int x_off, __global cons
         bias[kb] = epilogue & 1 ? b[b_off + min(k0 + kb, K - 1)] : 0.0f;
     }
 
+    /* The column blocks go right to left, so that a row's last, partial
+     * block can be stored whole: its lanes past the row end (the spill) fall
+     * on the next row's first block, which this work-item stores afterwards
+     * (with one block per row, the next row's block comes later in the same
+     * step). A band's last row, whose next row is not this work-item's, and
+     * rows shorter than their spill store lane by lane. */
+    const int last_q0 = (Q - 1) / QB * QB;
     for (int p0 = p_begin; p0 < p_end; p0 += PB)
-        for (int q0 = 0; q0 < Q; q0 += QB) {
+        for (int q0 = last_q0; q0 >= 0; q0 -= QB) {
             VEC acc[KB * PB];
 #pragma unroll
             for (int i = 0; i < KB * PB; i++)
@@ -154,7 +161,7 @@ __kernel void conv2d_fwd_plane(__global const float *x, int x_off, __global cons
                 }
             }
 
-            const int full = q0 + QB <= Q;
+            const int full = q0 + QB <= Q, spill = q0 + QB - Q;
 #pragma unroll
             for (int kb = 0; kb < KB; kb++)
 #pragma unroll
@@ -166,7 +173,7 @@ __kernel void conv2d_fwd_plane(__global const float *x, int x_off, __global cons
                     if (epilogue & 2)
                         v = select((VEC)(0.0f), v, v > (VEC)(0.0f));
                     __global float *yr = y + y_off + ((n * K + k) * P + p) * Q + q0;
-                    if (full) {
+                    if (full || (p + 1 < p_end && spill <= Q)) {
                         VSTORE(v, 0, yr);
                     } else {
                         float lane[QB];

@@ -309,8 +309,10 @@ enum {
  *   every kernel is bound by that): backward-data by col2im in private
  *   memory (Keras conv1 44 -> 203 over the gather, LeNet conv1 63 -> 145 over
  *   the flipped rows), backward-filter (LeNet 89 -> 121 over the rows,
- *   Keras 73 -> 115 over the panel), forward for at most 8 channels out
- *   (LeNet 100 -> 133; with 32 it ties the direct kernel).
+ *   Keras 73 -> 115 over the panel), forward for at most 32 channels out
+ *   (batch 1024: LeNet 108 -> 194, Keras 59 -> 81 over the direct kernel,
+ *   whose partial blocks store lane by lane where the plane kernel's spill
+ *   into the next row).
  * On GPUs the same rule applies, without the plane kernels, until a tuning
  * file exists.
  */
@@ -379,7 +381,7 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
         else
             *algo = CLCNN_CONV_GEMM;
     }
-    if (*algo == CLCNN_CONV_DIRECT && cpu && crs <= 32 && g->K <= 8 &&
+    if (*algo == CLCNN_CONV_DIRECT && cpu && crs <= 32 && g->K <= 32 &&
         clcnn__conv2d_tile_supports(ctx, &fwd_direct[V_PLANE_6X4X16], g, NULL))
         *variant = g->K <= 6 ? V_PLANE_6X4X16 : V_PLANE_8X2X16;
     else if (*algo == CLCNN_CONV_DIRECT)
