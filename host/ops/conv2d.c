@@ -302,17 +302,17 @@ enum {
  *   the gather and the row kernel wins (LeNet's K = 6).
  * - blocks shrink where the large ones would mostly compute padding lanes:
  *   K <= 4 (forward), fewer than 8 columns per phase (gather), P*Q <= 8.
- * - first layers (at most 32 taps C*R*S, stride 1, small images) on CPUs: the
- *   plane kernels, whose work-items sweep whole images with the filter size
- *   compiled in (measured at batch 64, where the layer stays in the caches;
- *   at batch 1024 the Keras conv1 streams 89 MB of y or dy from memory and
- *   every kernel is bound by that): backward-data by col2im in private
+ * - on CPUs, the plane kernels, whose work-items sweep whole images with the
+ *   filter size compiled in (stride 1, filters up to 9x9). For first layers
+ *   (at most 32 taps C*R*S, small images; measured at batch 64, where the
+ *   layer stays in the caches): backward-data by col2im in private
  *   memory (Keras conv1 44 -> 203 over the gather, LeNet conv1 63 -> 145 over
  *   the flipped rows), backward-filter (LeNet 89 -> 121 over the rows,
- *   Keras 73 -> 115 over the panel), forward for at most 32 channels out
- *   (batch 1024: LeNet 108 -> 194, Keras 59 -> 81 over the direct kernel,
- *   whose partial blocks store lane by lane where the plane kernel's spill
- *   into the next row).
+ *   Keras 73 -> 115 over the panel); forward, for at most 32 channels out,
+ *   wherever the rule takes DIRECT (batch 1024: LeNet conv1 108 -> 194,
+ *   conv2 122 -> 160, Keras conv1 59 -> 81 over the direct kernel, whose
+ *   partial blocks store lane by lane where the plane kernel's spill into the
+ *   next row).
  * On GPUs the same rule applies, without the plane kernels, until a tuning
  * file exists.
  */
@@ -381,7 +381,7 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
         else
             *algo = CLCNN_CONV_GEMM;
     }
-    if (*algo == CLCNN_CONV_DIRECT && cpu && crs <= 32 && g->K <= 32 &&
+    if (*algo == CLCNN_CONV_DIRECT && cpu && g->K <= 32 &&
         clcnn__conv2d_tile_supports(ctx, &fwd_direct[V_PLANE_6X4X16], g, NULL))
         *variant = g->K <= 6 ? V_PLANE_6X4X16 : V_PLANE_8X2X16;
     else if (*algo == CLCNN_CONV_DIRECT)
