@@ -1,12 +1,14 @@
 /*
- * kernels/conv2d_plane.cl: conv2d forward for short reductions (first layers,
- * and the flipped backward-data of first layers), stride 1 and dilation 1.
+ * kernels/conv2d_plane.cl: conv2d forward, backward-data and backward-filter
+ * for short reductions (first layers, LeNet's second), stride 1 and dilation
+ * 1, on CPUs.
  *
  * With one input channel a work-item of the direct kernel does a few hundred
  * fma's, less than what a CPU runtime spends starting it, and its loops over
  * r and s run a handful of times each. Here the filter size is a compile-time
- * constant, so every loop over taps unrolls, and one work-item sweeps a whole
- * output plane (or a band of its rows) for a block of channels.
+ * constant, so every loop over taps unrolls, and one work-item sweeps whole
+ * output planes (or a band of their rows), or whole images for the backward
+ * passes, which it holds in private memory.
  *
  * Options:
  *   PLANE_PASS  the one kernel to build (required): 1 conv2d_fwd_plane, 2
