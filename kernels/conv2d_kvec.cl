@@ -32,11 +32,9 @@
  *   bit 0 of epilogue is set (then y = conv + b); bit 1 of epilogue applies ReLU after
  *   the bias; y, y_off (N,K,P,Q); then N C H W K R S P Q pad_top pad_left stride_h
  *   stride_w dil_h dil_w Kpad.
- * conv2d_pack_kvec: work-item (ko, j) with j = (r * S + s) * Cin + ci writes
- *   wt[j * Kpad + ko] = w[ko, ci, r, s] (flip 0: Cin = C, Kout = K), or w[ci, ko, R-1-r,
- *   S-1-s] (flip 1, the filter of the backward-data pass as a forward one: Cin = K,
- *   Kout = C), 0 for ko >= Kout. Arguments: w, w_off (K,C,R,S); wt, wt_off; K C R S
- *   flip Kpad.
+ * conv2d_pack_kvec: work-item (k, j) with j = (r * S + s) * C + c writes wt[j * Kpad +
+ *   k] = w[k, c, r, s], 0 for k >= K. Arguments: w, w_off (K,C,R,S); wt, wt_off; K C R S
+ *   Kpad.
  */
 #ifndef KV
 #define KV 2
@@ -146,16 +144,11 @@ __kernel void conv2d_fwd_kvec(__global const float *x, int x_off, __global const
 }
 
 __kernel void conv2d_pack_kvec(__global const float *w, int w_off, __global float *wt,
-                               int wt_off, int K, int C, int R, int S, int flip, int Kpad)
+                               int wt_off, int K, int C, int R, int S, int Kpad)
 {
-    const int ko = (int)get_global_id(0), j = (int)get_global_id(1);
-    const int Cin = flip ? K : C, Kout = flip ? C : K;
-    if (ko >= Kpad || j >= R * S * Cin)
+    const int k = (int)get_global_id(0), j = (int)get_global_id(1);
+    if (k >= Kpad || j >= R * S * C)
         return;
-    const int ci = j % Cin, rs = j / Cin, r = rs / S, s = rs % S;
-    float v = 0.0f;
-    if (ko < Kout)
-        v = flip ? w[w_off + ((ci * C + ko) * R + R - 1 - r) * S + S - 1 - s]
-                 : w[w_off + ((ko * C + ci) * R + r) * S + s];
-    wt[wt_off + j * Kpad + ko] = v;
+    const int c = j % C, rs = j / C;
+    wt[wt_off + j * Kpad + k] = k < K ? w[w_off + (k * C + c) * R * S + rs] : 0.0f;
 }

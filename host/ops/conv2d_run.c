@@ -147,7 +147,7 @@ static clcnn_status forward_kvec(clcnn_context *ctx, const conv2d_tile *t, conv2
     st = CLCNN__LAUNCH(ctx, kp, 2, pack_global, NULL, CLCNN__ARG_MEM(w.mem), CLCNN__ARG_INT(w.off),
                        CLCNN__ARG_MEM(wt->mem), CLCNN__ARG_INT(wt->offset), CLCNN__ARG_INT(g->K),
                        CLCNN__ARG_INT(g->C), CLCNN__ARG_INT(g->R), CLCNN__ARG_INT(g->S),
-                       CLCNN__ARG_INT(0), CLCNN__ARG_INT(kpad));
+                       CLCNN__ARG_INT(kpad));
     const size_t pixels = (size_t)g->N * g->P * g->Q;
     const size_t global[2] = {ceil_div(pixels, (size_t)t->b), kpad / (16 * (size_t)t->a)};
     if (st == CLCNN_OK)
