@@ -46,6 +46,14 @@
 #define VEC CAT(float, TN)
 #define VLOAD CAT(vload, TN)
 #define VSTORE CAT(vstore, TN)
+#define IVEC CAT(int, TN)
+#if TN == 4
+#define IOTA ((int4)(0, 1, 2, 3))
+#elif TN == 8
+#define IOTA ((int8)(0, 1, 2, 3, 4, 5, 6, 7))
+#else
+#define IOTA ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+#endif
 
 __kernel void conv2d_gemm1x1(__global const float *in, int in_off, int in_stride,
                              __global const float *a, int a_off, int a_stride,
@@ -223,6 +231,44 @@ __kernel void conv2d_col2im(__global const float *col, int col_off, __global flo
     const __global float *src =
         col + col_off + (by_image ? (n * C + c) * RS * PQ : c * RS * NPQ + n * PQ);
     __global float *dst = dx + dx_off + (nc * H + h) * W;
+    if (stride_h == 1 && stride_w == 1 && dil_h == 1 && dil_w == 1) {
+        /* TN columns at a time: tap (r, s) reads a run of TN consecutive q */
+        const int count = (by_image ? N * C * RS * PQ : C * RS * NPQ) + col_off;
+        for (int v0 = 0; v0 < W; v0 += TN) {
+            VEC sum = (VEC)(0.0f);
+            for (int r = 0; r < R; r++) {
+                const int u = h + pad_top - r;
+                if ((uint)u >= (uint)P)
+                    continue;
+                for (int s = 0; s < S; s++) {
+                    const int t0 = v0 + pad_left - s;
+                    const IVEC t = IOTA + (IVEC)(t0);
+                    const IVEC ok = (t >= (IVEC)(0)) & (t < (IVEC)(Q));
+                    const int at = (int)(src - col) + (r * S + s) * NPQ + u * Q + t0;
+                    VEC v;
+                    if (at >= 0 && at <= count - TN) {
+                        v = VLOAD(0, col + at);
+                    } else {
+                        float lane[TN];
+#pragma unroll
+                        for (int i = 0; i < TN; i++)
+                            lane[i] = col[clamp(at + i, 0, count - 1)];
+                        v = VLOAD(0, lane);
+                    }
+                    sum += select((VEC)(0.0f), v, ok);
+                }
+            }
+            if (v0 + TN <= W) {
+                VSTORE(sum, 0, dst + v0);
+            } else {
+                float lane[TN];
+                VSTORE(sum, 0, lane);
+                for (int i = 0; i < W - v0; i++)
+                    dst[v0 + i] = lane[i];
+            }
+        }
+        return;
+    }
     for (int v = 0; v < W; v++) {
         float sum = 0.0f;
         for (int r = 0; r < R; r++) {

@@ -290,10 +290,11 @@ enum {
  *   stem: 114 -> 160); stride 1 runs a forward algorithm on the flipped
  *   filter: one or two input channels with a one-channel direct block (of 4
  *   rows for filters of 5+ rows, LeNet conv1: 44 -> 51), with >= 64 channels
- *   the implicit GEMM (VGG 64@56: 238 -> 264 over the gather; its panel
- *   leaves out the rows of padding, which large filters have many of: L3
- *   145 -> 200 over the gather, L2 220 -> 257 over the direct kernel), the
- *   gather otherwise.
+ *   and filters of up to 3x3 the implicit GEMM (VGG 64@56: 238 -> 264 over
+ *   the gather), larger filters by the product of the transposed filter and
+ *   dy, its columns summed back by col2im, which computes no padding (L2 256
+ *   -> 286, L3 204 -> 243, L4 175 -> 238 over the flipped GEMM; with 3x3
+ *   filters it loses 25%), the gather otherwise.
  * - backward-filter: the tap panel of 512 pixels (whose dy rows stream long
  *   enough for the prefetcher: Keras conv1 48 -> 56 over 128 pixels), with two
  *   vectors of 16 taps per work-item where there are more than 16 taps (VGG
@@ -366,6 +367,9 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
             return;
         if (g->C <= 2) {
             *variant = g->R >= 5 && g->dil_h == 1 ? V_FLIPPED_ROWS_1X4X16 : V_FLIPPED_DIRECT_1X16;
+        } else if (g->C >= 64 && g->R * g->S >= 25) {
+            *algo = CLCNN_CONV_GEMM;
+            *variant = V_COL2IM_8X32;
         } else if (g->C >= 64) {
             *algo = CLCNN_CONV_GEMM;
             *variant = wide_in ? V_FLIPPED_GEMM_8X32_KC512 : V_FLIPPED_GEMM_KC512;

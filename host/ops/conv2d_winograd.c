@@ -182,7 +182,7 @@ static clcnn_status swap(clcnn_context *ctx, conv2d_buf src, conv2d_buf dst, int
 /* Images of at least this many output pixels get one product each (col by
  * image), which reads x's rows and writes y in place; smaller ones share one
  * product over all images' pixels, with (K, N) exchanges around it. */
-#define BY_IMAGE_PIXELS 64
+#define BY_IMAGE_PIXELS 256
 
 /* col = im2col(x); y = w col (+ bias, ReLU), per image or over all pixels.
  * One product over the pixels of all images keeps the vectors full when an
