@@ -42,21 +42,7 @@
 #error "QB must be 2, 4, 8 or 16 (an OpenCL vector width)"
 #endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define VEC CAT(float, QB)
-#define VLOAD CAT(vload, QB)
-#define VSTORE CAT(vstore, QB)
-#define IVEC CAT(int, QB)
-#if QB == 2
-#define IOTA ((int2)(0, 1))
-#elif QB == 4
-#define IOTA ((int4)(0, 1, 2, 3))
-#elif QB == 8
-#define IOTA ((int8)(0, 1, 2, 3, 4, 5, 6, 7))
-#else
-#define IOTA ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
-#endif
+#define VW QB
 
 /* base[idx + i] for the lanes where ok is set, 0 elsewhere. base[0 .. count) is
  * the whole tensor: a window inside it is one vector load; one that sticks out

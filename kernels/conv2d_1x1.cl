@@ -41,19 +41,7 @@
 #error "NV must be 1 or 2"
 #endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define VEC CAT(float, TN)
-#define VLOAD CAT(vload, TN)
-#define VSTORE CAT(vstore, TN)
-#define IVEC CAT(int, TN)
-#if TN == 4
-#define IOTA ((int4)(0, 1, 2, 3))
-#elif TN == 8
-#define IOTA ((int8)(0, 1, 2, 3, 4, 5, 6, 7))
-#else
-#define IOTA ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
-#endif
+#define VW TN
 
 __kernel void conv2d_gemm1x1(__global const float *in, int in_off, int in_stride,
                              __global const float *a, int a_off, int a_stride,

@@ -54,21 +54,7 @@
 #error "QV must be 2, 4, 8 or 16 (an OpenCL vector width)"
 #endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define VEC CAT(float, QV)
-#define VLOAD CAT(vload, QV)
-#define IVEC CAT(int, QV)
-#define UVEC CAT(uint, QV)
-#if QV == 2
-#define IOTA ((int2)(0, 1))
-#elif QV == 4
-#define IOTA ((int4)(0, 1, 2, 3))
-#elif QV == 8
-#define IOTA ((int8)(0, 1, 2, 3, 4, 5, 6, 7))
-#else
-#define IOTA ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
-#endif
+#define VW QV
 /* lanes 0, 2, 4, ... of the concatenation of two vectors */
 #define EVEN (CAT(convert_uint, QV)(IOTA) * (UVEC)(2))
 

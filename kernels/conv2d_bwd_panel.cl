@@ -49,14 +49,7 @@
 #error "NV must be 1 or 2"
 #endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define VEC CAT(float, TN)
-#define VLOAD CAT(vload, TN)
-#define VSTORE CAT(vstore, TN)
-#define IVEC CAT(int, TN)
-#define VLOADI CAT(vload, TN)
-#define VSTOREI CAT(vstore, TN)
+#define VW TN
 
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
 conv2d_bwd_panel(__global const float *x, int x_off, __global const float *dy, int dy_off,
@@ -90,9 +83,9 @@ conv2d_bwd_panel(__global const float *x, int x_off, __global const float *dy, i
     IVEC xoffv[NV], hoffv[NV], woffv[NV];
 #pragma unroll
     for (int v = 0; v < NV; v++) {
-        xoffv[v] = VLOADI(v, xoff);
-        hoffv[v] = VLOADI(v, hoff);
-        woffv[v] = VLOADI(v, woff);
+        xoffv[v] = VLOAD(v, xoff);
+        hoffv[v] = VLOAD(v, hoff);
+        woffv[v] = VLOAD(v, woff);
     }
 
     int n = pbeg / PQ, pq = pbeg % PQ;
@@ -111,7 +104,7 @@ conv2d_bwd_panel(__global const float *x, int x_off, __global const float *dy, i
                                  clamp(h, (IVEC)(0), (IVEC)(H - 1)) * (IVEC)(W) +
                                  clamp(w, (IVEC)(0), (IVEC)(W - 1));
                 int ix[TN];
-                VSTOREI(idx, 0, ix);
+                VSTORE(idx, 0, ix);
                 float lane[TN];
 #pragma unroll
                 for (int t = 0; t < TN; t++)

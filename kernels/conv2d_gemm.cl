@@ -52,22 +52,7 @@
 #error "NV must be 1 or 2"
 #endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define VEC CAT(float, TN)
-#define VLOAD CAT(vload, TN)
-#define VSTORE CAT(vstore, TN)
-#define IVEC CAT(int, TN)
-#define VSTOREI CAT(vstore, TN)
-#if TN == 2
-#define IOTA ((int2)(0, 1))
-#elif TN == 4
-#define IOTA ((int4)(0, 1, 2, 3))
-#elif TN == 8
-#define IOTA ((int8)(0, 1, 2, 3, 4, 5, 6, 7))
-#else
-#define IOTA ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
-#endif
+#define VW TN
 
 /* base[idx + i] for the lanes where ok is set, 0 elsewhere. base[0 .. count) is
  * the whole tensor: a window inside it is one vector load; one that sticks out
@@ -151,7 +136,7 @@ tile_gather(const pixel_tile *t, const __global float *x, int n, int c, int r, i
     const IVEC idx = clamp(hh, (IVEC)(0), (IVEC)(H - 1)) * (IVEC)(W) +
                      clamp(ww, (IVEC)(0), (IVEC)(W - 1));
     int ix[TN];
-    VSTOREI(idx, 0, ix);
+    VSTORE(idx, 0, ix);
     float lane[TN];
 #pragma unroll
     for (int i = 0; i < TN; i++)
@@ -240,34 +225,18 @@ conv2d_fwd_gemm(__global const float *x, int x_off, __global const float *w, int
                     }
                 }
             }
-            if (kept == jn) {
-                for (int jj = 0; jj < jn; jj++) {
-                    VEC bv[NV];
+            for (int t = 0; t < kept; t++) {
+                const int jj = used[t];
+                VEC bv[NV];
+#pragma unroll
+                for (int v = 0; v < NV; v++)
+                    bv[v] = VLOAD(t * NV + v, panel);
+#pragma unroll
+                for (int m = 0; m < TM; m++) {
+                    const VEC wv = (VEC)(w[wrow[m] + jj]);
 #pragma unroll
                     for (int v = 0; v < NV; v++)
-                        bv[v] = VLOAD(jj * NV + v, panel);
-#pragma unroll
-                    for (int m = 0; m < TM; m++) {
-                        const VEC wv = (VEC)(w[wrow[m] + jj]);
-#pragma unroll
-                        for (int v = 0; v < NV; v++)
-                            acc[m * NV + v] = fma(wv, bv[v], acc[m * NV + v]);
-                    }
-                }
-            } else {
-                for (int t = 0; t < kept; t++) {
-                    const int jj = used[t];
-                    VEC bv[NV];
-#pragma unroll
-                    for (int v = 0; v < NV; v++)
-                        bv[v] = VLOAD(t * NV + v, panel);
-#pragma unroll
-                    for (int m = 0; m < TM; m++) {
-                        const VEC wv = (VEC)(w[wrow[m] + jj]);
-#pragma unroll
-                        for (int v = 0; v < NV; v++)
-                            acc[m * NV + v] = fma(wv, bv[v], acc[m * NV + v]);
-                    }
+                        acc[m * NV + v] = fma(wv, bv[v], acc[m * NV + v]);
                 }
             }
 #pragma unroll

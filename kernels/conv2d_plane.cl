@@ -58,23 +58,8 @@
 #error "QB must be 2, 4, 8 or 16 (an OpenCL vector width)"
 #endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define VEC CAT(float, QB)
-#define VLOAD CAT(vload, QB)
-#define VSTORE CAT(vstore, QB)
-#define IVEC CAT(int, QB)
-#define UVEC CAT(uint, QB)
+#define VW QB
 #define CONVERT_UVEC CAT(convert_uint, QB)
-#if QB == 2
-#define IOTA ((int2)(0, 1))
-#elif QB == 4
-#define IOTA ((int4)(0, 1, 2, 3))
-#elif QB == 8
-#define IOTA ((int8)(0, 1, 2, 3, 4, 5, 6, 7))
-#else
-#define IOTA ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
-#endif
 
 /* Reads a[0 .. count) front to back, so that the caches hold it for the
  * loops that follow: those read one row of each of many planes in turn, an

@@ -76,25 +76,10 @@ static float hsum8(float8 v)
     return q.x + q.y;
 }
 
-#if TN == 2
-#define VEC float2
-#define VLOAD vload2
-#define VSTORE vstore2
-#elif TN == 4
-#define VEC float4
-#define VLOAD vload4
-#define VSTORE vstore4
-#elif TN == 8
-#define VEC float8
-#define VLOAD vload8
-#define VSTORE vstore8
-#elif TN == 16
-#define VEC float16
-#define VLOAD vload16
-#define VSTORE vstore16
-#else
+#if TN != 2 && TN != 4 && TN != 8 && TN != 16
 #error "TN must be 2, 4, 8 or 16"
 #endif
+#define VW TN
 
 __kernel void gemm(int M, int N, int K, float alpha, float beta, __global const float *A,
                    int a_off, int lda, __global const float *B, int b_off, int ldb,

@@ -483,8 +483,8 @@ START_TEST(test_kernel_build_failure)
     char kdir[400], path[500], from[4200];
     snprintf(kdir, sizeof kdir, "%s/kernels-broken", dir);
     ck_assert(mkdir(kdir, 0755) == 0);
-    const char *names[] = {"act", "softmax"};
-    for (size_t i = 0; i < 2; i++) {
+    const char *names[] = {"common", "act", "softmax"};
+    for (size_t i = 0; i < 3; i++) {
         snprintf(from, sizeof from, "%s/%s.cl", kernel_src, names[i]);
         snprintf(path, sizeof path, "%s/%s.cl", kdir, names[i]);
         copy_file(from, path);

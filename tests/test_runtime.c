@@ -234,6 +234,9 @@ START_TEST(test_kernel_dir_build_and_cache)
     snprintf(kdir, sizeof kdir, "%s/kernels", root);
     snprintf(cdir, sizeof cdir, "%s/cache/nested", root);
     mkdir(kdir, 0755);
+    /* every program starts with the folder's common.cl */
+    snprintf(path, sizeof path, "%s/common.cl", kdir);
+    write_file(path, "/* nothing shared */\n");
     snprintf(path, sizeof path, "%s/probe.cl", kdir);
     write_file(path, "__kernel void scale(__global float *x, int x_off, float a)\n"
                      "{ x[x_off + get_global_id(0)] *= a * SCALE; }\n");

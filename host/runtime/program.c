@@ -85,7 +85,8 @@ static void hash_str(cache_key *k, const char *s)
     k->b = (k->b ^ 0xfe) * 0x100000001b3ull;
 }
 
-static cache_key make_key(const clcnn_context *ctx, const char *source, const char *options)
+static cache_key make_key(const clcnn_context *ctx, const char *common, const char *source,
+                          const char *options)
 {
     cache_key k = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull};
     char version[32];
@@ -96,6 +97,7 @@ static cache_key make_key(const clcnn_context *ctx, const char *source, const ch
     hash_str(&k, ctx->info.device_version);
     hash_str(&k, ctx->info.driver_version);
     hash_str(&k, options);
+    hash_str(&k, common);
     hash_str(&k, source);
     return k;
 }
@@ -212,23 +214,29 @@ static clcnn_status build_failed(clcnn_context *ctx, cl_program program, const c
 static clcnn_status build_program(clcnn_context *ctx, const char *source_name,
                                   const char *options, cl_program *out)
 {
-    char *owned = NULL;
-    const char *text;
-    if (ctx->kernel_dir) {
-        clcnn_status st = read_kernel_file(ctx, source_name, &owned);
-        if (st != CLCNN_OK)
-            return st;
-        text = owned;
-    } else {
-        text = clcnn__embedded_source(source_name);
-        if (!text)
-            return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT,
-                               "no kernel source named \"%s\" is built in", source_name);
+    /* kernels/common.cl goes in front of every source */
+    char *owned[2] = {NULL, NULL};
+    const char *text[2];
+    const char *const names[2] = {"common", source_name};
+    for (int i = 0; i < 2; i++) {
+        if (ctx->kernel_dir) {
+            clcnn_status st = read_kernel_file(ctx, names[i], &owned[i]);
+            if (st != CLCNN_OK) {
+                clcnn__free(owned[0]);
+                return st;
+            }
+            text[i] = owned[i];
+        } else {
+            text[i] = clcnn__embedded_source(names[i]);
+            if (!text[i])
+                return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT,
+                                   "no kernel source named \"%s\" is built in", names[i]);
+        }
     }
 
     cl_int err;
     cl_program program = NULL;
-    cache_key key = make_key(ctx, text, options);
+    cache_key key = make_key(ctx, text[0], text[1], options);
     if (ctx->cache_dir) {
         size_t size = 0;
         unsigned char *binary = cache_load(ctx, key, &size);
@@ -246,22 +254,25 @@ static clcnn_status build_program(clcnn_context *ctx, const char *source_name,
         }
     }
     if (!program) {
-        program = clCreateProgramWithSource(ctx->cl_ctx, 1, &text, NULL, &err);
+        program = clCreateProgramWithSource(ctx->cl_ctx, 2, text, NULL, &err);
         if (!program) {
-            clcnn__free(owned);
+            clcnn__free(owned[0]);
+            clcnn__free(owned[1]);
             return clcnn__cl_fail(ctx, err, "clCreateProgramWithSource");
         }
         err = clBuildProgram(program, 1, &ctx->device, options, NULL, NULL);
         if (err != CL_SUCCESS) {
             clcnn_status st = build_failed(ctx, program, source_name, options, err);
             clReleaseProgram(program);
-            clcnn__free(owned);
+            clcnn__free(owned[0]);
+            clcnn__free(owned[1]);
             return st;
         }
         if (ctx->cache_dir)
             cache_store(ctx, key, program);
     }
-    clcnn__free(owned);
+    clcnn__free(owned[0]);
+    clcnn__free(owned[1]);
     *out = program;
     return CLCNN_OK;
 }
