@@ -90,6 +90,22 @@ static VEC load_row(const __global float *x, int idx, int count, int col, int W)
     return select((VEC)(0.0f), VLOAD(0, lane), ok);
 }
 
+/* a[at .. at + QB) with the lanes not in ok zeroed (a row's last block, whose
+ * lanes past the row end read the next row), all of it when full; a[0 ..
+ * count) is the whole tensor. */
+static VEC load_block(const __global float *a, int at, int count, int full, IVEC ok)
+{
+    if (full)
+        return VLOAD(0, a + at);
+    if (at <= count - QB)
+        return select((VEC)(0.0f), VLOAD(0, a + at), ok);
+    float lane[QB];
+#pragma unroll
+    for (int l = 0; l < QB; l++)
+        lane[l] = a[min(at + l, count - 1)];
+    return select((VEC)(0.0f), VLOAD(0, lane), ok);
+}
+
 #if PLANE_PASS == 1
 __kernel void conv2d_fwd_plane(__global const float *x, int x_off, __global const float *w,
                                int w_off, __global const float *b, int b_off, int epilogue,
@@ -236,18 +252,7 @@ __kernel void conv2d_bwd_data_plane(__global const float *dy, int dy_off,
                 acc[j] = (VEC)(0.0f);
             for (int k = 0; k < K; k++) {
                 const int at = ((n * K + k) * P + p) * Q + q0;
-                VEC d;
-                if (full) {
-                    d = VLOAD(0, dy + at);
-                } else if (at <= count - QB) {
-                    d = select((VEC)(0.0f), VLOAD(0, dy + at), ok);
-                } else {
-                    float lane[QB];
-#pragma unroll
-                    for (int l = 0; l < QB; l++)
-                        lane[l] = dy[min(at + l, count - 1)];
-                    d = select((VEC)(0.0f), VLOAD(0, lane), ok);
-                }
+                const VEC d = load_block(dy, at, count, full, ok);
 #pragma unroll
                 for (int j = 0; j < TAPS; j++)
                     acc[j] = fma((VEC)(w[k * TAPS + j]), d, acc[j]);
@@ -393,18 +398,8 @@ __kernel void conv2d_bwd_filter_plane(__global const float *x, int x_off,
                         VEC d[TM];
 #pragma unroll
                         for (int m = 0; m < TM; m++) {
-                            const int at = dyrow[m] + p * Q + q0;
-                            if (full) {
-                                d[m] = VLOAD(0, dyn + at);
-                            } else if (n * K * P * Q + at <= count - QB) {
-                                d[m] = select((VEC)(0.0f), VLOAD(0, dyn + at), ok);
-                            } else {
-                                float lane[QB];
-#pragma unroll
-                                for (int l = 0; l < QB; l++)
-                                    lane[l] = dyn[min(at + l, dyrow[m] + P * Q - 1)];
-                                d[m] = select((VEC)(0.0f), VLOAD(0, lane), ok);
-                            }
+                            const int at = n * K * P * Q + dyrow[m] + p * Q + q0;
+                            d[m] = load_block(dy, at, count, full, ok);
                         }
 #pragma unroll
                         for (int jj = 0; jj < TJ; jj++) {
