@@ -20,3 +20,14 @@
 #define IOTA_4 ((int4)(0, 1, 2, 3))
 #define IOTA_8 ((int8)(0, 1, 2, 3, 4, 5, 6, 7))
 #define IOTA_16 ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+
+/* PREFETCH(p), PREFETCH_W(p): fetch the cache line at p ahead of a read, or
+ * of a write. OpenCL's prefetch() does nothing in PoCL, so on x86 CPU
+ * runtimes these are the compiler's prefetch instructions; elsewhere nothing. */
+#if defined(__x86_64__) || defined(__i386__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#define PREFETCH_W(p) __builtin_prefetch(p, 1)
+#else
+#define PREFETCH(p) ((void)(p))
+#define PREFETCH_W(p) ((void)(p))
+#endif

@@ -37,7 +37,7 @@
  * rows_per_band. Offsets are in elements.
  */
 #ifndef PLANE_PASS
-#error "PLANE_PASS (1 forward, 2 backward-data, 3 backward-filter) is required"
+#error "PLANE_PASS (1 to 5, the kernel to build) is required"
 #endif
 #ifndef FR
 #error "FR (filter rows) is required"
@@ -331,6 +331,26 @@ __kernel void conv2d_bwd_data_plane(__global const float *dy, int dy_off,
 #endif
 #define GROUPS ((TAPS + TJ - 1) / TJ)
 
+/* The backward-filter kernels' sums, for block (kb, group) of TM channels x
+ * TJ taps at sums[(kb * GROUPS + group) * TM * TJ], added across lanes:
+ * element (k, j) goes to out[k * TAPS + j], added when accumulate != 0, else
+ * stored. */
+#if PLANE_PASS == 3 || PLANE_PASS == 5
+static void store_sums(const VEC *sums, __global float *out, int K, int accumulate)
+{
+    for (int k = 0; k < K; k++)
+        for (int j = 0; j < TAPS; j++) {
+            const int kb = k / TM, m = k % TM;
+            float lane[QB];
+            VSTORE(sums[((kb * GROUPS + j / TJ) * TM + m) * TJ + j % TJ], 0, lane);
+            float total = 0.0f;
+            for (int l = 0; l < QB; l++)
+                total += lane[l];
+            out[k * TAPS + j] = accumulate ? out[k * TAPS + j] + total : total;
+        }
+}
+#endif
+
 #if PLANE_PASS == 3
 __kernel void conv2d_bwd_filter_plane(__global const float *x, int x_off,
                                       __global const float *dy, int dy_off,
@@ -416,15 +436,228 @@ __kernel void conv2d_bwd_filter_plane(__global const float *x, int x_off,
         }
     }
 
-    for (int k = 0; k < K; k++)
-        for (int j = 0; j < TAPS; j++) {
-            const int kb = k / TM, m = k % TM;
+    store_sums(sums, out + out_off + split * split_stride, K, accumulate);
+}
+#endif
+
+/*
+ * The flat kernels (PLANE_PASS 4 and 5, CB = C input channels): the image's
+ * taps are first copied into a private im2col matrix, one row of P*Q output
+ * pixels per tap, so that the pixels of a plane run on across its rows: a
+ * plane of P*Q pixels takes ceil(P*Q / QB) vectors instead of P * ceil(Q /
+ * QB) (Keras conv1's 26-pixel rows: 98% of the lanes used instead of 81%),
+ * and loads and stores need no masks but at the plane's end. build_col fills
+ * rows [t_begin, t_end) of taps t = (c, r, s), each CS floats apart: column i
+ * = p * Q + q of row t is x[n, c, p + r - pad_top, q + s - pad_left], 0
+ * outside the image and past P*Q. A row's blocks are stored whole, the
+ * spill of a row's last block landing on the next row, written afterwards.
+ */
+#define FLAT_FLOATS 20480
+
+#if PLANE_PASS >= 4
+#ifndef FLAT_PQ
+#error "FLAT_PQ (output pixels per plane, P*Q) is required"
+#endif
+#define CS ((FLAT_PQ + QB - 1) / QB * QB + QB)
+
+static void build_col(float *col, const __global float *x, int n, int N, int H, int W,
+                      int P, int Q, int pad_top, int pad_left, int t_begin, int t_end)
+{
+    const int count = N * CB * H * W;
+    for (int t = t_begin; t < t_end; t++) {
+        const int c = t / (FR * FS), r = t / FS % FR, s = t % FS;
+        float *dst = col + (t - t_begin) * CS;
+        for (int p = 0; p < P; p++) {
+            const int h = p + r - pad_top;
+            const int inside = (uint)h < (uint)H;
+            const int row = ((n * CB + c) * H + h) * W + s - pad_left;
+            for (int q0 = 0; q0 < Q; q0 += QB)
+                VSTORE(inside ? load_row(x, row + q0, count, q0 + s - pad_left, W)
+                              : (VEC)(0.0f),
+                       0, dst + p * Q + q0);
+        }
+        for (int i = P * Q; i < CS; i++)
+            dst[i] = 0.0f;
+    }
+}
+#endif
+
+/*
+ * conv2d_fwd_flat: work-item (n, i1) computes y[n, k] for k in [i1 *
+ * k_per_item, ...), KB channels at a time, each block of QB pixels from the
+ * TAPS rows of the image's im2col matrix (one vector load per tap feeds KB
+ * fma's). The blocks go from the plane's end back to its start, so that the
+ * last, partial block of plane k can be stored whole: its spill lands on
+ * plane k + 1's first block, stored afterwards, except for the work-item's
+ * last plane, whose last block stores lane by lane (the host ensures P*Q >=
+ * QB, so the next plane's first block covers the spill).
+ *
+ * Arguments: as conv2d_fwd_plane's up to dil_w, then k_per_item (a multiple
+ * of KB).
+ */
+#if PLANE_PASS == 4
+__kernel void conv2d_fwd_flat(__global const float *x, int x_off, __global const float *w,
+                              int w_off, __global const float *b, int b_off, int epilogue,
+                              __global float *y, int y_off, int N, int C, int H, int W, int K,
+                              int R, int S, int P, int Q, int pad_top, int pad_left,
+                              int stride_h, int stride_w, int dil_h, int dil_w, int k_per_item)
+{
+    const int n = (int)get_global_id(0);
+    const int k_begin = (int)get_global_id(1) * k_per_item;
+    if (n >= N || k_begin >= K)
+        return;
+    const int k_end = min(k_begin + k_per_item, K);
+    const int PQ = FLAT_PQ;
+    float col[FLAT_FLOATS];
+    build_col(col, x + x_off, n, N, H, W, P, Q, pad_top, pad_left, 0, TAPS);
+    w += w_off;
+    __global float *yn = y + y_off + n * K * PQ;
+
+    for (int k0 = k_begin; k0 < k_end; k0 += KB) {
+        /* channels past k_end repeat channel k_end-1; they are not stored */
+        int wrow[KB];
+        float bias[KB];
+#pragma unroll
+        for (int kb = 0; kb < KB; kb++) {
+            wrow[kb] = min(k0 + kb, k_end - 1) * TAPS;
+            bias[kb] = epilogue & 1 ? b[b_off + min(k0 + kb, k_end - 1)] : 0.0f;
+        }
+        for (int i0 = (PQ - 1) / QB * QB; i0 >= 0; i0 -= QB) {
+            VEC acc[KB];
+#pragma unroll
+            for (int kb = 0; kb < KB; kb++)
+                acc[kb] = (VEC)(0.0f);
+#pragma unroll
+            for (int t = 0; t < TAPS; t++) {
+                const VEC xv = VLOAD(0, col + t * CS + i0);
+#pragma unroll
+                for (int kb = 0; kb < KB; kb++)
+                    acc[kb] = fma((VEC)(w[wrow[kb] + t]), xv, acc[kb]);
+            }
+            const int full = i0 + QB <= PQ;
+            if (i0 >= QB)
+#pragma unroll
+                for (int kb = 0; kb < KB; kb++)
+                    PREFETCH_W(yn + min(k0 + kb, k_end - 1) * PQ + i0 - QB);
+#pragma unroll
+            for (int kb = 0; kb < KB; kb++) {
+                const int k = k0 + kb;
+                if (k >= k_end)
+                    continue;
+                VEC v = acc[kb] + (VEC)(bias[kb]);
+                if (epilogue & 2)
+                    v = select((VEC)(0.0f), v, v > (VEC)(0.0f));
+                __global float *dst = yn + k * PQ + i0;
+                if (full || k + 1 < k_end) {
+                    VSTORE(v, 0, dst);
+                } else {
+                    float lane[QB];
+                    VSTORE(v, 0, lane);
+                    for (int l = 0; l < PQ - i0; l++)
+                        dst[l] = lane[l];
+                }
+            }
+        }
+    }
+}
+#endif
+
+/*
+ * conv2d_bwd_filter_flat: as conv2d_bwd_filter_plane (the same arguments,
+ * splits and sums), over the image's im2col matrix instead of a padded copy,
+ * TJ taps (one group) at a time: for each group its rows are built, then for
+ * each block of TM channels the dy planes are swept in QB-pixel blocks, TM dy
+ * vectors and TJ row vectors making TM x TJ fma's.
+ */
+#if PLANE_PASS == 5
+__kernel void conv2d_bwd_filter_flat(__global const float *x, int x_off,
+                                     __global const float *dy, int dy_off,
+                                     __global float *out, int out_off, int N, int C, int H,
+                                     int W, int K, int R, int S, int P, int Q, int pad_top,
+                                     int pad_left, int stride_h, int stride_w, int dil_h,
+                                     int dil_w, int images_per_split, int split_stride,
+                                     int accumulate, __global float *db, int db_off)
+{
+    const int split = (int)get_global_id(0);
+    const int n_begin = split * images_per_split;
+    if (n_begin >= N)
+        return;
+    const int n_end = min(n_begin + images_per_split, N);
+    x += x_off;
+    dy += dy_off;
+    const int PQ = FLAT_PQ;
+    const int count = N * K * PQ;
+    float col[FLAT_FLOATS];
+    VEC sums[KBLOCKS * GROUPS * TM * TJ], bias_sums[KBLOCKS * TM];
+    for (int i = 0; i < KBLOCKS * GROUPS * TM * TJ; i++)
+        sums[i] = (VEC)(0.0f);
+    for (int i = 0; i < KBLOCKS * TM; i++)
+        bias_sums[i] = (VEC)(0.0f);
+
+    for (int n = n_begin; n < n_end; n++) {
+        if (n == n_begin)
+            touch(dy + n * K * PQ, K * PQ);
+        for (int grp = 0; grp < GROUPS; grp++) {
+            /* a last group of fewer than TJ taps repeats its last row; those
+             * sums are not stored */
+            const int t_begin = grp * TJ, rows = min(TJ, TAPS - t_begin);
+            build_col(col, x, n, N, H, W, P, Q, pad_top, pad_left, t_begin,
+                      t_begin + rows);
+            for (int kb = 0; kb < KBLOCKS; kb++) {
+                /* rows past K repeat row K-1; they are not stored */
+                int dyrow[TM];
+#pragma unroll
+                for (int m = 0; m < TM; m++)
+                    dyrow[m] = min(kb * TM + m, K - 1) * PQ;
+                VEC *block = sums + (kb * GROUPS + grp) * TM * TJ;
+                VEC acc[TM * TJ], bias_acc[TM];
+#pragma unroll
+                for (int i = 0; i < TM * TJ; i++)
+                    acc[i] = block[i];
+#pragma unroll
+                for (int m = 0; m < TM; m++)
+                    bias_acc[m] = bias_sums[kb * TM + m];
+                for (int i0 = 0; i0 < PQ; i0 += QB) {
+                    const IVEC ok = IOTA + (IVEC)(i0) < (IVEC)(PQ);
+                    const int full = i0 + QB <= PQ;
+                    VEC d[TM];
+#pragma unroll
+                    for (int m = 0; m < TM; m++)
+                        d[m] = load_block(dy, n * K * PQ + dyrow[m] + i0, count, full, ok);
+                    if (grp == 0)
+#pragma unroll
+                        for (int m = 0; m < TM; m++) {
+                            bias_acc[m] += d[m];
+                            if (n + 1 < n_end)
+                                PREFETCH(dy + (n + 1) * K * PQ + dyrow[m] + i0);
+                        }
+#pragma unroll
+                    for (int jj = 0; jj < TJ; jj++) {
+                        const VEC xv = VLOAD(0, col + min(jj, rows - 1) * CS + i0);
+#pragma unroll
+                        for (int m = 0; m < TM; m++)
+                            acc[m * TJ + jj] = fma(d[m], xv, acc[m * TJ + jj]);
+                    }
+                }
+#pragma unroll
+                for (int i = 0; i < TM * TJ; i++)
+                    block[i] = acc[i];
+#pragma unroll
+                for (int m = 0; m < TM; m++)
+                    bias_sums[kb * TM + m] = bias_acc[m];
+            }
+        }
+    }
+
+    store_sums(sums, out + out_off + split * split_stride, K, accumulate);
+    if (db)
+        for (int k = 0; k < K; k++) {
             float lane[QB];
-            VSTORE(sums[((kb * GROUPS + j / TJ) * TM + m) * TJ + j % TJ], 0, lane);
+            VSTORE(bias_sums[k], 0, lane);
             float total = 0.0f;
             for (int l = 0; l < QB; l++)
                 total += lane[l];
-            __global float *o = out + out_off + split * split_stride + k * TAPS + j;
+            __global float *o = db + db_off + split * split_stride + k;
             *o = accumulate ? *o + total : total;
         }
 }

@@ -47,6 +47,8 @@ static const conv_case cases[] = {
     {"19x6 C5 K6, 3x3 pad 2/1/0/2", 2, 5, 19, 6, 6, 3, 3, 2, 1, 0, 2, 1, 1, 1, 1},
     {"11x23 C2 K9, 3x5 filter, pad 1/2/2/0 (30 taps)", 3, 2, 11, 23, 9, 3, 5, 1, 2, 2, 0, 1, 1, 1,
      1},
+    {"40 images 9x13 C1 K20, 3x3 pad 1/0/0/1 (several images per work-item)", 40, 1, 9, 13, 20,
+     3, 3, 1, 0, 0, 1, 1, 1, 1, 1},
 };
 #define CASE_COUNT ((int)(sizeof cases / sizeof cases[0]))
 

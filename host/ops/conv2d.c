@@ -24,6 +24,8 @@
  * 1 for few channels or small images, where a large block would mostly
  * compute padding lanes. Plane: KB channels x PB rows x QB columns, the
  * filter size compiled in, whole planes per work-item (first layers on CPUs).
+ * Flat: KB channels x QB pixels of a plane taken as one run of pixels, over
+ * the image's im2col matrix in private memory (at most 32 taps, small images).
  * GEMM: TM x TN with a KC-row panel. */
 static const conv2d_tile fwd_direct[] = {
     {"direct 8x16", CONV2D_M_DIRECT, 0, 8, 16, 0},
@@ -31,6 +33,7 @@ static const conv2d_tile fwd_direct[] = {
     {"direct 1x16", CONV2D_M_DIRECT, 0, 1, 16, 0},
     {"plane 6x4x16", CONV2D_M_PLANE, 0, 6, 4, 16},
     {"plane 8x2x16", CONV2D_M_PLANE, 0, 8, 2, 16},
+    {"flat 8x16", CONV2D_M_FLAT, 0, 8, 0, 16},
 };
 static const conv2d_tile fwd_gemm[] = {
     {"gemm 8x16 kc256", CONV2D_M_GEMM, 0, 8, 16, 256},
@@ -88,7 +91,9 @@ static const conv2d_tile bwd_1x1[] = {
  * output row per step (vectors along the pixels; for few output channels).
  * Panel: TM output channels x TN taps over a KC-pixel gathered panel (vectors
  * along the taps; everything else). Plane: TM x TJ x QB over images of at
- * most 32 taps copied, zero-padded, to private memory (first layers). */
+ * most 32 taps copied, zero-padded, to private memory (first layers). Flat:
+ * TM x TJ x QB over the image's im2col matrix, TJ rows at a time, summing db
+ * on the way. */
 static const conv2d_tile bwd_filter[] = {
     {"rows 6x4x8", CONV2D_M_FILTER, 0, 6, 4, 8},
     {"rows 4x4x4", CONV2D_M_FILTER, 0, 4, 4, 4},
@@ -99,6 +104,8 @@ static const conv2d_tile bwd_filter[] = {
     {"plane 6x4x16", CONV2D_M_PLANE_FILTER, 0, 6, 4, 16},
     {"plane 4x5x16", CONV2D_M_PLANE_FILTER, 0, 4, 5, 16},
     {"panel 8x32 kc512", CONV2D_M_PANEL, 0, 8, 32, 512},
+    {"flat 2x9x16", CONV2D_M_FLAT_FILTER, 0, 2, 9, 16},
+    {"flat 4x5x16", CONV2D_M_FLAT_FILTER, 0, 4, 5, 16},
 };
 
 static const struct family {
@@ -182,7 +189,13 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
               (size_t)g->C * (g->P + g->R - 1) * (conv2d_ceil_div((size_t)g->Q, t->c) + 1) *
                       t->c > CONV2D_PLANE_FLOATS))
         reason = "needs stride 1, dilation 1, at most 32 taps and a small image";
-    else if (t->method == CONV2D_M_PLANE_FILTER &&
+    else if ((t->method == CONV2D_M_FLAT || t->method == CONV2D_M_FLAT_FILTER) &&
+             (!stride1 || g->dil_h != 1 || g->dil_w != 1 || g->C * g->R * g->S > 32 ||
+              (long long)g->P * g->Q < t->c ||
+              (size_t)(t->method == CONV2D_M_FLAT ? g->C * g->R * g->S : t->b) *
+                      conv2d_flat_stride(g, t->c) > CONV2D_FLAT_FLOATS))
+        reason = "needs stride 1, dilation 1, at most 32 taps and a small image";
+    else if ((t->method == CONV2D_M_PLANE_FILTER || t->method == CONV2D_M_FLAT_FILTER) &&
              conv2d_ceil_div((size_t)g->K, t->a) *
                      conv2d_ceil_div((size_t)g->C * g->R * g->S, t->b) * t->a * t->b >
                  512)
@@ -245,8 +258,8 @@ enum {
     V_GATHER_8X16 = 0, V_GATHER_4X8 = 1, V_FLIPPED_DIRECT_1X16 = 4,
     V_FLIPPED_ROWS_1X4X16 = 5, V_GATHER_1X16 = 6, V_GATHER_4X16 = 7,
     V_ROWS_6X4X8 = 0, V_PANEL_8X16_KC512 = 5, V_PANEL_8X32_KC512 = 8,
-    V_PLANE_6X4X16 = 3, V_PLANE_8X2X16 = 4, V_PLANE_COL2IM = 8, V_PLANE_FILTER_6X4X16 = 6,
-    V_PLANE_FILTER_4X5X16 = 7,
+    V_PLANE_6X4X16 = 3, V_PLANE_8X2X16 = 4, V_FLAT_8X16 = 5, V_PLANE_COL2IM = 8,
+    V_PLANE_FILTER_6X4X16 = 6, V_PLANE_FILTER_4X5X16 = 7, V_FLAT_FILTER_2X9X16 = 9,
 };
 
 /*
@@ -313,7 +326,12 @@ enum {
  *   wherever the rule takes DIRECT (batch 1024: LeNet conv1 108 -> 194,
  *   conv2 122 -> 160, Keras conv1 59 -> 81 over the direct kernel, whose
  *   partial blocks store lane by lane where the plane kernel's spill into the
- *   next row).
+ *   next row). Where an image's im2col matrix fits in private memory, the
+ *   flat kernels, whose vectors run across row ends (batch 1024): forward
+ *   for 16 to 32 channels out (Keras conv1 78 -> 140; with LeNet's 6
+ *   channels the plane kernel's row blocks win, 184 vs 126), backward-filter
+ *   with db summed in the same pass over dy instead of conv2d_bwd_bias's
+ *   second one (Keras conv1 79 -> 160, LeNet conv1 150 -> 160).
  * On GPUs the same rule applies, without the plane kernels, until a tuning
  * file exists.
  */
@@ -333,7 +351,10 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
     if (pass == CLCNN__CONV2D_BACKWARD_FILTER) {
         *algo = CLCNN_CONV_GEMM;
         *variant = g->K <= 8 ? V_ROWS_6X4X8 : crs > 16 ? V_PANEL_8X32_KC512 : V_PANEL_8X16_KC512;
-        if (cpu && clcnn__conv2d_tile_supports(ctx, &bwd_filter[V_PLANE_FILTER_6X4X16], g, NULL))
+        if (cpu && clcnn__conv2d_tile_supports(ctx, &bwd_filter[V_FLAT_FILTER_2X9X16], g, NULL))
+            *variant = V_FLAT_FILTER_2X9X16;
+        else if (cpu &&
+                 clcnn__conv2d_tile_supports(ctx, &bwd_filter[V_PLANE_FILTER_6X4X16], g, NULL))
             *variant = g->K <= 6 ? V_PLANE_FILTER_6X4X16 : V_PLANE_FILTER_4X5X16;
         return;
     }
@@ -385,8 +406,11 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
         else
             *algo = CLCNN_CONV_GEMM;
     }
-    if (*algo == CLCNN_CONV_DIRECT && cpu && g->K <= 32 &&
-        clcnn__conv2d_tile_supports(ctx, &fwd_direct[V_PLANE_6X4X16], g, NULL))
+    if (*algo == CLCNN_CONV_DIRECT && cpu && g->K >= 16 && g->K <= 32 &&
+        clcnn__conv2d_tile_supports(ctx, &fwd_direct[V_FLAT_8X16], g, NULL))
+        *variant = V_FLAT_8X16;
+    else if (*algo == CLCNN_CONV_DIRECT && cpu && g->K <= 32 &&
+             clcnn__conv2d_tile_supports(ctx, &fwd_direct[V_PLANE_6X4X16], g, NULL))
         *variant = g->K <= 6 ? V_PLANE_6X4X16 : V_PLANE_8X2X16;
     else if (*algo == CLCNN_CONV_DIRECT)
         *variant = g->K > 4 ? V_DIRECT_8X16 : g->K > 2 ? V_DIRECT_4X8 : V_DIRECT_1X16;

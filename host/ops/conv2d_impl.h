@@ -45,13 +45,19 @@ typedef enum conv2d_method {
                             * private memory, QB columns */
     CONV2D_M_PLANE_FILTER, /* kernels/conv2d_plane.cl: backward-filter over images
                             * copied to private memory, TM x TJ x QB block */
+    CONV2D_M_FLAT,         /* kernels/conv2d_plane.cl: forward over an image's im2col
+                            * matrix in private memory, KB channels x QB pixels */
+    CONV2D_M_FLAT_FILTER,  /* kernels/conv2d_plane.cl: backward-filter over an image's
+                            * im2col matrix, TM x TJ x QB block */
     CONV2D_M_KVEC          /* kernels/conv2d_kvec.cl: KV vectors of 16 output channels x
                             * PT pixels */
 } conv2d_method;
 
-/* The private copy of one image that conv2d_bwd_data_plane holds, in floats
- * (PLANE_FLOATS in kernels/conv2d_plane.cl). */
+/* The private copy of one image that conv2d_bwd_data_plane holds, and the
+ * private im2col matrix of the flat kernels, in floats (PLANE_FLOATS and
+ * FLAT_FLOATS in kernels/conv2d_plane.cl). */
 #define CONV2D_PLANE_FLOATS 8192
+#define CONV2D_FLAT_FLOATS 20480
 
 /* One tile variant. Backward-data variants marked flipped run the forward
  * method on dy with the flipped, transposed filter (stride 1 only). */
@@ -76,6 +82,13 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
 static inline size_t conv2d_ceil_div(size_t a, size_t b)
 {
     return (a + b - 1) / b;
+}
+
+/* The floats between two rows of the flat kernels' im2col matrix: the P*Q
+ * pixels rounded up to vectors of qb, and one vector for a row's spill. */
+static inline size_t conv2d_flat_stride(const conv2d_geom *g, int qb)
+{
+    return conv2d_ceil_div((size_t)g->P * g->Q, (size_t)qb) * qb + qb;
 }
 
 /* A scratch tensor of count floats; CLCNN_ERR_UNSUPPORTED above INT_MAX. */

@@ -106,6 +106,35 @@ static clcnn_status forward_plane(clcnn_context *ctx, const conv2d_tile *t, conv
                          CLCNN__ARG_INT(bands), CLCNN__ARG_INT(rows_per_band));
 }
 
+/* A work-item builds one image's im2col matrix and sweeps a share of its
+ * output channels: all of them when the images alone keep every compute
+ * unit busy. */
+static clcnn_status forward_flat(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf x,
+                                 conv2d_buf w, conv2d_buf b, conv2d_buf y, const conv2d_geom *g,
+                                 int epilogue)
+{
+    char options[128];
+    snprintf(options, sizeof options,
+             "-D PLANE_PASS=4 -D FR=%d -D FS=%d -D CB=%d -D KB=%d -D QB=%d -D FLAT_PQ=%d", g->R,
+             g->S, g->C, t->a, t->c, g->P * g->Q);
+    cl_kernel k;
+    clcnn_status st = clcnn__kernel(ctx, "conv2d_plane", options, "conv2d_fwd_flat", &k);
+    if (st != CLCNN_OK)
+        return st;
+    const size_t kblocks = ceil_div((size_t)g->K, (size_t)t->a);
+    const size_t want = 4 * compute_units(ctx);
+    size_t shares = (size_t)g->N >= want ? 1 : ceil_div(want, (size_t)g->N);
+    if (shares > kblocks)
+        shares = kblocks;
+    const size_t k_per_item = ceil_div(kblocks, shares) * (size_t)t->a;
+    const size_t global[2] = {(size_t)g->N, ceil_div((size_t)g->K, k_per_item)};
+    return CLCNN__LAUNCH(ctx, k, 2, global, local_size(ctx), CLCNN__ARG_MEM(x.mem),
+                         CLCNN__ARG_INT(x.off), CLCNN__ARG_MEM(w.mem), CLCNN__ARG_INT(w.off),
+                         CLCNN__ARG_MEM(b.mem), CLCNN__ARG_INT(b.off), CLCNN__ARG_INT(epilogue),
+                         CLCNN__ARG_MEM(y.mem), CLCNN__ARG_INT(y.off), GEOM_ARGS(*g),
+                         CLCNN__ARG_INT(k_per_item));
+}
+
 /* The share of (output pixel, tap) pairs that lie inside the input along one
  * axis: out positions, taps of size, input extent, padding before, stride,
  * dilation. */
@@ -208,6 +237,8 @@ clcnn_status clcnn__conv2d_run_forward(clcnn_context *ctx, const conv2d_tile *t,
         return forward_gemm(ctx, t, x, w, b, y, g, epilogue);
     case CONV2D_M_PLANE:
         return forward_plane(ctx, t, x, w, b, y, g, epilogue);
+    case CONV2D_M_FLAT:
+        return forward_flat(ctx, t, x, w, b, y, g, epilogue);
     case CONV2D_M_KVEC:
         return forward_kvec(ctx, t, x, w, b, y, g, epilogue);
     case CONV2D_M_1X1:
@@ -365,7 +396,8 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
                                                conv2d_buf db, const conv2d_geom *g)
 {
     const int panel = t->method == CONV2D_M_PANEL;
-    const int plane = t->method == CONV2D_M_PLANE_FILTER;
+    const int flat = t->method == CONV2D_M_FLAT_FILTER;
+    const int plane = t->method == CONV2D_M_PLANE_FILTER || flat;
     if (t->method != CONV2D_M_FILTER && !panel && !plane)
         return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED,
                            "conv2d: %s is not a backward-filter variant", t->name);
@@ -374,15 +406,19 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
     if (panel) /* tj taps per work-item: one vector of up to 16, or two of 16 */
         snprintf(options, sizeof options, "-D TM=%d -D TN=%d -D NV=%d -D KC=%d", tm,
                  tj > 16 ? 16 : tj, tj > 16 ? tj / 16 : 1, t->c);
-    else if (plane)
-        snprintf(options, sizeof options,
-                 "-D PLANE_PASS=3 -D FR=%d -D FS=%d -D CB=%d -D TM=%d -D TJ=%d -D QB=%d "
-                 "-D KBLOCKS=%d",
-                 g->R, g->S, g->C, tm, tj, t->c, (g->K + tm - 1) / tm);
+    else if (plane) {
+        const int n = snprintf(options, sizeof options,
+                               "-D PLANE_PASS=%d -D FR=%d -D FS=%d -D CB=%d -D TM=%d -D TJ=%d "
+                               "-D QB=%d -D KBLOCKS=%d",
+                               flat ? 5 : 3, g->R, g->S, g->C, tm, tj, t->c, (g->K + tm - 1) / tm);
+        if (flat)
+            snprintf(options + n, sizeof options - (size_t)n, " -D FLAT_PQ=%d", g->P * g->Q);
+    }
     else
         snprintf(options, sizeof options, "-D TM=%d -D TJ=%d -D QV=%d", tm, tj, t->c);
     const char *file = panel ? "conv2d_bwd_panel" : plane ? "conv2d_plane" : "conv2d_bwd_filter";
     const char *name = panel                ? "conv2d_bwd_panel"
+                       : flat               ? "conv2d_bwd_filter_flat"
                        : plane              ? "conv2d_bwd_filter_plane"
                        : g->stride_w == 1   ? "conv2d_bwd_filter_s1"
                        : g->stride_w == 2   ? "conv2d_bwd_filter_s2"
@@ -391,8 +427,11 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
      * build of conv2d_bwd_filter.cl serves every variant */
     static const char helper_options[] = "-D TM=6 -D TJ=4 -D QV=8";
     cl_kernel k, kb = NULL, kr = NULL;
+    /* the flat kernel sums db as it reads dy; the others leave it to
+     * conv2d_bwd_bias, a second pass over dy */
+    const int separate_bias = db.mem && !flat;
     clcnn_status st = clcnn__kernel(ctx, file, options, name, &k);
-    if (st == CLCNN_OK && db.mem)
+    if (st == CLCNN_OK && separate_bias)
         st = clcnn__kernel(ctx, "conv2d_bwd_filter", helper_options, "conv2d_bwd_bias", &kb);
     if (st != CLCNN_OK)
         return st;
@@ -435,7 +474,7 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
         out_b = (conv2d_buf){part->mem, (int)(part->offset + dw_count)};
         split_stride = (int)count;
         /* the bias splits may be fewer: their slots must still hold zeros */
-        if (db.mem && bias_splits < splits)
+        if (separate_bias && bias_splits < splits)
             st = clcnn_tensor_fill(part, 0.0f);
     }
     const int accumulate = splits == 1;
@@ -446,14 +485,21 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
                               panel || plane ? 1 : ceil_div((size_t)g->K, (size_t)tm),
                               plane ? 1 : splits};
     static const size_t one[3] = {1, 1, 1};
-    if (st == CLCNN_OK)
+    if (st == CLCNN_OK && flat)
+        st = CLCNN__LAUNCH(ctx, k, 3, global, local_size(ctx), CLCNN__ARG_MEM(x.mem),
+                           CLCNN__ARG_INT(x.off), CLCNN__ARG_MEM(dy.mem),
+                           CLCNN__ARG_INT(dy.off), CLCNN__ARG_MEM(out_w.mem),
+                           CLCNN__ARG_INT(out_w.off), GEOM_ARGS(*g), CLCNN__ARG_INT(per_split),
+                           CLCNN__ARG_INT(split_stride), CLCNN__ARG_INT(accumulate),
+                           CLCNN__ARG_MEM(out_b.mem), CLCNN__ARG_INT(out_b.off));
+    else if (st == CLCNN_OK)
         st = CLCNN__LAUNCH(ctx, k, 3, global, panel ? one : local_size(ctx),
                            CLCNN__ARG_MEM(x.mem), CLCNN__ARG_INT(x.off),
                            CLCNN__ARG_MEM(dy.mem), CLCNN__ARG_INT(dy.off),
                            CLCNN__ARG_MEM(out_w.mem), CLCNN__ARG_INT(out_w.off), GEOM_ARGS(*g),
                            CLCNN__ARG_INT(per_split), CLCNN__ARG_INT(split_stride),
                            CLCNN__ARG_INT(accumulate));
-    if (st == CLCNN_OK && db.mem) {
+    if (st == CLCNN_OK && separate_bias) {
         const size_t bias_global[2] = {(size_t)g->K, bias_splits};
         st = CLCNN__LAUNCH(ctx, kb, 2, bias_global, local_size(ctx), CLCNN__ARG_MEM(dy.mem),
                            CLCNN__ARG_INT(dy.off), CLCNN__ARG_MEM(out_b.mem),
