@@ -331,18 +331,20 @@ __kernel void conv2d_bwd_data_plane(__global const float *dy, int dy_off,
 #endif
 #define GROUPS ((TAPS + TJ - 1) / TJ)
 
-/* The backward-filter kernels' sums, for block (kb, group) of TM channels x
- * TJ taps at sums[(kb * GROUPS + group) * TM * TJ], added across lanes:
- * element (k, j) goes to out[k * TAPS + j], added when accumulate != 0, else
- * stored. */
+/* The backward-filter kernels' sums of the tap groups [grp_begin, grp_end),
+ * block (kb, group) of TM channels x TJ taps at sums[(kb * (grp_end -
+ * grp_begin) + group - grp_begin) * TM * TJ], added across lanes: element
+ * (k, j) goes to out[k * TAPS + j], added when accumulate != 0, else stored. */
 #if PLANE_PASS == 3 || PLANE_PASS == 5
-static void store_sums(const VEC *sums, __global float *out, int K, int accumulate)
+static void store_sums(const VEC *sums, __global float *out, int K, int accumulate,
+                       int grp_begin, int grp_end)
 {
+    const int groups = grp_end - grp_begin;
     for (int k = 0; k < K; k++)
-        for (int j = 0; j < TAPS; j++) {
+        for (int j = grp_begin * TJ; j < min(grp_end * TJ, TAPS); j++) {
             const int kb = k / TM, m = k % TM;
             float lane[QB];
-            VSTORE(sums[((kb * GROUPS + j / TJ) * TM + m) * TJ + j % TJ], 0, lane);
+            VSTORE(sums[((kb * groups + j / TJ - grp_begin) * TM + m) * TJ + j % TJ], 0, lane);
             float total = 0.0f;
             for (int l = 0; l < QB; l++)
                 total += lane[l];
@@ -436,7 +438,7 @@ __kernel void conv2d_bwd_filter_plane(__global const float *x, int x_off,
         }
     }
 
-    store_sums(sums, out + out_off + split * split_stride, K, accumulate);
+    store_sums(sums, out + out_off + split * split_stride, K, accumulate, 0, GROUPS);
 }
 #endif
 
@@ -563,12 +565,20 @@ __kernel void conv2d_fwd_flat(__global const float *x, int x_off, __global const
 #endif
 
 /*
- * conv2d_bwd_filter_flat: as conv2d_bwd_filter_plane (the same arguments,
- * splits and sums), over the image's im2col matrix instead of a padded copy,
- * TJ taps (one group) at a time: for each group its rows are built, then for
- * each block of TM channels the dy planes are swept in QB-pixel blocks, TM dy
- * vectors and TJ row vectors making TM x TJ fma's.
+ * conv2d_bwd_filter_flat: as conv2d_bwd_filter_plane (the same arguments up to
+ * accumulate, splits and sums), over the image's im2col matrix instead of a
+ * padded copy, TJ taps (one group) at a time: for each group its rows are
+ * built, then for each block of TM channels the dy planes are swept in
+ * QB-pixel blocks, TM dy vectors and TJ row vectors making TM x TJ fma's.
+ * Work-item (split, i1) takes the groups [i1 * GPI, (i1 + 1) * GPI) (GPI
+ * groups per item, so that its sums stay in private memory); the work-items
+ * with i1 = 0 also sum db[k] (over dy as they read it) into db[db_off + split
+ * * split_stride + k], added when accumulate != 0; db NULL: no bias.
  */
+#ifndef GPI
+#define GPI GROUPS
+#endif
+
 #if PLANE_PASS == 5
 __kernel void conv2d_bwd_filter_flat(__global const float *x, int x_off,
                                      __global const float *dy, int dy_off,
@@ -580,16 +590,18 @@ __kernel void conv2d_bwd_filter_flat(__global const float *x, int x_off,
 {
     const int split = (int)get_global_id(0);
     const int n_begin = split * images_per_split;
-    if (n_begin >= N)
+    const int grp_begin = (int)get_global_id(1) * GPI;
+    if (n_begin >= N || grp_begin >= GROUPS)
         return;
     const int n_end = min(n_begin + images_per_split, N);
+    const int grp_end = min(grp_begin + GPI, GROUPS), groups = grp_end - grp_begin;
     x += x_off;
     dy += dy_off;
     const int PQ = FLAT_PQ;
     const int count = N * K * PQ;
     float col[FLAT_FLOATS];
-    VEC sums[KBLOCKS * GROUPS * TM * TJ], bias_sums[KBLOCKS * TM];
-    for (int i = 0; i < KBLOCKS * GROUPS * TM * TJ; i++)
+    VEC sums[KBLOCKS * GPI * TM * TJ], bias_sums[KBLOCKS * TM];
+    for (int i = 0; i < KBLOCKS * GPI * TM * TJ; i++)
         sums[i] = (VEC)(0.0f);
     for (int i = 0; i < KBLOCKS * TM; i++)
         bias_sums[i] = (VEC)(0.0f);
@@ -597,19 +609,22 @@ __kernel void conv2d_bwd_filter_flat(__global const float *x, int x_off,
     for (int n = n_begin; n < n_end; n++) {
         if (n == n_begin)
             touch(dy + n * K * PQ, K * PQ);
-        for (int grp = 0; grp < GROUPS; grp++) {
+        for (int grp = grp_begin; grp < grp_end; grp++) {
             /* a last group of fewer than TJ taps repeats its last row; those
              * sums are not stored */
             const int t_begin = grp * TJ, rows = min(TJ, TAPS - t_begin);
             build_col(col, x, n, N, H, W, P, Q, pad_top, pad_left, t_begin,
                       t_begin + rows);
+            /* the first group reads dy first: it sums db and fetches the next
+             * image's dy */
+            const int first = grp == grp_begin, bias = db && grp == 0;
             for (int kb = 0; kb < KBLOCKS; kb++) {
                 /* rows past K repeat row K-1; they are not stored */
                 int dyrow[TM];
 #pragma unroll
                 for (int m = 0; m < TM; m++)
                     dyrow[m] = min(kb * TM + m, K - 1) * PQ;
-                VEC *block = sums + (kb * GROUPS + grp) * TM * TJ;
+                VEC *block = sums + (kb * groups + grp - grp_begin) * TM * TJ;
                 VEC acc[TM * TJ], bias_acc[TM];
 #pragma unroll
                 for (int i = 0; i < TM * TJ; i++)
@@ -624,10 +639,11 @@ __kernel void conv2d_bwd_filter_flat(__global const float *x, int x_off,
 #pragma unroll
                     for (int m = 0; m < TM; m++)
                         d[m] = load_block(dy, n * K * PQ + dyrow[m] + i0, count, full, ok);
-                    if (grp == 0)
+                    if (first)
 #pragma unroll
                         for (int m = 0; m < TM; m++) {
-                            bias_acc[m] += d[m];
+                            if (bias)
+                                bias_acc[m] += d[m];
                             if (n + 1 < n_end)
                                 PREFETCH(dy + (n + 1) * K * PQ + dyrow[m] + i0);
                         }
@@ -649,8 +665,8 @@ __kernel void conv2d_bwd_filter_flat(__global const float *x, int x_off,
         }
     }
 
-    store_sums(sums, out + out_off + split * split_stride, K, accumulate);
-    if (db)
+    store_sums(sums, out + out_off + split * split_stride, K, accumulate, grp_begin, grp_end);
+    if (db && grp_begin == 0)
         for (int k = 0; k < K; k++) {
             float lane[QB];
             VSTORE(bias_sums[k], 0, lane);

@@ -310,12 +310,24 @@ START_TEST(test_backward)
             tu_compare(what, seed, got_db, ref_db, nk, TOL_CONV2D_RTOL, atol_dw);
             free(got_dw);
             free(got_db);
+
+            /* without db: dw the same, db untouched */
+            tu_ok(clcnn_tensor_write(tdw, dw0, nw));
+            tu_ok(clcnn_tensor_write(tdb, db0, nk));
+            tu_ok(clcnn__conv2d_backward_filter_variant(tu_ctx(), tx, tdy, tdw, NULL, &p,
+                                                        forced));
+            got_dw = tu_read(tdw);
+            got_db = tu_read(tdb);
+            snprintf(what, sizeof what, "backward filter dw %s, %s, without db", c->name, vname);
+            tu_compare(what, seed, got_dw, ref_dw, nw, TOL_CONV2D_RTOL, atol_dw);
+            ck_assert_mem_eq(got_db, db0, nk * sizeof *db0);
+            free(got_dw);
+            free(got_db);
         }
     }
     p.algo = CLCNN_CONV_AUTO;
 
-    /* twice, both accumulating; then once more without db, which must not
-     * touch db */
+    /* the public call twice, both accumulating; then once more without db */
     tu_ok(clcnn_tensor_write(tdw, dw0, nw));
     tu_ok(clcnn_tensor_write(tdb, db0, nk));
     tu_ok(clcnn_conv2d_backward_filter(tu_ctx(), tx, tdy, tdw, tdb, &p));

@@ -189,13 +189,18 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
               (size_t)g->C * (g->P + g->R - 1) * (conv2d_ceil_div((size_t)g->Q, t->c) + 1) *
                       t->c > CONV2D_PLANE_FLOATS))
         reason = "needs stride 1, dilation 1, at most 32 taps and a small image";
-    else if ((t->method == CONV2D_M_FLAT || t->method == CONV2D_M_FLAT_FILTER) &&
+    else if (t->method == CONV2D_M_FLAT &&
              (!stride1 || g->dil_h != 1 || g->dil_w != 1 || g->C * g->R * g->S > 32 ||
               (long long)g->P * g->Q < t->c ||
-              (size_t)(t->method == CONV2D_M_FLAT ? g->C * g->R * g->S : t->b) *
-                      conv2d_flat_stride(g, t->c) > CONV2D_FLAT_FLOATS))
+              (size_t)g->C * g->R * g->S * conv2d_flat_stride(g, t->c) > CONV2D_FLAT_FLOATS))
         reason = "needs stride 1, dilation 1, at most 32 taps and a small image";
-    else if ((t->method == CONV2D_M_PLANE_FILTER || t->method == CONV2D_M_FLAT_FILTER) &&
+    else if (t->method == CONV2D_M_FLAT_FILTER &&
+             (!stride1 || g->dil_h != 1 || g->dil_w != 1 || (long long)g->P * g->Q < t->c ||
+              (size_t)t->b * conv2d_flat_stride(g, t->c) > CONV2D_FLAT_FLOATS ||
+              conv2d_ceil_div((size_t)g->K, t->a) * t->a * t->b > 512))
+        reason = "needs stride 1, dilation 1, a small image and at most 512 vectors of sums "
+                 "(K times the taps of a group)";
+    else if (t->method == CONV2D_M_PLANE_FILTER &&
              conv2d_ceil_div((size_t)g->K, t->a) *
                      conv2d_ceil_div((size_t)g->C * g->R * g->S, t->b) * t->a * t->b >
                  512)

@@ -402,7 +402,14 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
         return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED,
                            "conv2d: %s is not a backward-filter variant", t->name);
     const int tm = t->a, tj = t->b, rs = g->R * g->S;
-    char options[128];
+    const int kblocks = (g->K + tm - 1) / tm, groups = (g->C * rs + tj - 1) / tj;
+    /* the flat kernel's work-items each take as many groups of tj taps as
+     * keep their sums (kblocks x tm x tj vectors a group) within 512 vectors */
+    int groups_per_item = flat ? 512 / (kblocks * tm * tj) : 1;
+    if (groups_per_item > groups)
+        groups_per_item = groups;
+    const size_t items_per_split = flat ? ceil_div((size_t)groups, (size_t)groups_per_item) : 1;
+    char options[160];
     if (panel) /* tj taps per work-item: one vector of up to 16, or two of 16 */
         snprintf(options, sizeof options, "-D TM=%d -D TN=%d -D NV=%d -D KC=%d", tm,
                  tj > 16 ? 16 : tj, tj > 16 ? tj / 16 : 1, t->c);
@@ -410,9 +417,10 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
         const int n = snprintf(options, sizeof options,
                                "-D PLANE_PASS=%d -D FR=%d -D FS=%d -D CB=%d -D TM=%d -D TJ=%d "
                                "-D QB=%d -D KBLOCKS=%d",
-                               flat ? 5 : 3, g->R, g->S, g->C, tm, tj, t->c, (g->K + tm - 1) / tm);
+                               flat ? 5 : 3, g->R, g->S, g->C, tm, tj, t->c, kblocks);
         if (flat)
-            snprintf(options + n, sizeof options - (size_t)n, " -D FLAT_PQ=%d", g->P * g->Q);
+            snprintf(options + n, sizeof options - (size_t)n, " -D FLAT_PQ=%d -D GPI=%d",
+                     g->P * g->Q, groups_per_item);
     }
     else
         snprintf(options, sizeof options, "-D TM=%d -D TJ=%d -D QV=%d", tm, tj, t->c);
@@ -441,7 +449,7 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
      * kernel, which sweeps all of K in each work-item) or images (plane
      * kernel, which sweeps all of K and all taps) */
     const size_t units = (size_t)g->N * (plane ? 1 : (size_t)g->P) * (panel ? (size_t)g->Q : 1);
-    const size_t blocks = (plane ? 1 : ceil_div(crs, (size_t)tj)) *
+    const size_t blocks = (plane ? items_per_split : ceil_div(crs, (size_t)tj)) *
                           (panel || plane ? 1 : ceil_div((size_t)g->K, (size_t)tm));
     const size_t want = (ctx->info.is_gpu ? 64 : 16) * compute_units(ctx);
     size_t splits = blocks >= want ? 1 : ceil_div(want, blocks);
@@ -482,16 +490,21 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
     /* the plane kernel's splits go along the first dimension, which PoCL
      * shares out among its threads (with 1 there, one thread ran them all) */
     const size_t global[3] = {plane ? splits : ceil_div(crs, (size_t)tj),
-                              panel || plane ? 1 : ceil_div((size_t)g->K, (size_t)tm),
+                              plane ? items_per_split
+                              : panel ? 1
+                                      : ceil_div((size_t)g->K, (size_t)tm),
                               plane ? 1 : splits};
     static const size_t one[3] = {1, 1, 1};
+    /* without db the flat kernel gets a NULL buffer (out_b points into the
+     * partial sums either way) */
+    const conv2d_buf bias_out = db.mem ? out_b : (conv2d_buf){NULL, 0};
     if (st == CLCNN_OK && flat)
         st = CLCNN__LAUNCH(ctx, k, 3, global, local_size(ctx), CLCNN__ARG_MEM(x.mem),
                            CLCNN__ARG_INT(x.off), CLCNN__ARG_MEM(dy.mem),
                            CLCNN__ARG_INT(dy.off), CLCNN__ARG_MEM(out_w.mem),
                            CLCNN__ARG_INT(out_w.off), GEOM_ARGS(*g), CLCNN__ARG_INT(per_split),
                            CLCNN__ARG_INT(split_stride), CLCNN__ARG_INT(accumulate),
-                           CLCNN__ARG_MEM(out_b.mem), CLCNN__ARG_INT(out_b.off));
+                           CLCNN__ARG_MEM(bias_out.mem), CLCNN__ARG_INT(bias_out.off));
     else if (st == CLCNN_OK)
         st = CLCNN__LAUNCH(ctx, k, 3, global, panel ? one : local_size(ctx),
                            CLCNN__ARG_MEM(x.mem), CLCNN__ARG_INT(x.off),
