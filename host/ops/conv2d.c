@@ -70,6 +70,7 @@ static const conv2d_tile bwd_direct[] = {
     {"gather 4x16", CONV2D_M_GATHER, 0, 4, 16, 0},
     {"plane col2im 16", CONV2D_M_PLANE_COL2IM, 0, 0, 0, 16},
     {"flipped plane 1x8x16", CONV2D_M_PLANE, 1, 1, 8, 16},
+    {"flipped plane 6x4x16", CONV2D_M_PLANE, 1, 6, 4, 16},
 };
 static const conv2d_tile bwd_gemm[] = {
     {"flipped gemm 8x16 kc256", CONV2D_M_GEMM, 1, 8, 16, 256},
@@ -260,7 +261,7 @@ enum {
     V_1X1_4X8 = 1, V_1X1_8X32 = 2, V_FLIPPED_GEMM_KC512 = 2, V_FLIPPED_GEMM_8X32_KC512 = 3,
     V_COL2IM_8X32 = 4, V_FLIPPED_1X1_8X16 = 0, V_FLIPPED_1X1_8X32 = 1, V_KVEC_2X10 = 6,
     V_FLIPPED_KVEC_2X10 = 5,
-    V_GATHER_8X16 = 0, V_GATHER_4X8 = 1, V_FLIPPED_DIRECT_1X16 = 4,
+    V_GATHER_8X16 = 0, V_GATHER_4X8 = 1, V_FLIPPED_DIRECT_1X16 = 4, V_FLIPPED_PLANE_6X4X16 = 10,
     V_FLIPPED_ROWS_1X4X16 = 5, V_GATHER_1X16 = 6, V_GATHER_4X16 = 7,
     V_ROWS_6X4X8 = 0, V_PANEL_8X16_KC512 = 5, V_PANEL_8X32_KC512 = 8,
     V_PLANE_6X4X16 = 3, V_PLANE_8X2X16 = 4, V_FLAT_8X16 = 5, V_PLANE_COL2IM = 8,
@@ -326,17 +327,24 @@ enum {
  *   (at most 32 taps C*R*S, small images; measured at batch 64, where the
  *   layer stays in the caches): backward-data by col2im in private
  *   memory (Keras conv1 44 -> 203 over the gather, LeNet conv1 63 -> 145 over
- *   the flipped rows), backward-filter (LeNet 89 -> 121 over the rows,
+ *   the flipped rows), backward-data of 5 or 6 input channels by the
+ *   flipped plane kernel with blocks of 6 channels, where the gather's
+ *   blocks of 8 leave a quarter of their lanes idle (LeNet conv2 116 -> 169;
+ *   with 3 channels it ties the gather of 4, with 8 it loses 2x to the
+ *   gather of 8), backward-filter (LeNet 89 -> 121 over the rows,
  *   Keras 73 -> 115 over the panel); forward, for at most 32 channels out,
  *   wherever the rule takes DIRECT (batch 1024: LeNet conv1 108 -> 194,
  *   conv2 122 -> 160, Keras conv1 59 -> 81 over the direct kernel, whose
  *   partial blocks store lane by lane where the plane kernel's spill into the
- *   next row). Where an image's im2col matrix fits in private memory, the
- *   flat kernels, whose vectors run across row ends (batch 1024): forward
- *   for 16 to 32 channels out (Keras conv1 78 -> 140; with LeNet's 6
+ *   next row). Where an image's im2col matrix (forward) or a group of its
+ *   rows (backward-filter) fits in private memory, the flat kernels, whose
+ *   vectors run across row ends (batch 1024): forward for at most 32 taps
+ *   and 16 to 32 channels out (Keras conv1 78 -> 140; with LeNet's 6
  *   channels the plane kernel's row blocks win, 184 vs 126), backward-filter
- *   with db summed in the same pass over dy instead of conv2d_bwd_bias's
- *   second one (Keras conv1 79 -> 160, LeNet conv1 150 -> 160).
+ *   for up to 56 channels out, any number of taps, with db summed in the
+ *   same pass over dy instead of conv2d_bwd_bias's second one (Keras conv1
+ *   79 -> 160 over the plane kernel, LeNet conv1 150 -> 160; LeNet conv2
+ *   112 -> 135 over the panel, C16 K32 32x32 170 -> 219).
  * On GPUs the same rule applies, without the plane kernels, until a tuning
  * file exists.
  */
@@ -393,6 +401,10 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
             return;
         if (g->C <= 2) {
             *variant = g->R >= 5 && g->dil_h == 1 ? V_FLIPPED_ROWS_1X4X16 : V_FLIPPED_DIRECT_1X16;
+        } else if (cpu && (g->C == 5 || g->C == 6) &&
+                   clcnn__conv2d_tile_supports(ctx, &bwd_direct[V_FLIPPED_PLANE_6X4X16], g,
+                                               NULL)) {
+            *variant = V_FLIPPED_PLANE_6X4X16;
         } else if (g->C >= 64 && g->R * g->S >= 25) {
             *algo = CLCNN_CONV_GEMM;
             *variant = V_COL2IM_8X32;
