@@ -10,6 +10,8 @@
  * and a select zeroes the lanes outside.
  *
  * Options (all optional, #ifndef defaults):
+ *   REPACK_ONLY  build only conv2d_flip_filter and conv2d_pack_rskc (a CPU
+ *       runtime compiles every kernel of a program, used or not)
  *   CB  input channels per work-item, the rows of the register block (default 8)
  *   WB  input columns per work-item; also the vector width, so one of 2, 4, 8, 16
  *       (default 16)
@@ -62,6 +64,7 @@ static VEC load_masked(const __global float *base, int idx, int count, IVEC ok)
     return select((VEC)(0.0f), VLOAD(0, lane), ok);
 }
 
+#ifndef REPACK_ONLY
 __kernel void conv2d_bwd_data(__global const float *dy, int dy_off, __global const float *w,
                               int w_off, __global float *dx, int dx_off, int N, int C, int H,
                               int W, int K, int R, int S, int P, int Q, int pad_top,
@@ -145,6 +148,8 @@ __kernel void conv2d_bwd_data(__global const float *dy, int dy_off, __global con
         }
     }
 }
+
+#endif
 
 __kernel void conv2d_flip_filter(__global const float *w, int w_off, __global float *wf,
                                  int wf_off, int K, int C, int R, int S)

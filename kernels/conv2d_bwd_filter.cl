@@ -19,6 +19,9 @@
  * them up in a fixed order (the result does not depend on scheduling).
  *
  * Options (all optional, #ifndef defaults):
+ *   ROWS  the one row kernel to build: 1 conv2d_bwd_filter_s1, 2 _s2, 0 _sn;
+ *       without it only conv2d_bwd_bias and conv2d_bwd_reduce (a CPU runtime
+ *       compiles every kernel of a program, used or not)
  *   TM  output channels k per work-item (default 4)
  *   TJ  filter taps j = (c, r, s) per work-item (default 6)
  *   QV  output columns per reduction step; also the vector width, so one of 2, 4, 8,
@@ -297,9 +300,13 @@ static void bwd_filter(__global const float *x, int x_off, __global const float 
                    accumulate, sw);                                                            \
     }
 
+#if defined(ROWS) && ROWS == 1
 BWD_FILTER_KERNEL(conv2d_bwd_filter_s1, 1)
+#elif defined(ROWS) && ROWS == 2
 BWD_FILTER_KERNEL(conv2d_bwd_filter_s2, 2)
+#elif defined(ROWS)
 BWD_FILTER_KERNEL(conv2d_bwd_filter_sn, 0)
+#endif
 
 __kernel void conv2d_bwd_bias(__global const float *dy, int dy_off, __global float *out,
                               int out_off, int N, int K, int P, int Q, int rows_per_split,

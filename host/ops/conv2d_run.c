@@ -261,7 +261,7 @@ static clcnn_status repack_filter(clcnn_context *ctx, const char *name, conv2d_b
                                   const conv2d_geom *g, clcnn_tensor **out)
 {
     cl_kernel k;
-    clcnn_status st = clcnn__kernel(ctx, "conv2d_bwd_data", "-D CB=8 -D WB=16", name, &k);
+    clcnn_status st = clcnn__kernel(ctx, "conv2d_bwd_data", "-D REPACK_ONLY", name, &k);
     if (st != CLCNN_OK)
         return st;
     if ((st = scratch(ctx, (size_t)g->K * g->C * g->R * g->S, out)) != CLCNN_OK)
@@ -423,7 +423,8 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
                      g->P * g->Q, groups_per_item);
     }
     else
-        snprintf(options, sizeof options, "-D TM=%d -D TJ=%d -D QV=%d", tm, tj, t->c);
+        snprintf(options, sizeof options, "-D ROWS=%d -D TM=%d -D TJ=%d -D QV=%d",
+                 g->stride_w <= 2 ? g->stride_w : 0, tm, tj, t->c);
     const char *file = panel ? "conv2d_bwd_panel" : plane ? "conv2d_plane" : "conv2d_bwd_filter";
     const char *name = panel                ? "conv2d_bwd_panel"
                        : flat               ? "conv2d_bwd_filter_flat"
@@ -432,8 +433,8 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
                        : g->stride_w == 2   ? "conv2d_bwd_filter_s2"
                                             : "conv2d_bwd_filter_sn";
     /* the bias and reduction kernels do not depend on the options: one
-     * build of conv2d_bwd_filter.cl serves every variant */
-    static const char helper_options[] = "-D TM=6 -D TJ=4 -D QV=8";
+     * build of conv2d_bwd_filter.cl without a row kernel serves every variant */
+    static const char helper_options[] = "";
     cl_kernel k, kb = NULL, kr = NULL;
     /* the flat kernel sums db as it reads dy; the others leave it to
      * conv2d_bwd_bias, a second pass over dy */
