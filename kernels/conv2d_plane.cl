@@ -529,13 +529,15 @@ __kernel void conv2d_fwd_flat(__global const float *x, int x_off, __global const
 #pragma unroll
             for (int kb = 0; kb < KB; kb++)
                 acc[kb] = (VEC)(0.0f);
+            for (int c = 0; c < CB; c++)
 #pragma unroll
-            for (int t = 0; t < TAPS; t++) {
-                const VEC xv = VLOAD(0, col + t * CS + i0);
+                for (int rs = 0; rs < FR * FS; rs++) {
+                    const int t = c * FR * FS + rs;
+                    const VEC xv = VLOAD(0, col + t * CS + i0);
 #pragma unroll
-                for (int kb = 0; kb < KB; kb++)
-                    acc[kb] = fma((VEC)(w[wrow[kb] + t]), xv, acc[kb]);
-            }
+                    for (int kb = 0; kb < KB; kb++)
+                        acc[kb] = fma((VEC)(w[wrow[kb] + t]), xv, acc[kb]);
+                }
             const int full = i0 + QB <= PQ;
             if (i0 >= QB)
 #pragma unroll

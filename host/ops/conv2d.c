@@ -25,7 +25,7 @@
  * compute padding lanes. Plane: KB channels x PB rows x QB columns, the
  * filter size compiled in, whole planes per work-item (first layers on CPUs).
  * Flat: KB channels x QB pixels of a plane taken as one run of pixels, over
- * the image's im2col matrix in private memory (at most 32 taps, small images).
+ * the image's im2col matrix in private memory (small images).
  * GEMM: TM x TN with a KC-row panel. */
 static const conv2d_tile fwd_direct[] = {
     {"direct 8x16", CONV2D_M_DIRECT, 0, 8, 16, 0},
@@ -191,10 +191,9 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
                       t->c > CONV2D_PLANE_FLOATS))
         reason = "needs stride 1, dilation 1, at most 32 taps and a small image";
     else if (t->method == CONV2D_M_FLAT &&
-             (!stride1 || g->dil_h != 1 || g->dil_w != 1 || g->C * g->R * g->S > 32 ||
-              (long long)g->P * g->Q < t->c ||
+             (!stride1 || g->dil_h != 1 || g->dil_w != 1 || (long long)g->P * g->Q < t->c ||
               (size_t)g->C * g->R * g->S * conv2d_flat_stride(g, t->c) > CONV2D_FLAT_FLOATS))
-        reason = "needs stride 1, dilation 1, at most 32 taps and a small image";
+        reason = "needs stride 1, dilation 1 and an im2col matrix of at most 20480 floats";
     else if (t->method == CONV2D_M_FLAT_FILTER &&
              (!stride1 || g->dil_h != 1 || g->dil_w != 1 || (long long)g->P * g->Q < t->c ||
               (size_t)t->b * conv2d_flat_stride(g, t->c) > CONV2D_FLAT_FLOATS ||
@@ -338,8 +337,8 @@ enum {
  *   partial blocks store lane by lane where the plane kernel's spill into the
  *   next row). Where an image's im2col matrix (forward) or a group of its
  *   rows (backward-filter) fits in private memory, the flat kernels, whose
- *   vectors run across row ends (batch 1024): forward for at most 32 taps
- *   and 16 to 32 channels out (Keras conv1 78 -> 140; with LeNet's 6
+ *   vectors run across row ends (batch 1024): forward for 16 to 32 channels
+ *   out (Keras conv1 78 -> 140, LeNet conv2 177 -> 192; with LeNet conv1's 6
  *   channels the plane kernel's row blocks win, 184 vs 126), backward-filter
  *   for up to 56 channels out, any number of taps, with db summed in the
  *   same pass over dy instead of conv2d_bwd_bias's second one (Keras conv1
