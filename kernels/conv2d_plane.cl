@@ -454,7 +454,10 @@ __kernel void conv2d_bwd_filter_plane(__global const float *x, int x_off,
  * outside the image and past P*Q. A row's blocks are stored whole, the
  * spill of a row's last block landing on the next row, written afterwards.
  */
-#define FLAT_FLOATS 20480
+/* the private floats of the forward kernel's matrix, and of the rows of a
+ * group of the backward-filter kernel's (whose sums need room as well) */
+#define FLAT_FLOATS 49152
+#define FLAT_FILTER_FLOATS 20480
 
 #if PLANE_PASS >= 4
 #ifndef FLAT_PQ
@@ -601,7 +604,7 @@ __kernel void conv2d_bwd_filter_flat(__global const float *x, int x_off,
     dy += dy_off;
     const int PQ = FLAT_PQ;
     const int count = N * K * PQ;
-    float col[FLAT_FLOATS];
+    float col[FLAT_FILTER_FLOATS];
     VEC sums[KBLOCKS * GPI * TM * TJ], bias_sums[KBLOCKS * TM];
     for (int i = 0; i < KBLOCKS * GPI * TM * TJ; i++)
         sums[i] = (VEC)(0.0f);

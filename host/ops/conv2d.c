@@ -190,13 +190,17 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
               (size_t)g->C * (g->P + g->R - 1) * (conv2d_ceil_div((size_t)g->Q, t->c) + 1) *
                       t->c > CONV2D_PLANE_FLOATS))
         reason = "needs stride 1, dilation 1, at most 32 taps and a small image";
+    else if ((t->method == CONV2D_M_FLAT || t->method == CONV2D_M_FLAT_FILTER) &&
+             ctx->info.is_gpu)
+        reason = "runs on CPU devices only (it holds an image's im2col matrix in private "
+                 "memory)";
     else if (t->method == CONV2D_M_FLAT &&
              (!stride1 || g->dil_h != 1 || g->dil_w != 1 || (long long)g->P * g->Q < t->c ||
               (size_t)g->C * g->R * g->S * conv2d_flat_stride(g, t->c) > CONV2D_FLAT_FLOATS))
-        reason = "needs stride 1, dilation 1 and an im2col matrix of at most 20480 floats";
+        reason = "needs stride 1, dilation 1 and an im2col matrix of at most 49152 floats";
     else if (t->method == CONV2D_M_FLAT_FILTER &&
              (!stride1 || g->dil_h != 1 || g->dil_w != 1 || (long long)g->P * g->Q < t->c ||
-              (size_t)t->b * conv2d_flat_stride(g, t->c) > CONV2D_FLAT_FLOATS ||
+              (size_t)t->b * conv2d_flat_stride(g, t->c) > CONV2D_FLAT_FILTER_FLOATS ||
               conv2d_ceil_div((size_t)g->K, t->a) * t->a * t->b > 512))
         reason = "needs stride 1, dilation 1, a small image and at most 512 vectors of sums "
                  "(K times the taps of a group)";
@@ -337,9 +341,13 @@ enum {
  *   partial blocks store lane by lane where the plane kernel's spill into the
  *   next row). Where an image's im2col matrix (forward) or a group of its
  *   rows (backward-filter) fits in private memory, the flat kernels, whose
- *   vectors run across row ends (batch 1024): forward for 16 to 32 channels
- *   out (Keras conv1 78 -> 140, LeNet conv2 177 -> 192; with LeNet conv1's 6
- *   channels the plane kernel's row blocks win, 184 vs 126), backward-filter
+ *   vectors run across row ends and whose weights come as scalars from the
+ *   caches: forward for 16 or more channels out, whatever the filter (batch
+ *   1024: Keras conv1 78 -> 140 over the plane kernel, conv2 225 -> 316 over
+ *   the implicit GEMM, LeNet conv2 177 -> 192; C32 8x8 K128 3x3 186 -> 380
+ *   over kvec, 1x1 C64 8x8 K128 297 -> 340 over the 1x1 product; with
+ *   LeNet conv1's 6 channels the plane kernel's row blocks win, 184 vs 126),
+ *   backward-filter
  *   for up to 56 channels out, any number of taps, with db summed in the
  *   same pass over dy instead of conv2d_bwd_bias's second one (Keras conv1
  *   79 -> 160 over the plane kernel, LeNet conv1 150 -> 160; LeNet conv2
@@ -414,6 +422,12 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
         return;
     }
     *algo = forced;
+    if ((forced == CLCNN_CONV_AUTO || forced == CLCNN_CONV_DIRECT) && cpu && g->K >= 16 &&
+        clcnn__conv2d_tile_supports(ctx, &fwd_direct[V_FLAT_8X16], g, NULL)) {
+        *algo = CLCNN_CONV_DIRECT;
+        *variant = V_FLAT_8X16;
+        return;
+    }
     if (*algo == CLCNN_CONV_AUTO) {
         if (one && stride1)
             *algo = CLCNN_CONV_GEMM_1X1;
@@ -422,11 +436,8 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
         else
             *algo = CLCNN_CONV_GEMM;
     }
-    if (*algo == CLCNN_CONV_DIRECT && cpu && g->K >= 16 && g->K <= 32 &&
-        clcnn__conv2d_tile_supports(ctx, &fwd_direct[V_FLAT_8X16], g, NULL))
-        *variant = V_FLAT_8X16;
-    else if (*algo == CLCNN_CONV_DIRECT && cpu && g->K <= 32 &&
-             clcnn__conv2d_tile_supports(ctx, &fwd_direct[V_PLANE_6X4X16], g, NULL))
+    if (*algo == CLCNN_CONV_DIRECT && cpu && g->K <= 32 &&
+        clcnn__conv2d_tile_supports(ctx, &fwd_direct[V_PLANE_6X4X16], g, NULL))
         *variant = g->K <= 6 ? V_PLANE_6X4X16 : V_PLANE_8X2X16;
     else if (*algo == CLCNN_CONV_DIRECT)
         *variant = g->K > 4 ? V_DIRECT_8X16 : g->K > 2 ? V_DIRECT_4X8 : V_DIRECT_1X16;

@@ -53,11 +53,13 @@ typedef enum conv2d_method {
                             * PT pixels */
 } conv2d_method;
 
-/* The private copy of one image that conv2d_bwd_data_plane holds, and the
- * private im2col matrix of the flat kernels, in floats (PLANE_FLOATS and
- * FLAT_FLOATS in kernels/conv2d_plane.cl). */
+/* The private copy of one image that conv2d_bwd_data_plane holds, the
+ * private im2col matrix of the flat forward kernel and the rows of it that
+ * the flat backward-filter kernel holds, in floats (PLANE_FLOATS, FLAT_FLOATS
+ * and FLAT_FILTER_FLOATS in kernels/conv2d_plane.cl). */
 #define CONV2D_PLANE_FLOATS 8192
-#define CONV2D_FLAT_FLOATS 20480
+#define CONV2D_FLAT_FLOATS 49152
+#define CONV2D_FLAT_FILTER_FLOATS 20480
 
 /* One tile variant. Backward-data variants marked flipped run the forward
  * method on dy with the flipped, transposed filter (stride 1 only). */
