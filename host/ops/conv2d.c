@@ -316,7 +316,9 @@ enum {
  *   the gather), larger filters by the product of the transposed filter and
  *   dy, its columns summed back by col2im, which computes no padding (L2 256
  *   -> 286, L3 204 -> 243, L4 175 -> 238 over the flipped GEMM; with 3x3
- *   filters it loses 25%), the gather otherwise.
+ *   filters it loses 25%), as also for few input channels when there are
+ *   64+ output channels to sum over (L1 146 -> 268 over the gather; with 16
+ *   it loses 2x), the gather otherwise.
  * - backward-filter: the tap panel of 512 pixels (whose dy rows stream long
  *   enough for the prefetcher: Keras conv1 48 -> 56 over 128 pixels), with two
  *   vectors of 16 taps per work-item where there are more than 16 taps (VGG
@@ -412,7 +414,7 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
                    clcnn__conv2d_tile_supports(ctx, &bwd_direct[V_FLIPPED_PLANE_6X4X16], g,
                                                NULL)) {
             *variant = V_FLIPPED_PLANE_6X4X16;
-        } else if (g->C >= 64 && g->R * g->S >= 25) {
+        } else if (g->R * g->S >= 25 && (g->C >= 64 || (g->K >= 64 && crs >= 128))) {
             *algo = CLCNN_CONV_GEMM;
             *variant = V_COL2IM_8X32;
         } else if (g->C >= 64) {
