@@ -196,11 +196,14 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
                  "memory)";
     else if (t->method == CONV2D_M_FLAT &&
              (!stride1 || g->dil_h != 1 || g->dil_w != 1 || (long long)g->P * g->Q < t->c ||
-              (size_t)g->C * g->R * g->S * conv2d_flat_stride(g, t->c) > CONV2D_FLAT_FLOATS))
-        reason = "needs stride 1, dilation 1 and an im2col matrix of at most 49152 floats";
+              (size_t)g->C * g->S *
+                      conv2d_flat_stride((size_t)(g->P + g->R - 1) * g->Q, t->c) >
+                  CONV2D_FLAT_FLOATS))
+        reason = "needs stride 1, dilation 1 and a small image";
     else if (t->method == CONV2D_M_FLAT_FILTER &&
              (!stride1 || g->dil_h != 1 || g->dil_w != 1 || (long long)g->P * g->Q < t->c ||
-              (size_t)t->b * conv2d_flat_stride(g, t->c) > CONV2D_FLAT_FILTER_FLOATS ||
+              (size_t)t->b * conv2d_flat_stride((size_t)g->P * g->Q, t->c) >
+                  CONV2D_FLAT_FILTER_FLOATS ||
               conv2d_ceil_div((size_t)g->K, t->a) * t->a * t->b > 512))
         reason = "needs stride 1, dilation 1, a small image and at most 512 vectors of sums "
                  "(K times the taps of a group)";
@@ -345,10 +348,10 @@ enum {
  *   rows (backward-filter) fits in private memory, the flat kernels, whose
  *   vectors run across row ends and whose weights come as scalars from the
  *   caches: forward for 16 or more channels out, whatever the filter (batch
- *   1024: Keras conv1 78 -> 140 over the plane kernel, conv2 225 -> 316 over
- *   the implicit GEMM, LeNet conv2 177 -> 192; C32 8x8 K128 3x3 186 -> 380
- *   over kvec, 1x1 C64 8x8 K128 297 -> 340 over the 1x1 product; with
- *   LeNet conv1's 6 channels the plane kernel's row blocks win, 184 vs 126),
+ *   1024: Keras conv1 80 -> 128 over the plane kernel, conv2 227 -> 276
+ *   over the implicit GEMM, LeNet conv2 177 -> 236; C32 8x8 K128 3x3 186 ->
+ *   330 over kvec, 1x1 C64 8x8 K128 297 -> 340 over the 1x1 product; with
+ *   LeNet conv1's 6 channels the plane kernel ties),
  *   backward-filter
  *   for up to 56 channels out, any number of taps, with db summed in the
  *   same pass over dy instead of conv2d_bwd_bias's second one (Keras conv1

@@ -54,9 +54,9 @@ typedef enum conv2d_method {
 } conv2d_method;
 
 /* The private copy of one image that conv2d_bwd_data_plane holds, the
- * private im2col matrix of the flat forward kernel and the rows of it that
- * the flat backward-filter kernel holds, in floats (PLANE_FLOATS, FLAT_FLOATS
- * and FLAT_FILTER_FLOATS in kernels/conv2d_plane.cl). */
+ * shifted input rows of the flat forward kernel and the im2col rows that the
+ * flat backward-filter kernel holds, in floats (PLANE_FLOATS, FLAT_FLOATS and
+ * FLAT_FILTER_FLOATS in kernels/conv2d_plane.cl). */
 #define CONV2D_PLANE_FLOATS 8192
 #define CONV2D_FLAT_FLOATS 49152
 #define CONV2D_FLAT_FILTER_FLOATS 20480
@@ -86,11 +86,13 @@ static inline size_t conv2d_ceil_div(size_t a, size_t b)
     return (a + b - 1) / b;
 }
 
-/* The floats between two rows of the flat kernels' im2col matrix: the P*Q
- * pixels rounded up to vectors of qb, and one vector for a row's spill. */
-static inline size_t conv2d_flat_stride(const conv2d_geom *g, int qb)
+/* The floats between two rows of the flat kernels' private matrices: the
+ * row's pixels rounded up to vectors of qb, and one vector for its spill
+ * (P*Q for the backward-filter kernel's im2col rows, (P+R-1)*Q for the
+ * forward kernel's rows of shifted input). */
+static inline size_t conv2d_flat_stride(size_t pixels, int qb)
 {
-    return conv2d_ceil_div((size_t)g->P * g->Q, (size_t)qb) * qb + qb;
+    return conv2d_ceil_div(pixels, (size_t)qb) * qb + qb;
 }
 
 /* A scratch tensor of count floats; CLCNN_ERR_UNSUPPORTED above INT_MAX. */

@@ -115,8 +115,9 @@ static clcnn_status forward_flat(clcnn_context *ctx, const conv2d_tile *t, conv2
 {
     char options[128];
     snprintf(options, sizeof options,
-             "-D PLANE_PASS=4 -D FR=%d -D FS=%d -D CB=%d -D KB=%d -D QB=%d -D FLAT_PQ=%d", g->R,
-             g->S, g->C, t->a, t->c, g->P * g->Q);
+             "-D PLANE_PASS=4 -D FR=%d -D FS=%d -D CB=%d -D KB=%d -D QB=%d -D FLAT_PQ=%d "
+             "-D FLAT_Q=%d",
+             g->R, g->S, g->C, t->a, t->c, g->P * g->Q, g->Q);
     cl_kernel k;
     clcnn_status st = clcnn__kernel(ctx, "conv2d_plane", options, "conv2d_fwd_flat", &k);
     if (st != CLCNN_OK)
