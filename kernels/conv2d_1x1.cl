@@ -16,6 +16,9 @@
  *   TM  rows per register block (default 8)
  *   TN  columns per vector; the vector width, so one of 4, 8, 16 (default 16)
  *   NV  vectors of TN columns per work-item, 1 or 2 (default 1)
+ *   A_TRANS  1: a[b] is stored transposed, as (C x M) (default 0), so that a
+ *       filter (K x C*R*S) serves as the transposed filter of col2im's product
+ *       without a copy
  *
  * Work-item (i0, i1, i2): columns [i0 * NV*TN, (i0 + 1) * NV*TN) of batch b = i1, rows
  * [i2 * m_per_item, min(M, ...)) (m_per_item a multiple of TM). Any work-group size.
@@ -40,6 +43,9 @@
 #if NV != 1 && NV != 2
 #error "NV must be 1 or 2"
 #endif
+#ifndef A_TRANS
+#define A_TRANS 0
+#endif
 
 #define VW TN
 
@@ -61,12 +67,14 @@ __kernel void conv2d_gemm1x1(__global const float *in, int in_off, int in_stride
     out += out_off + b * out_stride + l0;
 
     for (int m0 = mbeg; m0 < mend; m0 += TM) {
-        /* rows past M repeat row M-1 (in bounds, never stored) */
+        /* rows past M repeat row M-1 (in bounds, never stored); element (m,
+         * c) of a is at arow[m] + c * astep */
         const __global float *arow[TM];
+        const int astep = A_TRANS ? M : 1;
         VEC acc[TM * NV];
 #pragma unroll
         for (int m = 0; m < TM; m++) {
-            arow[m] = a + min(m0 + m, M - 1) * C;
+            arow[m] = a + min(m0 + m, M - 1) * (A_TRANS ? 1 : C);
 #pragma unroll
             for (int v = 0; v < NV; v++)
                 acc[m * NV + v] = (VEC)(0.0f);
@@ -90,7 +98,7 @@ __kernel void conv2d_gemm1x1(__global const float *in, int in_off, int in_stride
             }
 #pragma unroll
             for (int m = 0; m < TM; m++) {
-                const VEC av = (VEC)(arow[m][c]);
+                const VEC av = (VEC)(arow[m][c * astep]);
 #pragma unroll
                 for (int v = 0; v < NV; v++)
                     acc[m * NV + v] = fma(av, x[v], acc[m * NV + v]);

@@ -107,12 +107,13 @@ size_t clcnn__conv2d_compute_units(const clcnn_context *ctx);
 
 /* out[b] (M x L) = a[b] (M x C) * in[b] (C x L) (+ bias, ReLU per epilogue) for
  * b < batches, with tile t's TM x TN block; strides in elements between the
- * batches (a_stride 0: one matrix for all). */
+ * batches (a_stride 0: one matrix for all); a_trans: a[b] is stored as its
+ * transpose (C x M). */
 clcnn_status clcnn__conv2d_batched_gemm(clcnn_context *ctx, const conv2d_tile *t,
                                         conv2d_buf in, size_t in_stride, conv2d_buf a,
-                                        size_t a_stride, conv2d_buf bias, int epilogue,
-                                        conv2d_buf out, size_t out_stride, int batches, int M,
-                                        int C, int L);
+                                        size_t a_stride, int a_trans, conv2d_buf bias,
+                                        int epilogue, conv2d_buf out, size_t out_stride,
+                                        int batches, int M, int C, int L);
 
 /* Forward passes of the 1x1 GEMM (R = S = 1) and Winograd F(2x2, 3x3) (3x3,
  * stride 1, dilation 1) algorithms; arguments as clcnn__conv2d_run_forward. */

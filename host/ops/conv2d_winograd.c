@@ -16,14 +16,15 @@ static conv2d_buf tensor_buf(const clcnn_tensor *t)
 
 clcnn_status clcnn__conv2d_batched_gemm(clcnn_context *ctx, const conv2d_tile *t,
                                         conv2d_buf in, size_t in_stride, conv2d_buf a,
-                                        size_t a_stride, conv2d_buf bias, int epilogue,
-                                        conv2d_buf out, size_t out_stride, int batches, int M,
-                                        int C, int L)
+                                        size_t a_stride, int a_trans, conv2d_buf bias,
+                                        int epilogue, conv2d_buf out, size_t out_stride,
+                                        int batches, int M, int C, int L)
 {
     /* b columns per work-item: one vector of up to 16, or two of 16 */
-    char options[64];
+    char options[80];
     const int tn = t->b > 16 ? 16 : t->b;
-    snprintf(options, sizeof options, "-D TM=%d -D TN=%d -D NV=%d", t->a, tn, t->b / tn);
+    snprintf(options, sizeof options, "-D TM=%d -D TN=%d -D NV=%d%s", t->a, tn, t->b / tn,
+             a_trans ? " -D A_TRANS=1" : "");
     cl_kernel k;
     clcnn_status st = clcnn__kernel(ctx, "conv2d_1x1", options, "conv2d_gemm1x1", &k);
     if (st != CLCNN_OK)
@@ -86,7 +87,7 @@ clcnn_status clcnn__conv2d_forward_1x1(clcnn_context *ctx, const conv2d_tile *t,
         }
         x = tensor_buf(sub);
     }
-    st = clcnn__conv2d_batched_gemm(ctx, t, x, (size_t)g->C * pq, w, 0, b, epilogue, y,
+    st = clcnn__conv2d_batched_gemm(ctx, t, x, (size_t)g->C * pq, w, 0, 0, b, epilogue, y,
                                     (size_t)g->K * pq, g->N, g->K, g->C, (int)pq);
     clcnn_tensor_destroy(sub);
     return st;
@@ -128,7 +129,7 @@ clcnn_status clcnn__conv2d_forward_winograd(clcnn_context *ctx, const conv2d_til
                            CLCNN__ARG_INT(tiles_w));
     if (st == CLCNN_OK)
         st = clcnn__conv2d_batched_gemm(ctx, t, tensor_buf(v), (size_t)g->C * T, tensor_buf(u),
-                                        (size_t)g->K * g->C, (conv2d_buf){NULL, 0}, 0,
+                                        (size_t)g->K * g->C, 0, (conv2d_buf){NULL, 0}, 0,
                                         tensor_buf(m), (size_t)g->K * T, 16, g->K, g->C, (int)T);
     const size_t out_global[3] = {conv2d_ceil_div((size_t)tiles_w, 8),
                                   (size_t)g->N * tiles_h, (size_t)g->K};
@@ -202,9 +203,9 @@ clcnn_status clcnn__conv2d_forward_im2col(clcnn_context *ctx, const conv2d_tile 
                              by_image)) != CLCNN_OK)
         goto done;
     if (by_image)
-        st = clcnn__conv2d_batched_gemm(ctx, t, tensor_buf(col), crs * pq, w, 0, b, epilogue, y,
+        st = clcnn__conv2d_batched_gemm(ctx, t, tensor_buf(col), crs * pq, w, 0, 0, b, epilogue, y,
                                         (size_t)g->K * pq, g->N, g->K, (int)crs, (int)pq);
-    else if ((st = clcnn__conv2d_batched_gemm(ctx, t, tensor_buf(col), 0, w, 0, b, epilogue,
+    else if ((st = clcnn__conv2d_batched_gemm(ctx, t, tensor_buf(col), 0, w, 0, 0, b, epilogue,
                                               tensor_buf(tmp), 0, 1, g->K, (int)crs,
                                               (int)npq)) == CLCNN_OK)
         st = swap(ctx, tensor_buf(tmp), y, g->K, g->N, (int)pq);
@@ -225,19 +226,18 @@ clcnn_status clcnn__conv2d_backward_col2im(clcnn_context *ctx, const conv2d_tile
     const size_t pq = (size_t)g->P * g->Q, npq = (size_t)g->N * pq;
     const size_t crs = (size_t)g->C * g->R * g->S;
     const int by_image = pq >= BY_IMAGE_PIXELS;
-    clcnn_tensor *dyt = NULL, *wt = NULL, *col = NULL;
+    clcnn_tensor *dyt = NULL, *col = NULL;
     clcnn_status st;
     if ((!by_image && (st = clcnn__conv2d_scratch(ctx, (size_t)g->K * npq, &dyt)) != CLCNN_OK) ||
-        (st = clcnn__conv2d_scratch(ctx, crs * (size_t)g->K, &wt)) != CLCNN_OK ||
-        (st = clcnn__conv2d_scratch(ctx, crs * npq, &col)) != CLCNN_OK ||
-        (st = swap(ctx, w, tensor_buf(wt), g->K, (int)crs, 1)) != CLCNN_OK)
+        (st = clcnn__conv2d_scratch(ctx, crs * npq, &col)) != CLCNN_OK)
         goto done;
+    /* the product's a is w^T, which w (K x C*R*S) is, read transposed */
     if (by_image)
-        st = clcnn__conv2d_batched_gemm(ctx, t, dy, (size_t)g->K * pq, tensor_buf(wt), 0,
+        st = clcnn__conv2d_batched_gemm(ctx, t, dy, (size_t)g->K * pq, w, 0, 1,
                                         (conv2d_buf){NULL, 0}, 0, tensor_buf(col), crs * pq,
                                         g->N, (int)crs, g->K, (int)pq);
     else if ((st = swap(ctx, dy, tensor_buf(dyt), g->N, g->K, (int)pq)) == CLCNN_OK)
-        st = clcnn__conv2d_batched_gemm(ctx, t, tensor_buf(dyt), 0, tensor_buf(wt), 0,
+        st = clcnn__conv2d_batched_gemm(ctx, t, tensor_buf(dyt), 0, w, 0, 1,
                                         (conv2d_buf){NULL, 0}, 0, tensor_buf(col), 0, 1,
                                         (int)crs, g->K, (int)npq);
     if (st == CLCNN_OK)
@@ -245,7 +245,6 @@ clcnn_status clcnn__conv2d_backward_col2im(clcnn_context *ctx, const conv2d_tile
                             tensor_buf(col), dx, g, by_image);
 done:
     clcnn_tensor_destroy(dyt);
-    clcnn_tensor_destroy(wt);
     clcnn_tensor_destroy(col);
     return st;
 }
