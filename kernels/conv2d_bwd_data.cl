@@ -53,7 +53,7 @@
 /* base[idx + i] for the lanes where ok is set, 0 elsewhere. base[0 .. count) is
  * the whole tensor: a window inside it is one vector load; one that sticks out
  * (the first or last row of the tensor) is read from clamped addresses. */
-static VEC load_masked(const __global float *base, int idx, int count, IVEC ok)
+static INLINE VEC load_masked(const __global float *base, int idx, int count, IVEC ok)
 {
     if (idx >= 0 && idx <= count - WB)
         return select((VEC)(0.0f), VLOAD(0, base + idx), ok);

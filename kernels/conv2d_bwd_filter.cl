@@ -64,7 +64,7 @@
 /* base[idx + i] for the lanes where ok is set, 0 elsewhere. base[0 .. count) is
  * the whole tensor: a window inside it is one vector load; one that sticks out
  * (the first or last row of the tensor) is read from clamped addresses. */
-static VEC load_masked(const __global float *base, int idx, int count, IVEC ok)
+static INLINE VEC load_masked(const __global float *base, int idx, int count, IVEC ok)
 {
     if (idx >= 0 && idx <= count - QV)
         return select((VEC)(0.0f), VLOAD(0, base + idx), ok);
@@ -95,7 +95,7 @@ static float hsum(VEC v)
 
 /* x[idx + i * stride_w] for the QV lanes, all inside the tensor. sw is 1 or 2
  * when the kernel is specialised for that stride, 0 otherwise. */
-static VEC load_fast(const __global float *x, int idx, int sw, int stride_w)
+static INLINE VEC load_fast(const __global float *x, int idx, int sw, int stride_w)
 {
     if (sw == 1)
         return VLOAD(0, x + idx);
@@ -110,7 +110,7 @@ static VEC load_fast(const __global float *x, int idx, int sw, int stride_w)
 
 /* Lanes i < QV of a tap at columns col0 + i * stride_w of output-block q0: set
  * where the column lies inside [0, W) and q0 + i < Q. */
-static IVEC border_mask(int col0, int q0, int W, int Q, int stride_w)
+static INLINE IVEC border_mask(int col0, int q0, int W, int Q, int stride_w)
 {
     const IVEC colv = IOTA * (IVEC)(stride_w) + (IVEC)(col0);
     return (colv >= (IVEC)(0)) & (colv < (IVEC)(W)) & ((IOTA + (IVEC)(q0)) < (IVEC)(Q));
@@ -118,7 +118,7 @@ static IVEC border_mask(int col0, int q0, int W, int Q, int stride_w)
 
 /* The lanes of x at columns col0 + i * stride_w (i < QV) of the row starting at
  * x[row], zero where ok is clear (ok from border_mask). */
-static VEC load_border(const __global float *x, int row, int col0, int W, int count,
+static INLINE VEC load_border(const __global float *x, int row, int col0, int W, int count,
                        IVEC ok, int sw, int stride_w)
 {
     const int idx = row + col0;

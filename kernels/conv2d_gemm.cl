@@ -57,7 +57,7 @@
 /* base[idx + i] for the lanes where ok is set, 0 elsewhere. base[0 .. count) is
  * the whole tensor: a window inside it is one vector load; one that sticks out
  * (the first or last row of the tensor) is read from clamped addresses. */
-static VEC load_masked(const __global float *base, int idx, int count, IVEC ok)
+static INLINE VEC load_masked(const __global float *base, int idx, int count, IVEC ok)
 {
     if (idx >= 0 && idx <= count - TN)
         return select((VEC)(0.0f), VLOAD(0, base + idx), ok);
@@ -81,7 +81,7 @@ typedef struct pixel_tile {
 
 /* Lanes past the plane repeat the last pixel so that their gathers stay in
  * bounds; they are never stored. */
-static inline __attribute__((always_inline)) pixel_tile
+static INLINE pixel_tile
 tile_make(int pq0, int n, int CHW, int H, int W, int S, int P, int Q, int pad_top,
           int pad_left, int stride_h, int stride_w, int dil_w)
 {
@@ -111,7 +111,7 @@ tile_make(int pq0, int n, int CHW, int H, int W, int S, int P, int Q, int pad_to
 }
 
 /* Row (c, r, s) of im2col(x[n]) for the tile's lanes, 0 in the padding. */
-static inline __attribute__((always_inline)) VEC
+static INLINE VEC
 tile_gather(const pixel_tile *t, const __global float *x, int n, int c, int r, int s, int N,
             int CHW, int H, int W, int dil_h, int dil_w)
 {

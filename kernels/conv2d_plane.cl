@@ -77,7 +77,7 @@ static void touch(const __global float *a, int count)
 
 /* x[idx + i] for the lanes whose column col + i lies in [0, W), 0 elsewhere;
  * x[0 .. count) is the whole tensor. */
-static VEC load_row(const __global float *x, int idx, int count, int col, int W)
+static INLINE VEC load_row(const __global float *x, int idx, int count, int col, int W)
 {
     const IVEC colv = IOTA + (IVEC)(col);
     const IVEC ok = (colv >= (IVEC)(0)) & (colv < (IVEC)(W));
@@ -93,7 +93,7 @@ static VEC load_row(const __global float *x, int idx, int count, int col, int W)
 /* a[at .. at + QB) with the lanes not in ok zeroed (a row's last block, whose
  * lanes past the row end read the next row), all of it when full; a[0 ..
  * count) is the whole tensor. */
-static VEC load_block(const __global float *a, int at, int count, int full, IVEC ok)
+static INLINE VEC load_block(const __global float *a, int at, int count, int full, IVEC ok)
 {
     if (full)
         return VLOAD(0, a + at);
