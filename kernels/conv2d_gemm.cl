@@ -17,6 +17,9 @@
  *   NV  vectors of TN pixels per work-item, 1 or 2 (default 1)
  *   KC  reduction rows (c, r, s) per panel chunk; the panel holds KC * (NV * TN + 1)
  *       floats of local memory (default 256)
+ *   FLIP_W  1: w is a filter (C, K, R, S) read as w[c, k, R-1-r, S-1-s], the
+ *       flipped, transposed filter with which this forward pass on dy computes
+ *       a backward-data pass, without a flipped copy (default 0)
  *
  * Work-item (i0, i1, i2) computes y[n, kbeg .. kend, pq0 .. pq0+NV*TN) where pq0 = i0 *
  * NV * TN indexes the P*Q plane of image n = i1, kbeg = i2 * k_per_item and kend =
@@ -50,6 +53,9 @@
 #endif
 #if NV != 1 && NV != 2
 #error "NV must be 1 or 2"
+#endif
+#ifndef FLIP_W
+#define FLIP_W 0
 #endif
 
 #define VW TN
@@ -180,9 +186,10 @@ conv2d_fwd_gemm(__global const float *x, int x_off, __global const float *w, int
         const int jn = min(KC, CRS - j0);
         int c = j0 / RS, r = j0 % RS / S, s = j0 % S;
         /* Panel rows whose input row lies in the padding for every lane are
-         * zeros: they are left out, and used[] keeps the reduction index of
-         * each row kept (the backward-data pass of a large unpadded filter,
-         * run as this forward pass, is mostly such padding). */
+         * zeros: they are left out, and used[] keeps, for each row kept, the
+         * offset of its weight from a row's first (the backward-data pass of
+         * a large unpadded filter, run as this forward pass, is mostly such
+         * padding). */
         int kept = 0;
         for (int jj = 0; jj < jn; jj++) {
             if (!(hhi + r * dil_h < 0 || hlo + r * dil_h >= H)) {
@@ -190,7 +197,7 @@ conv2d_fwd_gemm(__global const float *x, int x_off, __global const float *w, int
                 for (int v = 0; v < NV; v++)
                     VSTORE(tile_gather(&tile[v], x, n, c, r, s, N, CHW, H, W, dil_h, dil_w),
                            kept * NV + v, panel);
-                used[kept++] = jj;
+                used[kept++] = FLIP_W ? c * K * RS + RS - 1 - r * S - s : j0 + jj;
             }
             if (++s == S) {
                 s = 0;
@@ -208,7 +215,7 @@ conv2d_fwd_gemm(__global const float *x, int x_off, __global const float *w, int
 #pragma unroll
             for (int m = 0; m < TM; m++) {
                 /* rows past K repeat row K-1 (in bounds, never stored) */
-                wrow[m] = min(k0 + m, K - 1) * CRS + j0;
+                wrow[m] = min(k0 + m, K - 1) * (FLIP_W ? RS : CRS);
 #pragma unroll
                 for (int v = 0; v < NV; v++) {
                     acc[m * NV + v] = (VEC)(0.0f);
@@ -226,14 +233,14 @@ conv2d_fwd_gemm(__global const float *x, int x_off, __global const float *w, int
                 }
             }
             for (int t = 0; t < kept; t++) {
-                const int jj = used[t];
+                const int wj = used[t];
                 VEC bv[NV];
 #pragma unroll
                 for (int v = 0; v < NV; v++)
                     bv[v] = VLOAD(t * NV + v, panel);
 #pragma unroll
                 for (int m = 0; m < TM; m++) {
-                    const VEC wv = (VEC)(w[wrow[m] + jj]);
+                    const VEC wv = (VEC)(w[wrow[m] + wj]);
 #pragma unroll
                     for (int v = 0; v < NV; v++)
                         acc[m * NV + v] = fma(wv, bv[v], acc[m * NV + v]);

@@ -196,10 +196,10 @@ static clcnn_status forward_gemm(clcnn_context *ctx, const conv2d_tile *t, conv2
                                  int epilogue)
 {
     /* b pixels per work-item: one vector of up to 16, or two of 16 */
-    char options[64];
+    char options[80];
     const int tn = t->b > 16 ? 16 : t->b;
-    snprintf(options, sizeof options, "-D TM=%d -D TN=%d -D NV=%d -D KC=%d", t->a, tn,
-             t->b / tn, t->c);
+    snprintf(options, sizeof options, "-D TM=%d -D TN=%d -D NV=%d -D KC=%d%s", t->a, tn,
+             t->b / tn, t->c, t->flipped ? " -D FLIP_W=1" : "");
     cl_kernel k;
     clcnn_status st = clcnn__kernel(ctx, "conv2d_gemm", options, "conv2d_fwd_gemm", &k);
     if (st != CLCNN_OK)
@@ -315,10 +315,14 @@ static clcnn_status backward_gather(clcnn_context *ctx, const conv2d_tile *t, co
 static clcnn_status backward_flipped(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf dy,
                                      conv2d_buf w, conv2d_buf dx, const conv2d_geom *g)
 {
+    /* the implicit GEMM reads w flipped itself (FLIP_W) */
     clcnn_tensor *wf = NULL;
-    clcnn_status st = repack_filter(ctx, "conv2d_flip_filter", w, g, &wf);
+    clcnn_status st = t->method == CONV2D_M_GEMM
+                          ? CLCNN_OK
+                          : repack_filter(ctx, "conv2d_flip_filter", w, g, &wf);
     if (st != CLCNN_OK)
         return st;
+    const conv2d_buf wflip = wf ? tensor_buf(wf) : w;
     const conv2d_geom f = {
         .N = g->N, .C = g->K, .H = g->P, .W = g->Q, .K = g->C, .R = g->R, .S = g->S,
         .P = g->H, .Q = g->W,
@@ -327,8 +331,7 @@ static clcnn_status backward_flipped(clcnn_context *ctx, const conv2d_tile *t, c
         .stride_h = 1, .stride_w = 1, .dil_h = g->dil_h, .dil_w = g->dil_w,
     };
     if (g->stride_h == 1 && g->stride_w == 1) {
-        st = clcnn__conv2d_run_forward(ctx, t, dy, tensor_buf(wf), (conv2d_buf){NULL, 0}, dx,
-                                       &f, 0);
+        st = clcnn__conv2d_run_forward(ctx, t, dy, wflip, (conv2d_buf){NULL, 0}, dx, &f, 0);
     } else {
         /* a strided 1x1 filter: dx holds w^T dy at every stride-th pixel and
          * zeros between them */
@@ -339,7 +342,7 @@ static clcnn_status backward_flipped(clcnn_context *ctx, const conv2d_tile *t, c
         clcnn_tensor *tmp = NULL;
         st = scratch(ctx, (size_t)g->N * g->C * g->P * g->Q, &tmp);
         if (st == CLCNN_OK)
-            st = clcnn__conv2d_run_forward(ctx, t, dy, tensor_buf(wf), (conv2d_buf){NULL, 0},
+            st = clcnn__conv2d_run_forward(ctx, t, dy, wflip, (conv2d_buf){NULL, 0},
                                            tensor_buf(tmp), &f1, 0);
         if (st == CLCNN_OK)
             st = clcnn__conv2d_resample(ctx, "conv2d_upsample", tensor_buf(tmp), dx,
