@@ -449,73 +449,41 @@ __kernel void conv2d_bwd_filter_plane(__global const float *x, int x_off,
 #endif
 
 /*
- * The flat kernels (PLANE_PASS 4 and 5, CB = C input channels): the image's
- * taps are first copied into a private im2col matrix, one row of P*Q output
- * pixels per tap, so that the pixels of a plane run on across its rows: a
- * plane of P*Q pixels takes ceil(P*Q / QB) vectors instead of P * ceil(Q /
- * QB) (Keras conv1's 26-pixel rows: 98% of the lanes used instead of 81%),
- * and loads and stores need no masks but at the plane's end. build_col (for
- * the backward-filter kernel) fills rows [t_begin, t_end) of taps t = (c, r,
- * s), each CS floats apart: column i
- * = p * Q + q of row t is x[n, c, p + r - pad_top, q + s - pad_left], 0
- * outside the image and past P*Q. A row's blocks are stored whole, the
- * spill of a row's last block landing on the next row, written afterwards.
+ * The flat kernels (PLANE_PASS 4 and 5, CB = C input channels) work on the
+ * image's im2col matrix, one row of P*Q output pixels per tap, so that the
+ * pixels of a plane run on across its rows: a plane of P*Q pixels takes
+ * ceil(P*Q / QB) vectors instead of P * ceil(Q / QB) (Keras conv1's
+ * 26-pixel rows: 98% of the lanes used instead of 81%), and loads and stores
+ * need no masks but at the plane's end. Tap (c, r, s)'s row is row (c, 0,
+ * s)'s shifted by r * Q, once that row runs on for FR - 1 more output rows,
+ * so only the rows (c, s) are copied to private memory, FR times fewer (the
+ * loads of rows r > 0 straddle cache lines, but the copies cost more: LeNet
+ * conv2 forward 192 -> 266 GFLOP/s). build_shifted fills the rows (c, s) of
+ * the channels [c_begin, c_end), row (c - c_begin, s) at rows + ((c -
+ * c_begin) * FS + s) * SS: column j = h * Q + q (h < P + FR - 1) is x[n, c, h
+ * - pad_top, q + s - pad_left], 0 outside the image and past the rows, and
+ * tap (c, r, s) of output pixel i is column i + r * Q. A row's blocks are
+ * stored whole, the spill of a row's last block landing on the next row,
+ * written afterwards. FLAT_PQ and FLAT_Q are P*Q and Q.
  */
-/* the private floats of the forward kernel's rows, and of the rows of a
- * group of the backward-filter kernel's (whose sums need room as well) */
+/* the private floats of the forward kernel's rows, and of the backward-filter
+ * kernel's (whose sums need room as well) */
 #define FLAT_FLOATS 49152
 #define FLAT_FILTER_FLOATS 20480
 
-#if PLANE_PASS >= 4 && !defined(FLAT_PQ)
-#error "FLAT_PQ (output pixels per plane, P*Q) is required"
-#endif
-
-#if PLANE_PASS == 5
-#define CS ((FLAT_PQ + QB - 1) / QB * QB + QB)
-
-static void build_col(float *col, const __global float *x, int n, int N, int H, int W,
-                      int P, int Q, int pad_top, int pad_left, int t_begin, int t_end)
-{
-    const int count = N * CB * H * W;
-    for (int t = t_begin; t < t_end; t++) {
-        const int c = t / (FR * FS), r = t / FS % FR, s = t % FS;
-        float *dst = col + (t - t_begin) * CS;
-        for (int p = 0; p < P; p++) {
-            const int h = p + r - pad_top;
-            const int inside = (uint)h < (uint)H;
-            const int row = ((n * CB + c) * H + h) * W + s - pad_left;
-            for (int q0 = 0; q0 < Q; q0 += QB)
-                VSTORE(inside ? load_row(x, row + q0, count, q0 + s - pad_left, W)
-                              : (VEC)(0.0f),
-                       0, dst + p * Q + q0);
-        }
-        for (int i = P * Q; i < CS; i++)
-            dst[i] = 0.0f;
-    }
-}
-#endif
-
-/* The forward kernel needs fewer rows: tap (c, r, s)'s row of the im2col
- * matrix is row (c, 0, s)'s shifted by r * Q, once that row runs on for FR -
- * 1 more output rows. So build_shifted fills only the CB x FS rows (c, s),
- * each SS floats apart: column j = h * Q + q (h < P + FR - 1) of row (c, s)
- * is x[n, c, h - pad_top, q + s - pad_left], 0 outside the image and past
- * the rows, and tap (c, r, s) of output pixel i is column i + r * Q: FR
- * times fewer rows to copy (LeNet conv2 192 -> 266 GFLOP/s, Keras conv2
- * +4%, though the loads of rows r > 0 straddle cache lines). FLAT_Q is Q. */
-#if PLANE_PASS == 4
-#ifndef FLAT_Q
-#error "FLAT_Q (output columns, Q) is required"
+#if PLANE_PASS >= 4
+#if !defined(FLAT_PQ) || !defined(FLAT_Q)
+#error "FLAT_PQ and FLAT_Q (output pixels per plane and per row) are required"
 #endif
 #define SS (((FLAT_PQ + (FR - 1) * FLAT_Q) + QB - 1) / QB * QB + QB)
 
 static void build_shifted(float *rows, const __global float *x, int n, int N, int H, int W,
-                          int pad_top, int pad_left)
+                          int pad_top, int pad_left, int c_begin, int c_end)
 {
     const int count = N * CB * H * W, Q = FLAT_Q, HB = FLAT_PQ / FLAT_Q + FR - 1;
-    for (int c = 0; c < CB; c++)
+    for (int c = c_begin; c < c_end; c++)
         for (int s = 0; s < FS; s++) {
-            float *dst = rows + (c * FS + s) * SS;
+            float *dst = rows + ((c - c_begin) * FS + s) * SS;
             for (int hb = 0; hb < HB; hb++) {
                 const int h = hb - pad_top;
                 const int inside = (uint)h < (uint)H;
@@ -558,7 +526,7 @@ __kernel void conv2d_fwd_flat(__global const float *x, int x_off, __global const
     const int k_end = min(k_begin + k_per_item, K);
     const int PQ = FLAT_PQ;
     float rows[FLAT_FLOATS];
-    build_shifted(rows, x + x_off, n, N, H, W, pad_top, pad_left);
+    build_shifted(rows, x + x_off, n, N, H, W, pad_top, pad_left, 0, CB);
     w += w_off;
     __global float *yn = y + y_off + n * K * PQ;
 
@@ -618,11 +586,12 @@ __kernel void conv2d_fwd_flat(__global const float *x, int x_off, __global const
 /*
  * conv2d_bwd_filter_flat: as conv2d_bwd_filter_plane (the same arguments up to
  * accumulate, splits and sums), over the image's im2col matrix instead of a
- * padded copy, TJ taps (one group) at a time: for each group its rows are
- * built, then for each block of TM channels the dy planes are swept in
- * QB-pixel blocks, TM dy vectors and TJ row vectors making TM x TJ fma's.
- * Work-item (split, i1) takes the groups [i1 * GPI, (i1 + 1) * GPI) (GPI
- * groups per item, so that its sums stay in private memory); the work-items
+ * padded copy, TJ taps (one group) at a time: for each block of TM channels
+ * the dy planes are swept in QB-pixel blocks, TM dy vectors and TJ row
+ * vectors making TM x TJ fma's. Work-item (split, i1) takes the groups [i1 *
+ * GPI, (i1 + 1) * GPI) (GPI groups per item, so that its sums stay in
+ * private memory), and for each image builds the shifted rows of the
+ * channels its taps belong to (the host checks that they fit); the work-items
  * with i1 = 0 also sum db[k] (over dy as they read it) into db[db_off + split
  * * split_stride + k], added when accumulate != 0; db NULL: no bias.
  */
@@ -650,7 +619,9 @@ __kernel void conv2d_bwd_filter_flat(__global const float *x, int x_off,
     dy += dy_off;
     const int PQ = FLAT_PQ;
     const int count = N * K * PQ;
-    float col[FLAT_FILTER_FLOATS];
+    const int c_begin = grp_begin * TJ / (FR * FS);
+    const int c_end = (min(grp_end * TJ, TAPS) - 1) / (FR * FS) + 1;
+    float rows[FLAT_FILTER_FLOATS];
     VEC sums[KBLOCKS * GPI * TM * TJ], bias_sums[KBLOCKS * TM];
     for (int i = 0; i < KBLOCKS * GPI * TM * TJ; i++)
         sums[i] = (VEC)(0.0f);
@@ -660,12 +631,18 @@ __kernel void conv2d_bwd_filter_flat(__global const float *x, int x_off,
     for (int n = n_begin; n < n_end; n++) {
         if (n == n_begin)
             touch(dy + n * K * PQ, K * PQ);
+        build_shifted(rows, x, n, N, H, W, pad_top, pad_left, c_begin, c_end);
         for (int grp = grp_begin; grp < grp_end; grp++) {
-            /* a last group of fewer than TJ taps repeats its last row; those
-             * sums are not stored */
-            const int t_begin = grp * TJ, rows = min(TJ, TAPS - t_begin);
-            build_col(col, x, n, N, H, W, P, Q, pad_top, pad_left, t_begin,
-                      t_begin + rows);
+            /* where each tap of the group starts in rows; a last group of
+             * fewer than TJ taps repeats its last tap, whose sums are not
+             * stored */
+            int at[TJ];
+#pragma unroll
+            for (int jj = 0; jj < TJ; jj++) {
+                const int t = min(grp * TJ + jj, TAPS - 1);
+                const int c = t / (FR * FS), r = t / FS % FR, s = t % FS;
+                at[jj] = ((c - c_begin) * FS + s) * SS + r * FLAT_Q;
+            }
             /* the first group reads dy first: it sums db and fetches the next
              * image's dy */
             const int first = grp == grp_begin, bias = db && grp == 0;
@@ -700,7 +677,7 @@ __kernel void conv2d_bwd_filter_flat(__global const float *x, int x_off,
                         }
 #pragma unroll
                     for (int jj = 0; jj < TJ; jj++) {
-                        const VEC xv = VLOAD(0, col + min(jj, rows - 1) * CS + i0);
+                        const VEC xv = VLOAD(0, rows + at[jj] + i0);
 #pragma unroll
                         for (int m = 0; m < TM; m++)
                             acc[m * TJ + jj] = fma(d[m], xv, acc[m * TJ + jj]);

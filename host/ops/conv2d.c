@@ -196,13 +196,11 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
                  "memory)";
     else if (t->method == CONV2D_M_FLAT &&
              (!stride1 || g->dil_h != 1 || g->dil_w != 1 || (long long)g->P * g->Q < t->c ||
-              (size_t)g->C * g->S *
-                      conv2d_flat_stride((size_t)(g->P + g->R - 1) * g->Q, t->c) >
-                  CONV2D_FLAT_FLOATS))
+              conv2d_flat_floats(g, g->C, t->c) > CONV2D_FLAT_FLOATS))
         reason = "needs stride 1, dilation 1 and a small image";
     else if (t->method == CONV2D_M_FLAT_FILTER &&
              (!stride1 || g->dil_h != 1 || g->dil_w != 1 || (long long)g->P * g->Q < t->c ||
-              (size_t)t->b * conv2d_flat_stride((size_t)g->P * g->Q, t->c) >
+              conv2d_flat_floats(g, conv2d_flat_channels(g, t->b), t->c) >
                   CONV2D_FLAT_FILTER_FLOATS ||
               conv2d_ceil_div((size_t)g->K, t->a) * t->a * t->b > 512))
         reason = "needs stride 1, dilation 1, a small image and at most 512 vectors of sums "

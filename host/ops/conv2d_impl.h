@@ -53,10 +53,10 @@ typedef enum conv2d_method {
                             * PT pixels */
 } conv2d_method;
 
-/* The private copy of one image that conv2d_bwd_data_plane holds, the
- * shifted input rows of the flat forward kernel and the im2col rows that the
- * flat backward-filter kernel holds, in floats (PLANE_FLOATS, FLAT_FLOATS and
- * FLAT_FILTER_FLOATS in kernels/conv2d_plane.cl). */
+/* The private copy of one image that conv2d_bwd_data_plane holds, and the
+ * rows of shifted input of the flat forward and backward-filter kernels, in
+ * floats (PLANE_FLOATS, FLAT_FLOATS and FLAT_FILTER_FLOATS in
+ * kernels/conv2d_plane.cl). */
 #define CONV2D_PLANE_FLOATS 8192
 #define CONV2D_FLAT_FLOATS 49152
 #define CONV2D_FLAT_FILTER_FLOATS 20480
@@ -86,13 +86,21 @@ static inline size_t conv2d_ceil_div(size_t a, size_t b)
     return (a + b - 1) / b;
 }
 
-/* The floats between two rows of the flat kernels' private matrices: the
- * row's pixels rounded up to vectors of qb, and one vector for its spill
- * (P*Q for the backward-filter kernel's im2col rows, (P+R-1)*Q for the
- * forward kernel's rows of shifted input). */
-static inline size_t conv2d_flat_stride(size_t pixels, int qb)
+/* The private floats of the flat kernels' rows of shifted input for
+ * channels input channels: S rows each, each row (P+R-1)*Q pixels rounded up
+ * to vectors of qb, and one vector for its spill (SS in
+ * kernels/conv2d_plane.cl). */
+static inline size_t conv2d_flat_floats(const conv2d_geom *g, int channels, int qb)
 {
-    return conv2d_ceil_div(pixels, (size_t)qb) * qb + qb;
+    const size_t pixels = (size_t)(g->P + g->R - 1) * g->Q;
+    return (size_t)channels * g->S * (conv2d_ceil_div(pixels, (size_t)qb) * qb + qb);
+}
+
+/* The input channels that taps consecutive taps (c, r, s) can touch. */
+static inline int conv2d_flat_channels(const conv2d_geom *g, int taps)
+{
+    const int spanned = (taps - 1) / (g->R * g->S) + 2;
+    return spanned < g->C ? spanned : g->C;
 }
 
 /* A scratch tensor of count floats; CLCNN_ERR_UNSUPPORTED above INT_MAX. */

@@ -408,10 +408,16 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
     const int tm = t->a, tj = t->b, rs = g->R * g->S;
     const int kblocks = (g->K + tm - 1) / tm, groups = (g->C * rs + tj - 1) / tj;
     /* the flat kernel's work-items each take as many groups of tj taps as
-     * keep their sums (kblocks x tm x tj vectors a group) within 512 vectors */
+     * keep their sums (kblocks x tm x tj vectors a group) within 512 vectors
+     * and the rows of their channels within its private memory (one group
+     * always fits: conv2d.c checked) */
     int groups_per_item = flat ? 512 / (kblocks * tm * tj) : 1;
     if (groups_per_item > groups)
         groups_per_item = groups;
+    while (flat && groups_per_item > 1 &&
+           conv2d_flat_floats(g, conv2d_flat_channels(g, groups_per_item * tj), t->c) >
+               CONV2D_FLAT_FILTER_FLOATS)
+        groups_per_item--;
     const size_t items_per_split = flat ? ceil_div((size_t)groups, (size_t)groups_per_item) : 1;
     char options[160];
     if (panel) /* tj taps per work-item: one vector of up to 16, or two of 16 */
@@ -423,8 +429,9 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
                                "-D QB=%d -D KBLOCKS=%d",
                                flat ? 5 : 3, g->R, g->S, g->C, tm, tj, t->c, kblocks);
         if (flat)
-            snprintf(options + n, sizeof options - (size_t)n, " -D FLAT_PQ=%d -D GPI=%d",
-                     g->P * g->Q, groups_per_item);
+            snprintf(options + n, sizeof options - (size_t)n,
+                     " -D FLAT_PQ=%d -D FLAT_Q=%d -D GPI=%d", g->P * g->Q, g->Q,
+                     groups_per_item);
     }
     else
         snprintf(options, sizeof options, "-D ROWS=%d -D TM=%d -D TJ=%d -D QV=%d",
