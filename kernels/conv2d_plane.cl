@@ -106,6 +106,26 @@ static INLINE VEC load_block(const __global float *a, int at, int count, int ful
     return select((VEC)(0.0f), VLOAD(0, lane), ok);
 }
 
+/* The forward kernels' epilogue: v + bias, ReLU'd when bit 1 of epilogue is
+ * set, stored at dst whole, or its first `lanes` lanes only. */
+#if PLANE_PASS == 1 || PLANE_PASS == 4
+static INLINE void store_out(VEC v, float bias, int epilogue, __global float *dst, int whole,
+                             int lanes)
+{
+    v += (VEC)(bias);
+    if (epilogue & 2)
+        v = select((VEC)(0.0f), v, v > (VEC)(0.0f));
+    if (whole) {
+        VSTORE(v, 0, dst);
+        return;
+    }
+    float lane[QB];
+    VSTORE(v, 0, lane);
+    for (int l = 0; l < lanes; l++)
+        dst[l] = lane[l];
+}
+#endif
+
 #if PLANE_PASS == 1
 __kernel void conv2d_fwd_plane(__global const float *x, int x_off, __global const float *w,
                                int w_off, __global const float *b, int b_off, int epilogue,
@@ -186,18 +206,9 @@ __kernel void conv2d_fwd_plane(__global const float *x, int x_off, __global cons
                     const int k = k0 + kb, p = p0 + pb;
                     if (k >= K || p >= p_end)
                         continue;
-                    VEC v = acc[kb * PB + pb] + (VEC)(bias[kb]);
-                    if (epilogue & 2)
-                        v = select((VEC)(0.0f), v, v > (VEC)(0.0f));
-                    __global float *yr = y + y_off + ((n * K + k) * P + p) * Q + q0;
-                    if (full || (p + 1 < p_end && spill <= Q)) {
-                        VSTORE(v, 0, yr);
-                    } else {
-                        float lane[QB];
-                        VSTORE(v, 0, lane);
-                        for (int l = 0; l < Q - q0; l++)
-                            yr[l] = lane[l];
-                    }
+                    store_out(acc[kb * PB + pb], bias[kb], epilogue,
+                              y + y_off + ((n * K + k) * P + p) * Q + q0,
+                              full || (p + 1 < p_end && spill <= Q), Q - q0);
                 }
         }
 }
@@ -563,20 +574,9 @@ __kernel void conv2d_fwd_flat(__global const float *x, int x_off, __global const
 #pragma unroll
             for (int kb = 0; kb < KB; kb++) {
                 const int k = k0 + kb;
-                if (k >= k_end)
-                    continue;
-                VEC v = acc[kb] + (VEC)(bias[kb]);
-                if (epilogue & 2)
-                    v = select((VEC)(0.0f), v, v > (VEC)(0.0f));
-                __global float *dst = yn + k * PQ + i0;
-                if (full || k + 1 < k_end) {
-                    VSTORE(v, 0, dst);
-                } else {
-                    float lane[QB];
-                    VSTORE(v, 0, lane);
-                    for (int l = 0; l < PQ - i0; l++)
-                        dst[l] = lane[l];
-                }
+                if (k < k_end)
+                    store_out(acc[kb], bias[kb], epilogue, yn + k * PQ + i0,
+                              full || k + 1 < k_end, PQ - i0);
             }
         }
     }
