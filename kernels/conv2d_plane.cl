@@ -1,7 +1,7 @@
 /*
  * kernels/conv2d_plane.cl: conv2d forward, backward-data and backward-filter
- * for short reductions (first layers, LeNet's second), stride 1 and dilation
- * 1, on CPUs.
+ * for short reductions (first layers, LeNet's second) and, with the flat
+ * kernels further down, for small images, stride 1 and dilation 1, on CPUs.
  *
  * With one input channel a work-item of the direct kernel does a few hundred
  * fma's, less than what a CPU runtime spends starting it, and its loops over

@@ -93,8 +93,8 @@ static const conv2d_tile bwd_1x1[] = {
  * Panel: TM output channels x TN taps over a KC-pixel gathered panel (vectors
  * along the taps; everything else). Plane: TM x TJ x QB over images of at
  * most 32 taps copied, zero-padded, to private memory (first layers). Flat:
- * TM x TJ x QB over the image's im2col matrix, TJ rows at a time, summing db
- * on the way. */
+ * TM x TJ x QB over the image's im2col matrix, read from rows of shifted
+ * input in private memory, summing db on the way. */
 static const conv2d_tile bwd_filter[] = {
     {"rows 6x4x8", CONV2D_M_FILTER, 0, 6, 4, 8},
     {"rows 4x4x4", CONV2D_M_FILTER, 0, 4, 4, 4},
@@ -353,8 +353,8 @@ enum {
  *   backward-filter
  *   for up to 56 channels out, any number of taps, with db summed in the
  *   same pass over dy instead of conv2d_bwd_bias's second one (Keras conv1
- *   79 -> 160 over the plane kernel, LeNet conv1 150 -> 160; LeNet conv2
- *   112 -> 135 over the panel, C16 K32 32x32 170 -> 219).
+ *   79 -> 160 over the plane kernel, LeNet conv1 150 -> 192; LeNet conv2
+ *   112 -> 135 over the panel, C16 K32 32x32 170 -> 289).
  * On GPUs the same rule applies, without the plane kernels, until a tuning
  * file exists.
  */

@@ -106,9 +106,9 @@ static clcnn_status forward_plane(clcnn_context *ctx, const conv2d_tile *t, conv
                          CLCNN__ARG_INT(bands), CLCNN__ARG_INT(rows_per_band));
 }
 
-/* A work-item builds one image's im2col matrix and sweeps a share of its
- * output channels: all of them when the images alone keep every compute
- * unit busy. */
+/* A work-item copies one image's rows of shifted input and sweeps a share
+ * of its output channels: all of them when the images alone keep every
+ * compute unit busy. */
 static clcnn_status forward_flat(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf x,
                                  conv2d_buf w, conv2d_buf b, conv2d_buf y, const conv2d_geom *g,
                                  int epilogue)
