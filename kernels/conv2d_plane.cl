@@ -12,14 +12,17 @@
  *
  * Options:
  *   PLANE_PASS  the one kernel to build (required): 1 conv2d_fwd_plane, 2
- *           conv2d_bwd_data_plane, 3 conv2d_bwd_filter_plane. A CPU runtime
+ *           conv2d_bwd_data_plane, 3 conv2d_fwd_flat, 4 conv2d_bwd_filter_flat
+ *           (the flat kernels' own options are with them). A CPU runtime
  *           compiles every kernel of a program, and these, unrolled over the
  *           filter, take seconds each: a program holds the one it is built for.
  *   FR, FS  filter rows and columns (required)
- *   KB      output channels per work-item (default 8)
- *   PB      output rows per step (default 2)
- *   QB      output columns per step; also the vector width, so one of 2, 4, 8, 16
- *           (default 16)
+ *   CB      input channels (passes 2 to 4; default 1)
+ *   KB      output channels per work-item, or per step of the flat forward kernel
+ *           (passes 1 and 3; default 8)
+ *   PB      output rows per step (pass 1; default 2)
+ *   QB      output columns (pixels) per step; also the vector width, so one of 2,
+ *           4, 8, 16 (default 16)
  *
  * conv2d_fwd_plane: work-item (i0, i1) computes y[n, k0 .. k0+KB, p, q] for every q
  * and the rows p of band b, n = i0 / bands, b = i0 % bands, k0 = i1 * KB, a band
@@ -37,7 +40,7 @@
  * rows_per_band. Offsets are in elements.
  */
 #ifndef PLANE_PASS
-#error "PLANE_PASS (1 to 5, the kernel to build) is required"
+#error "PLANE_PASS (1 to 4, the kernel to build) is required"
 #endif
 #ifndef FR
 #error "FR (filter rows) is required"
@@ -108,7 +111,7 @@ static INLINE VEC load_block(const __global float *a, int at, int count, int ful
 
 /* The forward kernels' epilogue: v + bias, ReLU'd when bit 1 of epilogue is
  * set, stored at dst whole, or its first `lanes` lanes only. */
-#if PLANE_PASS == 1 || PLANE_PASS == 4
+#if PLANE_PASS == 1 || PLANE_PASS == 3
 static INLINE void store_out(VEC v, float bias, int epilogue, __global float *dst, int whole,
                              int lanes)
 {
@@ -318,149 +321,7 @@ __kernel void conv2d_bwd_data_plane(__global const float *dy, int dy_off,
 #endif
 
 /*
- * conv2d_bwd_filter_plane (stride 1, dilation 1, CB = C input channels, KBLOCKS =
- * ceil(K / TM)): work-item i0 sums dw[all K, all CB*FR*FS taps] over the images
- * [i0 * images_per_split, ...) (the split along the first dimension, which a CPU
- * runtime shares out among its threads). Each image is first
- * copied into a private zero-padded buffer laid out like conv2d_bwd_data_plane's,
- * so that every tap's window of every output row block is one unmasked vector
- * load; then, for each block of TM channels and TJ taps at a time, it sweeps the
- * image's output rows in QB-column blocks holding TM x TJ floatQB sums (TM dy
- * vectors and TJ input vectors per block). The channel blocks go in order, so
- * the image's dy is read front to back (one work-item per channel block would
- * read it as short runs of one plane, which the prefetcher follows badly). The
- * sums of all blocks live in a private array between images and are added
- * across lanes at the end. Element (k, j) goes to out[out_off + i0 * split_stride
- * + k * C*FR*FS + j], added when accumulate != 0, else stored.
- *
- * Arguments: x, x_off (N,C,H,W); dy, dy_off (N,K,P,Q); out, out_off; then N C H W K
- * R S P Q pad_top pad_left stride_h stride_w dil_h dil_w images_per_split
- * split_stride accumulate.
- */
-#ifndef TM
-#define TM 6
-#endif
-#ifndef TJ
-#define TJ 4
-#endif
-#ifndef KBLOCKS
-#define KBLOCKS 1
-#endif
-#define GROUPS ((TAPS + TJ - 1) / TJ)
-
-/* The backward-filter kernels' sums of the tap groups [grp_begin, grp_end),
- * block (kb, group) of TM channels x TJ taps at sums[(kb * (grp_end -
- * grp_begin) + group - grp_begin) * TM * TJ], added across lanes: element
- * (k, j) goes to out[k * TAPS + j], added when accumulate != 0, else stored. */
-#if PLANE_PASS == 3 || PLANE_PASS == 5
-static void store_sums(const VEC *sums, __global float *out, int K, int accumulate,
-                       int grp_begin, int grp_end)
-{
-    const int groups = grp_end - grp_begin;
-    for (int k = 0; k < K; k++)
-        for (int j = grp_begin * TJ; j < min(grp_end * TJ, TAPS); j++) {
-            const int kb = k / TM, m = k % TM;
-            float lane[QB];
-            VSTORE(sums[((kb * groups + j / TJ - grp_begin) * TM + m) * TJ + j % TJ], 0, lane);
-            float total = 0.0f;
-            for (int l = 0; l < QB; l++)
-                total += lane[l];
-            out[k * TAPS + j] = accumulate ? out[k * TAPS + j] + total : total;
-        }
-}
-#endif
-
-#if PLANE_PASS == 3
-__kernel void conv2d_bwd_filter_plane(__global const float *x, int x_off,
-                                      __global const float *dy, int dy_off,
-                                      __global float *out, int out_off, int N, int C, int H,
-                                      int W, int K, int R, int S, int P, int Q, int pad_top,
-                                      int pad_left, int stride_h, int stride_w, int dil_h,
-                                      int dil_w, int images_per_split, int split_stride,
-                                      int accumulate)
-{
-    const int split = (int)get_global_id(0);
-    const int n_begin = split * images_per_split;
-    if (n_begin >= N)
-        return;
-    const int n_end = min(n_begin + images_per_split, N);
-    x += x_off;
-    dy += dy_off;
-    const int BH = P + FR - 1, BW = ((Q + QB - 1) / QB + 1) * QB, BHW = BH * BW;
-    const int count = N * K * P * Q;
-    float buf[PLANE_FLOATS];
-    VEC sums[KBLOCKS * GROUPS * TM * TJ];
-    for (int i = 0; i < KBLOCKS * GROUPS * TM * TJ; i++)
-        sums[i] = (VEC)(0.0f);
-
-    for (int n = n_begin; n < n_end; n++) {
-        /* buf[c][hb][wb] = x[n, c, hb - pad_top, wb - pad_left], 0 outside, a
-         * vector at a time (BW is a multiple of QB) */
-        for (int c = 0; c < CB; c++)
-            for (int hb = 0; hb < BH; hb++) {
-                const int h = hb - pad_top;
-                float *dst = buf + c * BHW + hb * BW;
-                const int row = ((n * CB + c) * H + h) * W - pad_left;
-                const int inside = (uint)h < (uint)H;
-                for (int wb = 0; wb < BW; wb += QB)
-                    VSTORE(inside ? load_row(x, row + wb, N * CB * H * W, wb - pad_left, W)
-                                  : (VEC)(0.0f),
-                           0, dst + wb);
-            }
-        const __global float *dyn = dy + n * K * P * Q;
-        touch(dyn, K * P * Q);
-
-        for (int kb = 0; kb < KBLOCKS; kb++) {
-            /* rows past K repeat row K-1; they are not stored */
-            int dyrow[TM];
-#pragma unroll
-            for (int m = 0; m < TM; m++)
-                dyrow[m] = min(kb * TM + m, K - 1) * P * Q;
-            for (int grp = 0; grp < GROUPS; grp++) {
-                int off[TJ];
-#pragma unroll
-                for (int jj = 0; jj < TJ; jj++) {
-                    const int j = min(grp * TJ + jj, TAPS - 1);
-                    const int c = j / (FR * FS), r = j / FS % FR, s = j % FS;
-                    off[jj] = c * BHW + r * BW + s;
-                }
-                VEC *block = sums + (kb * GROUPS + grp) * TM * TJ;
-                VEC acc[TM * TJ];
-#pragma unroll
-                for (int i = 0; i < TM * TJ; i++)
-                    acc[i] = block[i];
-                for (int p = 0; p < P; p++)
-                    for (int q0 = 0; q0 < Q; q0 += QB) {
-                        /* lanes past the row end read the next row of dy: zeroed */
-                        const IVEC ok = IOTA + (IVEC)(q0) < (IVEC)(Q);
-                        const int full = q0 + QB <= Q;
-                        VEC d[TM];
-#pragma unroll
-                        for (int m = 0; m < TM; m++) {
-                            const int at = n * K * P * Q + dyrow[m] + p * Q + q0;
-                            d[m] = load_block(dy, at, count, full, ok);
-                        }
-#pragma unroll
-                        for (int jj = 0; jj < TJ; jj++) {
-                            const VEC xv = VLOAD(0, buf + off[jj] + p * BW + q0);
-#pragma unroll
-                            for (int m = 0; m < TM; m++)
-                                acc[m * TJ + jj] = fma(d[m], xv, acc[m * TJ + jj]);
-                        }
-                    }
-#pragma unroll
-                for (int i = 0; i < TM * TJ; i++)
-                    block[i] = acc[i];
-            }
-        }
-    }
-
-    store_sums(sums, out + out_off + split * split_stride, K, accumulate, 0, GROUPS);
-}
-#endif
-
-/*
- * The flat kernels (PLANE_PASS 4 and 5, CB = C input channels) work on the
+ * The flat kernels (PLANE_PASS 3 and 4, CB = C input channels) work on the
  * image's im2col matrix, one row of P*Q output pixels per tap, so that the
  * pixels of a plane run on across its rows: a plane of P*Q pixels takes
  * ceil(P*Q / QB) vectors instead of P * ceil(Q / QB) (Keras conv1's
@@ -477,12 +338,10 @@ __kernel void conv2d_bwd_filter_plane(__global const float *x, int x_off,
  * stored whole, the spill of a row's last block landing on the next row,
  * written afterwards. FLAT_PQ and FLAT_Q are P*Q and Q.
  */
-/* the private floats of the forward kernel's rows, and of the backward-filter
- * kernel's (whose sums need room as well) */
+/* the private floats of either kernel's rows of shifted input */
 #define FLAT_FLOATS 49152
-#define FLAT_FILTER_FLOATS 20480
 
-#if PLANE_PASS >= 4
+#if PLANE_PASS >= 3
 #if !defined(FLAT_PQ) || !defined(FLAT_Q)
 #error "FLAT_PQ and FLAT_Q (output pixels per plane and per row) are required"
 #endif
@@ -514,16 +373,17 @@ static void build_shifted(float *rows, const __global float *x, int n, int N, in
  * conv2d_fwd_flat: work-item (n, i1) computes y[n, k] for k in [i1 *
  * k_per_item, ...), KB channels at a time, each block of QB pixels from the
  * TAPS rows of the image's im2col matrix, read from build_shifted's rows (one
- * vector load per tap feeds KB fma's). The blocks go from the plane's end back to its start, so that the
- * last, partial block of plane k can be stored whole: its spill lands on
- * plane k + 1's first block, stored afterwards, except for the work-item's
- * last plane, whose last block stores lane by lane (the host ensures P*Q >=
- * QB, so the next plane's first block covers the spill).
+ * vector load per tap feeds KB fma's). The blocks go from the plane's end
+ * back to its start, so that the last, partial block of plane k can be
+ * stored whole: its spill lands on plane k + 1's first block, stored
+ * afterwards, except for the work-item's last plane, whose last block stores
+ * lane by lane (the host ensures P*Q >= QB, so the next plane's first block
+ * covers the spill).
  *
  * Arguments: as conv2d_fwd_plane's up to dil_w, then k_per_item (a multiple
  * of KB).
  */
-#if PLANE_PASS == 4
+#if PLANE_PASS == 3
 __kernel void conv2d_fwd_flat(__global const float *x, int x_off, __global const float *w,
                               int w_off, __global const float *b, int b_off, int epilogue,
                               __global float *y, int y_off, int N, int C, int H, int W, int K,
@@ -584,22 +444,59 @@ __kernel void conv2d_fwd_flat(__global const float *x, int x_off, __global const
 #endif
 
 /*
- * conv2d_bwd_filter_flat: as conv2d_bwd_filter_plane (the same arguments up to
- * accumulate, splits and sums), over the image's im2col matrix instead of a
- * padded copy, TJ taps (one group) at a time: for each block of TM channels
- * the dy planes are swept in QB-pixel blocks, TM dy vectors and TJ row
- * vectors making TM x TJ fma's. Work-item (split, i1) takes the groups [i1 *
- * GPI, (i1 + 1) * GPI) (GPI groups per item, so that its sums stay in
- * private memory), and for each image builds the shifted rows of the
- * channels its taps belong to (the host checks that they fit); the work-items
- * with i1 = 0 also sum db[k] (over dy as they read it) into db[db_off + split
- * * split_stride + k], added when accumulate != 0; db NULL: no bias.
+ * conv2d_bwd_filter_flat (KBLOCKS = ceil(K / TM), GROUPS of TJ taps = ceil(CB *
+ * FR * FS / TJ)): work-item (i0, i1) sums dw[all K, the taps of groups [i1 *
+ * GPI, (i1 + 1) * GPI)] over the images [i0 * images_per_split, ...) (the
+ * split along the first dimension, which a CPU runtime shares out among its
+ * threads; GPI groups per item, so that its sums stay in private memory). For
+ * each image it builds the shifted rows of the channels its taps belong to
+ * (the host checks that they fit), then for each group and each block of TM
+ * channels sweeps the dy planes in QB-pixel blocks, TM dy vectors and TJ row
+ * vectors making TM x TJ fma's; the channel blocks go in order, so the
+ * image's dy is read front to back, and the next image's is fetched as the
+ * first group reads it. The sums live in a private array between images and
+ * are added across lanes at the end: element (k, j) goes to out[out_off + i0
+ * * split_stride + k * C*FR*FS + j], added when accumulate != 0, else stored.
+ * The work-items with i1 = 0 also sum db[k] (over dy as they read it) into
+ * db[db_off + i0 * split_stride + k], added likewise; db NULL: no bias.
+ *
+ * Arguments: x, x_off (N,C,H,W); dy, dy_off (N,K,P,Q); out, out_off; then N C H W K
+ * R S P Q pad_top pad_left stride_h stride_w dil_h dil_w images_per_split
+ * split_stride accumulate; db, db_off.
  */
+#ifndef TM
+#define TM 2
+#endif
+#ifndef TJ
+#define TJ 9
+#endif
+#ifndef KBLOCKS
+#define KBLOCKS 1
+#endif
+#define GROUPS ((TAPS + TJ - 1) / TJ)
 #ifndef GPI
 #define GPI GROUPS
 #endif
 
-#if PLANE_PASS == 5
+#if PLANE_PASS == 4
+static float lane_sum(VEC v)
+{
+    float lane[QB];
+    VSTORE(v, 0, lane);
+    float total = 0.0f;
+    for (int l = 0; l < QB; l++)
+        total += lane[l];
+    return total;
+}
+
+/* out[i] = lane_sum(v), or out[i] += it when accumulate != 0 */
+static void put_sum(__global float *out, int i, VEC v, int accumulate)
+{
+    out[i] = accumulate ? out[i] + lane_sum(v) : lane_sum(v);
+}
+#endif
+
+#if PLANE_PASS == 4
 __kernel void conv2d_bwd_filter_flat(__global const float *x, int x_off,
                                      __global const float *dy, int dy_off,
                                      __global float *out, int out_off, int N, int C, int H,
@@ -621,7 +518,7 @@ __kernel void conv2d_bwd_filter_flat(__global const float *x, int x_off,
     const int count = N * K * PQ;
     const int c_begin = grp_begin * TJ / (FR * FS);
     const int c_end = (min(grp_end * TJ, TAPS) - 1) / (FR * FS) + 1;
-    float rows[FLAT_FILTER_FLOATS];
+    float rows[FLAT_FLOATS];
     VEC sums[KBLOCKS * GPI * TM * TJ], bias_sums[KBLOCKS * TM];
     for (int i = 0; i < KBLOCKS * GPI * TM * TJ; i++)
         sums[i] = (VEC)(0.0f);
@@ -693,16 +590,14 @@ __kernel void conv2d_bwd_filter_flat(__global const float *x, int x_off,
         }
     }
 
-    store_sums(sums, out + out_off + split * split_stride, K, accumulate, grp_begin, grp_end);
+    /* block (kb, group) holds channels kb * TM + m and taps group * TJ + jj */
+    for (int k = 0; k < K; k++)
+        for (int j = grp_begin * TJ; j < min(grp_end * TJ, TAPS); j++)
+            put_sum(out + out_off + split * split_stride, k * TAPS + j,
+                    sums[((k / TM * groups + j / TJ - grp_begin) * TM + k % TM) * TJ + j % TJ],
+                    accumulate);
     if (db && grp_begin == 0)
-        for (int k = 0; k < K; k++) {
-            float lane[QB];
-            VSTORE(bias_sums[k], 0, lane);
-            float total = 0.0f;
-            for (int l = 0; l < QB; l++)
-                total += lane[l];
-            __global float *o = db + db_off + split * split_stride + k;
-            *o = accumulate ? *o + total : total;
-        }
+        for (int k = 0; k < K; k++)
+            put_sum(db + db_off + split * split_stride, k, bias_sums[k], accumulate);
 }
 #endif

@@ -127,7 +127,7 @@ for r in rows:
 '
 cp "$tmp/out" "$tmp/tune.json"
 checks=$((checks + 1))
-if [ ! -f "$tuning" ] || [ "$(head -1 "$tuning")" != "clcnn-tuning 1" ] ||
+if [ ! -f "$tuning" ] || [ "$(head -1 "$tuning")" != "clcnn-tuning 2" ] ||
     [ "$(grep -c '^conv2d\.' "$tuning")" -ne 3 ] || ls "$tmp"/tuning.txt.*.tmp >/dev/null 2>&1; then
     fail "tune did not write three entries to $tuning atomically"
     cat "$tuning" >&2
@@ -141,7 +141,7 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])][1:]
 entries = [l.split() for l in open(sys.argv[2]) if l.startswith("conv2d.")]
 ops = {"fwd": "conv2d.fwd", "bwd-data": "conv2d.bwd_data", "bwd-filter": "conv2d.bwd_filter"}
-out = ["clcnn-tuning 1"]
+out = ["clcnn-tuning 2"]
 for r in rows:
     others = [c for c in r["candidates"] if c["check"] == "ok" and
               (c["algo"], c["variant"]) != (r["default"]["algo"], r["default"]["variant"])]
@@ -164,10 +164,10 @@ for r in lines[1:]:
 '
 
 # damaged tuning files: ignored (entry by entry), never a crash
-printf 'clcnn-tuning 1\nconv2d.fwd garbage\nconv2d.fwd %s 999 999\n\x00\xff\n' \
+printf 'clcnn-tuning 2\nconv2d.fwd garbage\nconv2d.fwd %s 999 999\n\x00\xff\n' \
     "$(awk '/^conv2d.fwd/ {print $2}' "$tuning")" >"$tmp/bad1.txt"
 head -c 3000 /dev/urandom >"$tmp/bad2.txt"
-{ echo "clcnn-tuning 1"; head -c 3000 /dev/urandom; } >"$tmp/bad3.txt"
+{ echo "clcnn-tuning 2"; head -c 3000 /dev/urandom; } >"$tmp/bad3.txt"
 for bad in bad1 bad2 bad3; do
     run "bench with $bad" env CLCNN_TUNING_FILE="$tmp/$bad.txt" "$clcnn" bench \
         --layer lenet-conv1 --pass fwd --batch 2 --repeat 1 --no-peak --json &&

@@ -155,7 +155,7 @@ START_TEST(test_tuning)
 
     char text[1024];
     snprintf(text, sizeof text,
-             "clcnn-tuning 1\n"
+             "clcnn-tuning 2\n"
              "conv2d.fwd %s %d 1 1.5 gemm 4x8 kc128\n"
              "conv2d.bwd_data %s %d 0\n"
              "conv2d.bwd_filter %s %d 99\n"

@@ -15,7 +15,7 @@
 
 static const char good_file[] = "# a comment before the magic line\n"
                                 "\n"
-                                "clcnn-tuning 1\n"
+                                "clcnn-tuning 2\n"
                                 "conv2d.fwd n8c64h56w56 1 0 12.5 direct 8x16\n"
                                 "  conv2d.bwd_data n8c64h56w56 1 1\n"
                                 "conv2d.bwd_filter\tn8c64h56w56\t2\t1\t3e-1\r\n"
@@ -112,11 +112,11 @@ START_TEST(test_malformed_lines)
         "conv2d.fwd k\x01 1 0",
         "conv2d.fwd k 1 0 1.0 note\x7f",
         "conv2d.f\xc3\xa9 k 1 0",
-        "clcnn-tuning 1",
+        "clcnn-tuning 2",
     };
     char text[4096];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        snprintf(text, sizeof text, "clcnn-tuning 1\nop.a k1 3 4\n%s\nop.b k2 5 6\n", bad[i]);
+        snprintf(text, sizeof text, "clcnn-tuning 2\nop.a k1 3 4\n%s\nop.b k2 5 6\n", bad[i]);
         load(text);
         ck_assert_msg(clcnn__tuning_count(tu_ctx()) == 2, "line \"%s\" was accepted", bad[i]);
         expect_entry("op.a", "k1", 3, 4);
@@ -125,11 +125,11 @@ START_TEST(test_malformed_lines)
     }
 
     /* a NUL byte inside a line, a line of 2000 characters, an op of 64 */
-    static const char nul[] = "clcnn-tuning 1\nop.a k1 3 4\nop.c k\0 1 0\nop.b k2 5 6\n";
+    static const char nul[] = "clcnn-tuning 2\nop.a k1 3 4\nop.c k\0 1 0\nop.b k2 5 6\n";
     tu_ok(clcnn__tuning_load_text(tu_ctx(), nul, sizeof nul - 1));
     ck_assert_uint_eq(clcnn__tuning_count(tu_ctx()), 2);
     char *long_line = tu_alloc(4096);
-    snprintf(long_line, 4096, "clcnn-tuning 1\nop.a %02000d 1 0\nop.%064d k 1 0\nop.b k2 5 6\n",
+    snprintf(long_line, 4096, "clcnn-tuning 2\nop.a %02000d 1 0\nop.%064d k 1 0\nop.b k2 5 6\n",
              7, 8);
     load(long_line);
     ck_assert_uint_eq(clcnn__tuning_count(tu_ctx()), 1);
@@ -142,15 +142,15 @@ END_TEST
  * ignored whole. */
 START_TEST(test_ignored_files)
 {
-    load("conv2d.fwd k 1 0\nclcnn-tuning 1\nconv2d.fwd k2 1 0\n");
+    load("conv2d.fwd k 1 0\nclcnn-tuning 2\nconv2d.fwd k2 1 0\n");
     ck_assert_uint_eq(clcnn__tuning_count(tu_ctx()), 0);
-    load("clcnn-tuning 2\nconv2d.fwd k 1 0\n");
+    load("clcnn-tuning 1\nconv2d.fwd k 1 0\n"); /* the numbering before version 2 */
     ck_assert_uint_eq(clcnn__tuning_count(tu_ctx()), 0);
     load("");
     ck_assert_uint_eq(clcnn__tuning_count(tu_ctx()), 0);
-    load("clcnn-tuning 1");
+    load("clcnn-tuning 2");
     ck_assert_uint_eq(clcnn__tuning_count(tu_ctx()), 0);
-    load("  clcnn-tuning 1  \r\nconv2d.fwd k 1 0");
+    load("  clcnn-tuning 2  \r\nconv2d.fwd k 1 0");
     ck_assert_uint_eq(clcnn__tuning_count(tu_ctx()), 1);
     tu_ok(clcnn__tuning_load_text(tu_ctx(), NULL, 0));
     ck_assert_uint_eq(clcnn__tuning_count(tu_ctx()), 0);
@@ -158,7 +158,7 @@ START_TEST(test_ignored_files)
     size_t big = (5u << 20);
     char *text = tu_alloc(big);
     memset(text, '\n', big);
-    memcpy(text, "clcnn-tuning 1\nconv2d.fwd k 1 0\n", 32);
+    memcpy(text, "clcnn-tuning 2\nconv2d.fwd k 1 0\n", 32);
     tu_ok(clcnn__tuning_load_text(tu_ctx(), text, big));
     ck_assert_uint_eq(clcnn__tuning_count(tu_ctx()), 0);
     free(text);
@@ -181,7 +181,7 @@ START_TEST(test_fuzz)
             for (size_t i = 0; i < n; i++)
                 text[i] = (char)(int)tu_uniform(&rng, 0, 256);
             if (n > 15 && round % 2)
-                memcpy(text, "clcnn-tuning 1\n", 15);
+                memcpy(text, "clcnn-tuning 2\n", 15);
         } else {
             memcpy(text, good_file, good_len);
             n = good_len;
@@ -266,7 +266,7 @@ END_TEST
 START_TEST(test_set_invalid)
 {
     clcnn_context *ctx = tu_ctx();
-    load("clcnn-tuning 1\n");
+    load("clcnn-tuning 2\n");
     tu_expect_status(clcnn__tuning_set(ctx, "conv2d.fwd", "a key", 1, 0, 0, NULL),
                      CLCNN_ERR_INVALID_ARGUMENT);
     tu_expect_status(clcnn__tuning_set(ctx, "", "k", 1, 0, 0, NULL), CLCNN_ERR_INVALID_ARGUMENT);

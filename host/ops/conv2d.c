@@ -91,10 +91,9 @@ static const conv2d_tile bwd_1x1[] = {
 /* Backward-filter. Rows: TM output channels x TJ taps x QV columns of an
  * output row per step (vectors along the pixels; for few output channels).
  * Panel: TM output channels x TN taps over a KC-pixel gathered panel (vectors
- * along the taps; everything else). Plane: TM x TJ x QB over images of at
- * most 32 taps copied, zero-padded, to private memory (first layers). Flat:
- * TM x TJ x QB over the image's im2col matrix, read from rows of shifted
- * input in private memory, summing db on the way. */
+ * along the taps; everything else). Flat: TM x TJ x QB over the image's
+ * im2col matrix, read from rows of shifted input in private memory, summing
+ * db on the way (small images, CPUs). */
 static const conv2d_tile bwd_filter[] = {
     {"rows 6x4x8", CONV2D_M_FILTER, 0, 6, 4, 8},
     {"rows 4x4x4", CONV2D_M_FILTER, 0, 4, 4, 4},
@@ -102,8 +101,6 @@ static const conv2d_tile bwd_filter[] = {
     {"panel 8x16 kc128", CONV2D_M_PANEL, 0, 8, 16, 128},
     {"panel 4x8 kc128", CONV2D_M_PANEL, 0, 4, 8, 128},
     {"panel 8x16 kc512", CONV2D_M_PANEL, 0, 8, 16, 512},
-    {"plane 6x4x16", CONV2D_M_PLANE_FILTER, 0, 6, 4, 16},
-    {"plane 4x5x16", CONV2D_M_PLANE_FILTER, 0, 4, 5, 16},
     {"panel 8x32 kc512", CONV2D_M_PANEL, 0, 8, 32, 512},
     {"flat 2x9x16", CONV2D_M_FLAT_FILTER, 0, 2, 9, 16},
     {"flat 4x5x16", CONV2D_M_FLAT_FILTER, 0, 4, 5, 16},
@@ -184,7 +181,7 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
     else if (t->method == CONV2D_M_PLANE &&
              (!stride1 || g->dil_h != 1 || g->dil_w != 1 || g->R > 9 || g->S > 9))
         reason = "needs stride 1, dilation 1 and a filter of at most 9x9";
-    else if ((t->method == CONV2D_M_PLANE_COL2IM || t->method == CONV2D_M_PLANE_FILTER) &&
+    else if (t->method == CONV2D_M_PLANE_COL2IM &&
              (!stride1 || g->dil_h != 1 || g->dil_w != 1 || g->S > t->c ||
               g->C * g->R * g->S > 32 ||
               (size_t)g->C * (g->P + g->R - 1) * (conv2d_ceil_div((size_t)g->Q, t->c) + 1) *
@@ -201,15 +198,10 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
     else if (t->method == CONV2D_M_FLAT_FILTER &&
              (!stride1 || g->dil_h != 1 || g->dil_w != 1 || (long long)g->P * g->Q < t->c ||
               conv2d_flat_floats(g, conv2d_flat_channels(g, t->b), t->c) >
-                  CONV2D_FLAT_FILTER_FLOATS ||
+                  CONV2D_FLAT_FLOATS ||
               conv2d_ceil_div((size_t)g->K, t->a) * t->a * t->b > 512))
         reason = "needs stride 1, dilation 1, a small image and at most 512 vectors of sums "
                  "(K times the taps of a group)";
-    else if (t->method == CONV2D_M_PLANE_FILTER &&
-             conv2d_ceil_div((size_t)g->K, t->a) *
-                     conv2d_ceil_div((size_t)g->C * g->R * g->S, t->b) * t->a * t->b >
-                 512)
-        reason = "needs at most 512 vectors of sums (K times the taps)";
     else if (t->method == CONV2D_M_1X1 && (g->R != 1 || g->S != 1))
         reason = "needs a 1x1 filter";
     else if (t->method == CONV2D_M_WINO &&
@@ -267,9 +259,9 @@ enum {
     V_FLIPPED_KVEC_2X10 = 5,
     V_GATHER_8X16 = 0, V_GATHER_4X8 = 1, V_FLIPPED_DIRECT_1X16 = 4, V_FLIPPED_PLANE_6X4X16 = 10,
     V_FLIPPED_ROWS_1X4X16 = 5, V_GATHER_1X16 = 6, V_GATHER_4X16 = 7,
-    V_ROWS_6X4X8 = 0, V_PANEL_8X16_KC512 = 5, V_PANEL_8X32_KC512 = 8,
+    V_ROWS_6X4X8 = 0, V_PANEL_8X16_KC512 = 5, V_PANEL_8X32_KC512 = 6,
     V_PLANE_6X4X16 = 3, V_PLANE_8X2X16 = 4, V_FLAT_8X16 = 5, V_PLANE_COL2IM = 8,
-    V_PLANE_FILTER_6X4X16 = 6, V_PLANE_FILTER_4X5X16 = 7, V_FLAT_FILTER_2X9X16 = 9,
+    V_FLAT_FILTER_2X9X16 = 7, V_FLAT_FILTER_4X5X16 = 8,
 };
 
 /*
@@ -337,8 +329,7 @@ enum {
  *   flipped plane kernel with blocks of 6 channels, where the gather's
  *   blocks of 8 leave a quarter of their lanes idle (LeNet conv2 116 -> 169;
  *   with 3 channels it ties the gather of 4, with 8 it loses 2x to the
- *   gather of 8), backward-filter (LeNet 89 -> 121 over the rows,
- *   Keras 73 -> 115 over the panel); forward, for at most 32 channels out,
+ *   gather of 8); forward, for at most 32 channels out,
  *   wherever the rule takes DIRECT (batch 1024: LeNet conv1 108 -> 194,
  *   conv2 122 -> 160, Keras conv1 59 -> 81 over the direct kernel, whose
  *   partial blocks store lane by lane where the plane kernel's spill into the
@@ -349,12 +340,15 @@ enum {
  *   1024: Keras conv1 80 -> 128 over the plane kernel, conv2 227 -> 276
  *   over the implicit GEMM, LeNet conv2 177 -> 236; C32 8x8 K128 3x3 186 ->
  *   330 over kvec, 1x1 C64 8x8 K128 297 -> 340 over the 1x1 product; with
- *   LeNet conv1's 6 channels the plane kernel ties),
- *   backward-filter
- *   for up to 56 channels out, any number of taps, with db summed in the
- *   same pass over dy instead of conv2d_bwd_bias's second one (Keras conv1
- *   79 -> 160 over the plane kernel, LeNet conv1 150 -> 192; LeNet conv2
- *   112 -> 135 over the panel, C16 K32 32x32 170 -> 289).
+ *   LeNet conv1's 6 channels the plane kernel ties), backward-filter for up
+ *   to 56 channels out, any number of taps (first layers of at most 32 taps
+ *   with more channels: blocks of 4 channels and 5 taps), with db summed in
+ *   the same pass over dy instead of conv2d_bwd_bias's second one (Keras
+ *   conv1 73 -> 160 and LeNet conv1 89 -> 192 over the panel and the rows,
+ *   which a plane kernel over zero-padded image copies had taken to 115 and
+ *   150; LeNet conv2 112 -> 135 over the panel, C16 K32 32x32 170 -> 289,
+ *   C1 48x48 3x3 85 -> 155 over that plane kernel, which the flat one now
+ *   replaces).
  * On GPUs the same rule applies, without the plane kernels, until a tuning
  * file exists.
  */
@@ -376,9 +370,9 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
         *variant = g->K <= 8 ? V_ROWS_6X4X8 : crs > 16 ? V_PANEL_8X32_KC512 : V_PANEL_8X16_KC512;
         if (cpu && clcnn__conv2d_tile_supports(ctx, &bwd_filter[V_FLAT_FILTER_2X9X16], g, NULL))
             *variant = V_FLAT_FILTER_2X9X16;
-        else if (cpu &&
-                 clcnn__conv2d_tile_supports(ctx, &bwd_filter[V_PLANE_FILTER_6X4X16], g, NULL))
-            *variant = g->K <= 6 ? V_PLANE_FILTER_6X4X16 : V_PLANE_FILTER_4X5X16;
+        else if (cpu && crs <= 32 &&
+                 clcnn__conv2d_tile_supports(ctx, &bwd_filter[V_FLAT_FILTER_4X5X16], g, NULL))
+            *variant = V_FLAT_FILTER_4X5X16; /* first layers with more channels */
         return;
     }
     if (pass == CLCNN__CONV2D_BACKWARD_DATA) {

@@ -43,8 +43,6 @@ typedef enum conv2d_method {
     CONV2D_M_PLANE,   /* kernels/conv2d_plane.cl: KB x PB x QB block, whole planes */
     CONV2D_M_PLANE_COL2IM, /* kernels/conv2d_plane.cl: backward-data of whole images in
                             * private memory, QB columns */
-    CONV2D_M_PLANE_FILTER, /* kernels/conv2d_plane.cl: backward-filter over images
-                            * copied to private memory, TM x TJ x QB block */
     CONV2D_M_FLAT,         /* kernels/conv2d_plane.cl: forward over an image's im2col
                             * matrix in private memory, KB channels x QB pixels */
     CONV2D_M_FLAT_FILTER,  /* kernels/conv2d_plane.cl: backward-filter over an image's
@@ -55,11 +53,9 @@ typedef enum conv2d_method {
 
 /* The private copy of one image that conv2d_bwd_data_plane holds, and the
  * rows of shifted input of the flat forward and backward-filter kernels, in
- * floats (PLANE_FLOATS, FLAT_FLOATS and FLAT_FILTER_FLOATS in
- * kernels/conv2d_plane.cl). */
+ * floats (PLANE_FLOATS and FLAT_FLOATS in kernels/conv2d_plane.cl). */
 #define CONV2D_PLANE_FLOATS 8192
 #define CONV2D_FLAT_FLOATS 49152
-#define CONV2D_FLAT_FILTER_FLOATS 20480
 
 /* One tile variant. Backward-data variants marked flipped run the forward
  * method on dy with the flipped, transposed filter (stride 1 only). */

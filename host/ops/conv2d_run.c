@@ -115,7 +115,7 @@ static clcnn_status forward_flat(clcnn_context *ctx, const conv2d_tile *t, conv2
 {
     char options[128];
     snprintf(options, sizeof options,
-             "-D PLANE_PASS=4 -D FR=%d -D FS=%d -D CB=%d -D KB=%d -D QB=%d -D FLAT_PQ=%d "
+             "-D PLANE_PASS=3 -D FR=%d -D FS=%d -D CB=%d -D KB=%d -D QB=%d -D FLAT_PQ=%d "
              "-D FLAT_Q=%d",
              g->R, g->S, g->C, t->a, t->c, g->P * g->Q, g->Q);
     cl_kernel k;
@@ -401,8 +401,7 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
 {
     const int panel = t->method == CONV2D_M_PANEL;
     const int flat = t->method == CONV2D_M_FLAT_FILTER;
-    const int plane = t->method == CONV2D_M_PLANE_FILTER || flat;
-    if (t->method != CONV2D_M_FILTER && !panel && !plane)
+    if (t->method != CONV2D_M_FILTER && !panel && !flat)
         return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED,
                            "conv2d: %s is not a backward-filter variant", t->name);
     const int tm = t->a, tj = t->b, rs = g->R * g->S;
@@ -416,30 +415,24 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
         groups_per_item = groups;
     while (flat && groups_per_item > 1 &&
            conv2d_flat_floats(g, conv2d_flat_channels(g, groups_per_item * tj), t->c) >
-               CONV2D_FLAT_FILTER_FLOATS)
+               CONV2D_FLAT_FLOATS)
         groups_per_item--;
     const size_t items_per_split = flat ? ceil_div((size_t)groups, (size_t)groups_per_item) : 1;
     char options[160];
     if (panel) /* tj taps per work-item: one vector of up to 16, or two of 16 */
         snprintf(options, sizeof options, "-D TM=%d -D TN=%d -D NV=%d -D KC=%d", tm,
                  tj > 16 ? 16 : tj, tj > 16 ? tj / 16 : 1, t->c);
-    else if (plane) {
-        const int n = snprintf(options, sizeof options,
-                               "-D PLANE_PASS=%d -D FR=%d -D FS=%d -D CB=%d -D TM=%d -D TJ=%d "
-                               "-D QB=%d -D KBLOCKS=%d",
-                               flat ? 5 : 3, g->R, g->S, g->C, tm, tj, t->c, kblocks);
-        if (flat)
-            snprintf(options + n, sizeof options - (size_t)n,
-                     " -D FLAT_PQ=%d -D FLAT_Q=%d -D GPI=%d", g->P * g->Q, g->Q,
-                     groups_per_item);
-    }
+    else if (flat)
+        snprintf(options, sizeof options,
+                 "-D PLANE_PASS=4 -D FR=%d -D FS=%d -D CB=%d -D TM=%d -D TJ=%d -D QB=%d "
+                 "-D KBLOCKS=%d -D FLAT_PQ=%d -D FLAT_Q=%d -D GPI=%d",
+                 g->R, g->S, g->C, tm, tj, t->c, kblocks, g->P * g->Q, g->Q, groups_per_item);
     else
         snprintf(options, sizeof options, "-D ROWS=%d -D TM=%d -D TJ=%d -D QV=%d",
                  g->stride_w <= 2 ? g->stride_w : 0, tm, tj, t->c);
-    const char *file = panel ? "conv2d_bwd_panel" : plane ? "conv2d_plane" : "conv2d_bwd_filter";
+    const char *file = panel ? "conv2d_bwd_panel" : flat ? "conv2d_plane" : "conv2d_bwd_filter";
     const char *name = panel                ? "conv2d_bwd_panel"
                        : flat               ? "conv2d_bwd_filter_flat"
-                       : plane              ? "conv2d_bwd_filter_plane"
                        : g->stride_w == 1   ? "conv2d_bwd_filter_s1"
                        : g->stride_w == 2   ? "conv2d_bwd_filter_s2"
                                             : "conv2d_bwd_filter_sn";
@@ -458,11 +451,11 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
 
     const size_t crs = (size_t)g->C * (size_t)rs;
     /* the reduction is split along output rows (row kernel), pixels (panel
-     * kernel, which sweeps all of K in each work-item) or images (plane
-     * kernel, which sweeps all of K and all taps) */
-    const size_t units = (size_t)g->N * (plane ? 1 : (size_t)g->P) * (panel ? (size_t)g->Q : 1);
-    const size_t blocks = (plane ? items_per_split : ceil_div(crs, (size_t)tj)) *
-                          (panel || plane ? 1 : ceil_div((size_t)g->K, (size_t)tm));
+     * kernel, which sweeps all of K in each work-item) or images (flat
+     * kernel, which sweeps all of K and its groups of taps) */
+    const size_t units = (size_t)g->N * (flat ? 1 : (size_t)g->P) * (panel ? (size_t)g->Q : 1);
+    const size_t blocks = (flat ? items_per_split : ceil_div(crs, (size_t)tj)) *
+                          (panel || flat ? 1 : ceil_div((size_t)g->K, (size_t)tm));
     const size_t want = (ctx->info.is_gpu ? 64 : 16) * compute_units(ctx);
     size_t splits = blocks >= want ? 1 : ceil_div(want, blocks);
     if (splits > units)
@@ -472,7 +465,7 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
     /* the bias kernel always splits by output rows */
     const size_t np = (size_t)g->N * (size_t)g->P;
     const size_t bias_rows = panel   ? ceil_div(np, splits)
-                             : plane ? per_split * (size_t)g->P
+                             : flat ? per_split * (size_t)g->P
                                      : per_split;
     const size_t bias_splits = ceil_div(np, bias_rows);
 
@@ -499,13 +492,13 @@ clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_
     }
     const int accumulate = splits == 1;
 
-    /* the plane kernel's splits go along the first dimension, which PoCL
+    /* the flat kernel's splits go along the first dimension, which PoCL
      * shares out among its threads (with 1 there, one thread ran them all) */
-    const size_t global[3] = {plane ? splits : ceil_div(crs, (size_t)tj),
-                              plane ? items_per_split
+    const size_t global[3] = {flat ? splits : ceil_div(crs, (size_t)tj),
+                              flat ? items_per_split
                               : panel ? 1
                                       : ceil_div((size_t)g->K, (size_t)tm),
-                              plane ? 1 : splits};
+                              flat ? 1 : splits};
     static const size_t one[3] = {1, 1, 1};
     /* without db the flat kernel gets a NULL buffer (out_b points into the
      * partial sums either way) */

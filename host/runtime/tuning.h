@@ -11,7 +11,7 @@
  * measurements.
  *
  * Format (text, one entry per line, '#' starts a comment line):
- *   clcnn-tuning 1                               first non-comment line
+ *   clcnn-tuning 2                               first non-comment line
  *   OP KEY ALGO VARIANT [MS [NOTE...]]
  * OP is a name such as "conv2d.fwd"; KEY the op's shape key (no white space);
  * ALGO and VARIANT small non-negative integers as the op defines them; MS the
@@ -25,8 +25,11 @@
 
 #include "runtime.h"
 
-/* The first line every tuning file must carry. */
-#define CLCNN__TUNING_MAGIC "clcnn-tuning 1"
+/* The first line every tuning file must carry. Its number goes up whenever
+ * the variant tables of an op lose or reorder entries, so that files written
+ * against the old numbering are ignored whole (2: conv2d's plane
+ * backward-filter variants gave way to the flat ones). */
+#define CLCNN__TUNING_MAGIC "clcnn-tuning 2"
 
 /*
  * The choice for (op, key) from ctx's tuning file into *algo and *variant.

@@ -271,12 +271,12 @@ static void make_images(void)
 static void make_tuning(void)
 {
     static const char *const files[][2] = {
-        {"valid", "# clcnn tuning file\nclcnn-tuning 1\n"
+        {"valid", "# clcnn tuning file\nclcnn-tuning 2\n"
                   "conv2d.fwd 2x1x28x28:6x5x5:p2s1d1 1 3 0.125 direct 4x8\n"
                   "gemm.nn 64x120x400 0 2 0.5\n"
                   "conv2d.fwd 2x1x28x28:6x5x5:p2s1d1 2 0\n"},
         {"no-magic", "conv2d.fwd k 1 1\n"},
-        {"bad-lines", "clcnn-tuning 1\nconv2d.fwd\nop key -1 2\nop key 1 1001\nop key 1 1 nan\n"
+        {"bad-lines", "clcnn-tuning 2\nconv2d.fwd\nop key -1 2\nop key 1 1001\nop key 1 1 nan\n"
                       "op key 1 1 1e300 note\n\n#\nop2 key2 0 0 -0 x\r\n"},
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
