@@ -42,6 +42,7 @@
 #ifndef CLCNN_H
 #define CLCNN_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "clcnn_version.h"
@@ -586,7 +587,9 @@ CLCNN_API clcnn_status clcnn_net_layer(const clcnn_net *net, int index, clcnn_la
 
 /*
  * Sets the optimiser (default: SGD, lr 0.01, no momentum). Resets the
- * optimiser state and step count when the kind changes.
+ * optimiser state and step count when the kind changes. Hyper-parameters
+ * outside the ranges clcnn_optim_step lists are CLCNN_ERR_INVALID_ARGUMENT
+ * here already, with a sentence naming the field.
  */
 CLCNN_API clcnn_status clcnn_net_set_optimizer(clcnn_net *net, const clcnn_optim_params *params);
 
@@ -652,10 +655,38 @@ typedef struct clcnn_train_state {
     int epoch;                /* epochs completed */
     int batch;                /* batch size of the run */
     unsigned long long seed;  /* the run's seed */
-    clcnn_rng rng;            /* the shuffling generator after `epoch` epochs */
+    clcnn_rng rng;            /* the shuffling and augmentation generator, now */
     clcnn_lr_params schedule; /* learning-rate schedule of the run */
-    float best_accuracy;      /* for the caller's bookkeeping */
+    float best_accuracy;      /* for the caller's bookkeeping, in [0, 1] */
+    long batch_in_epoch;      /* batches of epoch `epoch` + 1 already trained
+                                 (0 between epochs; set by a stopped epoch) */
+    clcnn_rng epoch_rng;      /* with batch_in_epoch > 0: the generator as that
+                                 epoch began, to shuffle it the same way again */
 } clcnn_train_state;
+
+/* The largest epoch count and batch size a training state may hold. */
+#define CLCNN_MAX_EPOCHS 100000
+#define CLCNN_MAX_BATCH 65536
+
+/*
+ * Checks every value of a training state before it is trusted, as
+ * clcnn_net_load does for a checkpoint, clcnn_net_save before writing one
+ * and the clcnn tool for its command line. steps is the optimiser's step
+ * count (clcnn_net_steps). The ranges: 0 <= epoch <= CLCNN_MAX_EPOCHS, and
+ * epoch <= schedule.total where total > 0; 1 <= batch <= CLCNN_MAX_BATCH;
+ * rng not all zero (xoshiro's one dead state), epoch_rng too when
+ * batch_in_epoch > 0; schedule.kind one of clcnn_lr_schedule; base_lr
+ * finite and > 0; step_size 1..CLCNN_MAX_EPOCHS for STEP (else
+ * 0..CLCNN_MAX_EPOCHS); gamma in (0, 1] for STEP (else in [0, 1]); total
+ * 1..CLCNN_MAX_EPOCHS for COSINE (else 0..CLCNN_MAX_EPOCHS); min_lr finite,
+ * 0 <= min_lr <= base_lr; best_accuracy in [0, 1]; 0 <= batch_in_epoch and
+ * epoch + batch_in_epoch <= steps <= (epoch + 1) * 2^31 (an epoch has at
+ * least one step and at most 2^31, and no step is skipped).
+ * Returns CLCNN_OK, or CLCNN_ERR_INVALID_ARGUMENT with a sentence naming the
+ * field, its value and the allowed range in message (may be NULL).
+ */
+CLCNN_API clcnn_status clcnn_train_state_validate(const clcnn_train_state *state, long steps,
+                                                  char *message, size_t message_size);
 
 /*
  * Saves the network to path: a versioned binary file (magic, format version,
@@ -695,7 +726,7 @@ CLCNN_API clcnn_status clcnn_net_load(clcnn_context *ctx, const char *path, int 
 /* Called during clcnn_train_epoch after every report_every batches and after
  * the last: images done so far in this epoch, the epoch's size, and the mean
  * loss of the batches sampled so far. Return non-zero to stop the epoch
- * early: clcnn_train_epoch then returns CLCNN_OK without counting the epoch. */
+ * early, as options->stop does. */
 typedef int (*clcnn_progress_fn)(void *user, size_t done, size_t total, float loss);
 
 /* How clcnn_train_epoch feeds the network. A zeroed struct means MNIST's
@@ -707,6 +738,9 @@ typedef struct clcnn_train_options {
     int report_every;  /* batches between loss readings (0: 16) */
     clcnn_progress_fn progress; /* may be NULL */
     void *user;        /* passed to progress */
+    const volatile sig_atomic_t *stop; /* may be NULL; read after every batch:
+                          non-zero stops the epoch there (a signal handler may
+                          set it) */
 } clcnn_train_options;
 
 /*
@@ -714,6 +748,12 @@ typedef struct clcnn_train_options {
  * batch size (the last one partial), normalises and augments them as options
  * say (options may be NULL), trains with learning rate
  * clcnn_lr_at(&state->schedule, state->epoch), then increments state->epoch.
+ * An epoch stopped early (options->stop or progress) returns CLCNN_OK with
+ * state->epoch unchanged and state->batch_in_epoch counting the batches done;
+ * the next call (after a checkpoint and a reload too) continues that epoch
+ * where it stopped, exactly as if it had not stopped. state is validated
+ * first (clcnn_train_state_validate; a batch_in_epoch past the epoch's last
+ * batch is CLCNN_ERR_INVALID_ARGUMENT).
  * The loss is read back (a device synchronisation) every report_every batches
  * and after the last one; *mean_loss (may be NULL) receives the mean of those
  * readings. A NaN or infinite loss stops the epoch with CLCNN_ERR_NUMERIC.

@@ -334,7 +334,8 @@ static clcnn_status op_net_train_save(char *msg, size_t size)
 {
     clcnn_context *ctx = tu_ctx();
     clcnn_net *net = NULL;
-    clcnn_train_state state = {.epoch = 1, .batch = BATCH, .seed = 5};
+    clcnn_train_state state = {.epoch = 1, .batch = BATCH, .seed = 5,
+                               .schedule = {.base_lr = 0.001f}};
     clcnn_rng_seed(&state.rng, 5);
     float loss = 0, probs[BATCH * 10];
     clcnn_status st = clcnn_net_create(ctx, "lenet5", BATCH, 1, 28, 28, &net);
@@ -715,7 +716,8 @@ START_TEST(test_nonfinite_model_files)
     tu_ok(clcnn_tensor_read(net->params, params, 61706));
     params[500] = NAN; /* conv2's weights (156..2555) */
     tu_ok(clcnn_tensor_write(net->params, params, 61706));
-    clcnn_train_state state = {.epoch = 2, .batch = BATCH};
+    clcnn_train_state state = {.epoch = 1, .batch = BATCH, .schedule = {.base_lr = 0.001f}};
+    clcnn_rng_seed(&state.rng, 2);
     clcnn_status st = clcnn_net_save(net, checkpoint_path, &state);
     ck_assert_msg(st == CLCNN_ERR_NUMERIC && strstr(clcnn_last_error(tu_ctx()), "layer 4"),
                   "save with NaN: %s: %s", clcnn_status_name(st), clcnn_last_error(tu_ctx()));

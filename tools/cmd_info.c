@@ -60,8 +60,9 @@ int clcnn__cmd_info(int argc, char **argv)
     printf("\ntotal parameters: %zu (%.1f KiB of float32)\n", clcnn_net_param_count(net),
            (double)clcnn_net_param_count(net) * 4.0 / 1024.0);
     if (has_state)
-        printf("checkpoint: %d epoch(s) done, %ld optimiser steps, batch %d, seed %llu\n",
-               state.epoch, clcnn_net_steps(net), state.batch, state.seed);
+        printf("checkpoint: %d epoch(s) done%s, %ld optimiser steps, batch %d, seed %llu\n",
+               state.epoch, state.batch_in_epoch ? " and part of the next" : "",
+               clcnn_net_steps(net), state.batch, state.seed);
     clcnn_net_destroy(net);
     clcnn_context_destroy(ctx);
     return CLCNN__EXIT_OK;

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,10 +48,15 @@ const char clcnn__usage_train[] =
     "  --out FILE         save a checkpoint (model + training state) to FILE after\n"
     "                     every epoch; it loads in eval, predict and info too\n"
     "  --resume FILE      continue the run saved in FILE (its recipe is kept;\n"
-    "                     --epochs sets the new total); --out defaults to FILE\n"
+    "                     --epochs sets a new total, default the saved one);\n"
+    "                     --out defaults to FILE\n"
     "  --json             one JSON object per epoch and a final summary object\n"
     "  --device SELECTOR  OpenCL device (see 'clcnn devices')\n"
-    "  -h, --help         show this help\n";
+    "  -h, --help         show this help\n"
+    "\n"
+    "Ctrl-C (SIGINT) or SIGTERM stops at the next batch, saves the checkpoint to\n"
+    "--out (mid-epoch: --resume continues that epoch exactly) and exits 130 or 143;\n"
+    "a second one stops at once, leaving the last saved checkpoint as it was.\n";
 
 typedef struct progress {
     int tty;
@@ -106,16 +112,59 @@ static void json_escaped(FILE *out, const char *s)
 
 typedef struct recipe {
     const char *model, *data, *out, *resume, *device;
-    int epochs, batch, shift, json, train_limit, stop_after;
+    int epochs, epochs_given, batch, shift, json, train_limit, stop_after;
     unsigned long long seed;
     clcnn_optim_params optim;
     clcnn_lr_params schedule;
 } recipe;
 
+/* The signal that asked the run to stop (0: none). The one global of the
+ * command: a signal handler can reach nothing else. */
+static volatile sig_atomic_t stop_signal;
+
+/* The first SIGINT or SIGTERM asks the loop to stop at the next batch; a
+ * second one ends the process at once. Files are replaced by rename, so
+ * ending mid-save leaves the last checkpoint whole. */
+static void on_stop_signal(int sig)
+{
+    if (stop_signal)
+        _exit(128 + sig);
+    stop_signal = sig;
+}
+
+static void catch_stop_signals(int on)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on ? on_stop_signal : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* After a stop by signal: what was kept and how to go on; the exit status
+ * is the shell's for that signal. */
+static int report_stop(const recipe *r, const clcnn_train_state *state, int saved)
+{
+    const char *name = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
+    if (state->batch_in_epoch)
+        fprintf(stderr, "clcnn: train: stopped by %s in epoch %d after %ld batches", name,
+                state->epoch + 1, state->batch_in_epoch);
+    else
+        fprintf(stderr, "clcnn: train: stopped by %s after epoch %d", name, state->epoch);
+    if (saved)
+        fprintf(stderr, "; checkpoint saved to %s\nresume with: clcnn train --resume %s "
+                        "--data %s --epochs %d\n",
+                r->out, r->out, r->data, r->epochs);
+    else
+        fprintf(stderr, "; nothing saved (no --out)\n");
+    return 128 + stop_signal;
+}
+
 /* Parses the command line into r; returns an exit status. */
 static int parse(int argc, char **argv, recipe *r)
 {
-    const char *epochs = "10", *batch = "32", *lr = NULL, *optimizer = "adam";
+    const char *epochs = NULL, *batch = "32", *lr = NULL, *optimizer = "adam";
     const char *momentum = "0.9", *decay = "0", *schedule = "cosine", *step_size = "3";
     const char *shift = "2", *seed = "1", *limit = NULL, *stop = NULL;
     const clcnn__option options[] = {
@@ -148,18 +197,21 @@ static int parse(int argc, char **argv, recipe *r)
     static const char *const optimizers[] = {"sgd", "adam", NULL};
     static const char *const schedules[] = {"constant", "step", "cosine", NULL};
     int kind, sched, step, seed_int;
-    if ((rc = clcnn__cli_int("train", "epochs", epochs, 1, 100000, &r->epochs)) ||
-        (rc = clcnn__cli_int("train", "batch", batch, 1, 65536, &r->batch)) ||
+    r->epochs_given = epochs != NULL;
+    if ((rc = clcnn__cli_int("train", "epochs", epochs ? epochs : "10", 1, CLCNN_MAX_EPOCHS,
+                             &r->epochs)) ||
+        (rc = clcnn__cli_int("train", "batch", batch, 1, CLCNN_MAX_BATCH, &r->batch)) ||
         (rc = clcnn__cli_choice("train", "optimizer", optimizer, optimizers, &kind)) ||
         (rc = clcnn__cli_choice("train", "schedule", schedule, schedules, &sched)) ||
-        (rc = clcnn__cli_int("train", "step-size", step_size, 1, 100000, &step)) ||
+        (rc = clcnn__cli_int("train", "step-size", step_size, 1, CLCNN_MAX_EPOCHS, &step)) ||
         (rc = clcnn__cli_int("train", "shift", shift, 0, 16, &r->shift)) ||
         (rc = clcnn__cli_int("train", "seed", seed, 0, 2147483647, &seed_int)))
         return rc;
     if (limit && (rc = clcnn__cli_int("train", "train-limit", limit, 1, 2147483647,
                                       &r->train_limit)))
         return rc;
-    if (stop && (rc = clcnn__cli_int("train", "stop-after", stop, 1, 100000, &r->stop_after)))
+    if (stop && (rc = clcnn__cli_int("train", "stop-after", stop, 1, CLCNN_MAX_EPOCHS,
+                                     &r->stop_after)))
         return rc;
     char *end;
     double lr_v = lr ? strtod(lr, &end) : (kind == CLCNN_OPTIM_ADAM ? 0.002 : 0.05);
@@ -197,6 +249,32 @@ static int load_data(const recipe *r, clcnn_dataset **train, clcnn_dataset **tes
     return CLCNN__EXIT_OK;
 }
 
+/* A checkpoint's values are valid (clcnn_net_load checked them); here they
+ * must also fit this run: the total of epochs, and a step count that these
+ * training images at this batch size give. */
+static int check_resume(recipe *r, const clcnn_dataset *train, const clcnn_net *net,
+                        clcnn_train_state *state)
+{
+    if (!r->epochs_given && state->schedule.total > 0)
+        r->epochs = (int)state->schedule.total;
+    if (state->epoch > r->epochs)
+        return clcnn__cli_fail("train", "%s has %d epochs done; --epochs %d must be at least that",
+                               r->resume, state->epoch, r->epochs);
+    if (state->schedule.total > 0)
+        state->schedule.total = r->epochs;
+    size_t images = clcnn_dataset_count(train), batches = (images + (size_t)r->batch - 1) /
+                                                          (size_t)r->batch;
+    long want = (long)state->epoch * (long)batches + state->batch_in_epoch;
+    if (clcnn_net_steps(net) != want || (size_t)state->batch_in_epoch >= batches)
+        return clcnn__cli_fail("train",
+                               "%s took %ld optimiser steps, but %d epochs and %ld batches of "
+                               "%zu images in batches of %d make %ld: was it trained on other "
+                               "data, or with another --train-limit?",
+                               r->resume, clcnn_net_steps(net), state->epoch,
+                               state->batch_in_epoch, images, r->batch, want);
+    return CLCNN__EXIT_OK;
+}
+
 /* Creates the network or restores it from --resume; returns an exit status. */
 static int setup_net(clcnn_context *ctx, recipe *r, const clcnn_dataset *train, clcnn_net **net,
                      clcnn_train_state *state)
@@ -211,7 +289,7 @@ static int setup_net(clcnn_context *ctx, recipe *r, const clcnn_dataset *train, 
                                    r->resume);
         r->batch = state->batch;
         r->seed = state->seed;
-        return CLCNN__EXIT_OK;
+        return check_resume(r, train, *net, state);
     }
     int c, h, w;
     clcnn_dataset_shape(train, &c, &h, &w);
@@ -223,6 +301,9 @@ static int setup_net(clcnn_context *ctx, recipe *r, const clcnn_dataset *train, 
     state->seed = r->seed;
     clcnn_rng_seed(&state->rng, r->seed);
     state->schedule = r->schedule;
+    char why[512];
+    if (clcnn_train_state_validate(state, 0, why, sizeof why) != CLCNN_OK)
+        return clcnn__cli_usage_error("train", "%s", why);
     return CLCNN__EXIT_OK;
 }
 
@@ -312,7 +393,9 @@ int clcnn__cmd_train(int argc, char **argv)
                clcnn_dataset_count(train), clcnn_dataset_count(test), r.batch, setup_seconds);
     fflush(stdout);
     progress prog = {.tty = isatty(STDERR_FILENO), .epochs = r.epochs};
-    clcnn_train_options options = {.max_shift = r.shift, .progress = on_progress, .user = &prog};
+    clcnn_train_options options = {.max_shift = r.shift, .progress = on_progress, .user = &prog,
+                                   .stop = &stop_signal};
+    catch_stop_signals(1);
     double train_seconds = 0, total_start = now();
     size_t trained = 0;
     float accuracy = state.best_accuracy;
@@ -336,6 +419,14 @@ int clcnn__cmd_train(int argc, char **argv)
             if (st == CLCNN_ERR_NUMERIC)
                 report_nonfinite(ctx, net);
             report_checkpoint(r.out, saved_epoch);
+            goto done;
+        }
+        if (state.batch_in_epoch) { /* stopped mid-epoch by a signal */
+            st = r.out ? clcnn_net_save(net, r.out, &state) : CLCNN_OK;
+            rc = st == CLCNN_OK ? report_stop(&r, &state, r.out != NULL)
+                                : clcnn__cli_library_fail(ctx, "train");
+            if (st != CLCNN_OK)
+                report_checkpoint(r.out, saved_epoch);
             goto done;
         }
         train_seconds += seconds;
@@ -374,6 +465,10 @@ int clcnn__cmd_train(int argc, char **argv)
                    state.epoch, r.epochs, (double)loss, 100.0 * (double)accuracy, (double)lr,
                    seconds, rate);
         fflush(stdout);
+        if (stop_signal) {
+            rc = report_stop(&r, &state, r.out != NULL);
+            goto done;
+        }
     }
     double rate = train_seconds > 0 ? (double)trained / train_seconds : 0;
     if (r.json) {
@@ -400,6 +495,7 @@ int clcnn__cmd_train(int argc, char **argv)
             printf("checkpoint saved to %s\n", r.out);
     }
 done:
+    catch_stop_signals(0);
     clcnn_net_destroy(net);
     clcnn_context_destroy(ctx);
     clcnn_dataset_destroy(train);

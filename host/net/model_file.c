@@ -3,7 +3,7 @@
  * CRC-32 over everything, written atomically (temporary file, fsync, rename)
  * and validated field by field on load before anything is trusted.
  *
- * Layout (version 1):
+ * Layout (version 2; version 1 lacks the last two training-state fields):
  *   "CLCNNMDL"  u32 version  u32 flags (1: checkpoint)
  *   u32 spec length, spec bytes   i32 batch, c, h, w
  *   u32 tensor count, then i32[4] per tensor (each layer's w, then b)
@@ -12,8 +12,10 @@
  *     u32 nesterov, f32 beta1, beta2, eps, i64 steps, u64 state count,
  *     f32 state) and training state (i32 epoch, batch, u64 seed, u64 rng[4],
  *     u32 schedule, f32 base lr, i32 step size, f32 gamma, i64 total,
- *     f32 min lr, f32 best accuracy)
+ *     f32 min lr, f32 best accuracy, i64 batch in epoch, u64 epoch rng[4])
  *   u32 CRC-32 (zlib) of every byte before it
+ * Every value of the training record is checked against
+ * clcnn_train_state_validate's ranges on load and before a save.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,9 +30,11 @@
 #include <zlib.h>
 
 #include "net.h"
+#include "optim.h"
 
 #define MODEL_MAGIC "CLCNNMDL"
-#define MODEL_VERSION 1u
+#define MODEL_VERSION 2u
+#define MODEL_VERSION_OLDEST 1u
 #define FLAG_CHECKPOINT 1u
 #define MAX_SPEC 8192u
 #define MAX_DIM 65536
@@ -184,6 +188,9 @@ static clcnn_status put_training(clcnn_net *net, writer *w, const char *path,
     put_u64(w, (uint64_t)s->schedule.total);
     put_f32(w, s->schedule.min_lr);
     put_f32(w, s->best_accuracy);
+    put_u64(w, (uint64_t)s->batch_in_epoch);
+    for (int i = 0; i < 4; i++)
+        put_u64(w, s->epoch_rng.s[i]);
     return st;
 }
 
@@ -192,6 +199,9 @@ clcnn_status clcnn_net_save(clcnn_net *net, const char *path, const clcnn_train_
     if (!net || !path)
         return clcnn__fail(net ? net->ctx : NULL, CLCNN_ERR_INVALID_ARGUMENT, "%s is NULL",
                            !net ? "net" : "path");
+    char why[512];
+    if (state && clcnn_train_state_validate(state, net->steps, why, sizeof why) != CLCNN_OK)
+        return clcnn__fail(net->ctx, CLCNN_ERR_INVALID_ARGUMENT, "not saving %s: %s", path, why);
     writer w = {0};
     clcnn_status st = put_net(net, &w, path, state ? FLAG_CHECKPOINT : 0u, net->batch);
     if (st == CLCNN_OK && state)
@@ -328,8 +338,16 @@ static clcnn_status check_tensors(clcnn_net *net, reader *r, const char *path)
     return r->short_read ? bad(net->ctx, path, "it is truncated") : CLCNN_OK;
 }
 
+/* A training record whose checksum holds but whose values no run could have
+ * produced: the sentence names the field. */
+static clcnn_status bad_value(clcnn_context *ctx, const char *path, const char *why)
+{
+    return clcnn__fail(ctx, CLCNN_ERR_FORMAT, "%s is not a valid clcnn checkpoint: %s", path,
+                       why);
+}
+
 static clcnn_status load_training(clcnn_net *net, reader *r, const char *path,
-                                  clcnn_train_state *state)
+                                  uint32_t version, clcnn_train_state *state)
 {
     clcnn_optim_params o = {0};
     uint32_t kind = get_u32(r);
@@ -344,9 +362,12 @@ static clcnn_status load_training(clcnn_net *net, reader *r, const char *path,
     uint64_t count = get_u64(r);
     if (r->short_read)
         return bad(net->ctx, path, "it is truncated");
-    if (kind > CLCNN_OPTIM_ADAM || steps < 0)
+    if (kind > CLCNN_OPTIM_ADAM)
         return bad(net->ctx, path, "its optimiser record is invalid");
     o.kind = (clcnn_optimizer)kind;
+    char why[512];
+    if (clcnn__optim_check_values(&o, why, sizeof why) != CLCNN_OK)
+        return bad_value(net->ctx, path, why);
     if (count != clcnn_optim_state_count(o.kind, net->param_count))
         return bad(net->ctx, path, "its optimiser state has the wrong size");
     float *host = get_floats(r, count);
@@ -361,15 +382,6 @@ static clcnn_status load_training(clcnn_net *net, reader *r, const char *path,
                            "intact; its values are not)",
                            path);
     }
-    clcnn_tensor *used = NULL;
-    clcnn_status st = clcnn_net_set_optimizer(net, &o);
-    if (st == CLCNN_OK)
-        st = clcnn__tensor_slice(net->state, 0, 1, 1, 1, (int)count, &used);
-    if (st == CLCNN_OK)
-        st = clcnn_tensor_write(used, host, (size_t)count);
-    clcnn_tensor_destroy(used);
-    clcnn__free(host);
-    net->steps = (long)steps;
 
     clcnn_train_state s;
     memset(&s, 0, sizeof s);
@@ -385,12 +397,35 @@ static clcnn_status load_training(clcnn_net *net, reader *r, const char *path,
     s.schedule.total = (long)(int64_t)get_u64(r);
     s.schedule.min_lr = get_f32(r);
     s.best_accuracy = get_f32(r);
+    if (version >= 2) {
+        s.batch_in_epoch = (long)(int64_t)get_u64(r);
+        for (int i = 0; i < 4; i++)
+            s.epoch_rng.s[i] = get_u64(r);
+    } else {
+        s.epoch_rng = s.rng;
+    }
+    clcnn_status st = CLCNN_OK;
     if (r->short_read)
-        return bad(net->ctx, path, "it is truncated");
-    if (s.epoch < 0 || s.batch < 1 || (unsigned)s.schedule.kind > CLCNN_LR_COSINE)
-        return bad(net->ctx, path, "its training state is invalid");
-    if (state)
-        *state = s;
+        st = bad(net->ctx, path, "it is truncated");
+    else if (steps < 0)
+        st = bad(net->ctx, path, "its optimiser step count is negative");
+    else if (clcnn_train_state_validate(&s, (long)steps, why, sizeof why) != CLCNN_OK)
+        st = bad_value(net->ctx, path, why);
+    /* the optimiser is set only from a record that is valid throughout */
+    clcnn_tensor *used = NULL;
+    if (st == CLCNN_OK)
+        st = clcnn_net_set_optimizer(net, &o);
+    if (st == CLCNN_OK)
+        st = clcnn__tensor_slice(net->state, 0, 1, 1, 1, (int)count, &used);
+    if (st == CLCNN_OK)
+        st = clcnn_tensor_write(used, host, (size_t)count);
+    clcnn_tensor_destroy(used);
+    clcnn__free(host);
+    if (st == CLCNN_OK) {
+        net->steps = (long)steps;
+        if (state)
+            *state = s;
+    }
     return st;
 }
 
@@ -421,9 +456,10 @@ clcnn_status clcnn_net_load(clcnn_context *ctx, const char *path, int batch, clc
     }
     r.pos = 8;
     uint32_t version = get_u32(&r);
-    if (version != MODEL_VERSION) {
+    if (version < MODEL_VERSION_OLDEST || version > MODEL_VERSION) {
         st = clcnn__fail(ctx, CLCNN_ERR_FORMAT, "%s: model format version %u is not supported "
-                         "(this clcnn reads version %u)", path, version, MODEL_VERSION);
+                         "(this clcnn reads versions %u to %u)", path, version,
+                         MODEL_VERSION_OLDEST, MODEL_VERSION);
         goto done;
     }
     reader tail = {data, len, len - 4, 0};
@@ -500,7 +536,7 @@ clcnn_status clcnn_net_load(clcnn_context *ctx, const char *path, int batch, clc
     if (st == CLCNN_OK)
         st = clcnn_tensor_write(net->params, params, (size_t)count);
     if (st == CLCNN_OK && (flags & FLAG_CHECKPOINT)) {
-        st = load_training(net, &r, path, state);
+        st = load_training(net, &r, path, version, state);
         if (has_state)
             *has_state = 1;
     }

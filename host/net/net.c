@@ -590,9 +590,9 @@ clcnn_status clcnn_net_set_optimizer(clcnn_net *net, const clcnn_optim_params *p
     if (!net || !params)
         return clcnn__fail(net ? net->ctx : NULL, CLCNN_ERR_INVALID_ARGUMENT, "%s is NULL",
                            !net ? "net" : "params");
-    if (params->kind != CLCNN_OPTIM_SGD && params->kind != CLCNN_OPTIM_ADAM)
-        return clcnn__fail(net->ctx, CLCNN_ERR_INVALID_ARGUMENT, "unknown optimizer %d",
-                           (int)params->kind);
+    char why[512];
+    if (clcnn__optim_check_values(params, why, sizeof why) != CLCNN_OK)
+        return clcnn__fail(net->ctx, CLCNN_ERR_INVALID_ARGUMENT, "%s", why);
     if (params->kind != net->optim.kind) {
         clcnn_status st = clcnn_tensor_fill(net->state, 0.0f);
         if (st != CLCNN_OK)

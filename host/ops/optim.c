@@ -88,6 +88,16 @@ clcnn_status clcnn__optim_check(const clcnn_optim_params *params, long step, siz
 #undef FAIL_
 }
 
+clcnn_status clcnn__optim_check_values(const clcnn_optim_params *params, char *message,
+                                       size_t message_size)
+{
+    if (!params)
+        return clcnn__optim_check(NULL, 1, 0, 0, 0, message, message_size);
+    const clcnn_optim_params p = clcnn__optim_resolve(params);
+    return clcnn__optim_check(&p, 1, 1, 1, clcnn_optim_state_count(p.kind, 1), message,
+                              message_size);
+}
+
 /* 1 when a and b share memory (the same buffer and overlapping ranges). */
 static int overlap(const clcnn_tensor *a, const clcnn_tensor *b)
 {

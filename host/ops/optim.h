@@ -23,6 +23,11 @@ clcnn_status clcnn__optim_check(const clcnn_optim_params *params, long step, siz
                                 size_t grad_count, size_t state_count, char *message,
                                 size_t message_size);
 
+/* The hyper-parameters alone (Adam's zero defaults applied), as
+ * clcnn_net_set_optimizer and checkpoint loading check them. */
+clcnn_status clcnn__optim_check_values(const clcnn_optim_params *params, char *message,
+                                       size_t message_size);
+
 /* Builds (or loads from the cache) the kernel of clcnn_optim_step for kind
  * without running it. */
 clcnn_status clcnn__optim_prepare(clcnn_context *ctx, clcnn_optimizer kind);

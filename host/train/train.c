@@ -73,6 +73,9 @@ clcnn_status clcnn_train_epoch(clcnn_net *net, const clcnn_dataset *ds,
     clcnn_status st = check_data(net, ds);
     if (st != CLCNN_OK)
         return st;
+    char why[512];
+    if (clcnn_train_state_validate(state, net->steps, why, sizeof why) != CLCNN_OK)
+        return clcnn__fail(net->ctx, CLCNN_ERR_INVALID_ARGUMENT, "%s", why);
     clcnn_train_options opt = options ? *options : (clcnn_train_options){0};
     if (opt.std == 0.0f) {
         opt.mean = CLCNN_MNIST_MEAN;
@@ -84,6 +87,12 @@ clcnn_status clcnn_train_epoch(clcnn_net *net, const clcnn_dataset *ds,
         return clcnn__fail(net->ctx, CLCNN_ERR_INVALID_ARGUMENT,
                            "max_shift %d must be >= 0 and smaller than the image", opt.max_shift);
     size_t count = clcnn_dataset_count(ds), batch = (size_t)net->batch;
+    size_t batches = (count + batch - 1) / batch;
+    if ((size_t)state->batch_in_epoch >= batches && state->batch_in_epoch > 0)
+        return clcnn__fail(net->ctx, CLCNN_ERR_INVALID_ARGUMENT,
+                           "training state: batch in epoch %ld is past the epoch's last batch "
+                           "(%zu batches of %zu images)",
+                           state->batch_in_epoch, batches, batch);
     size_t plane = (size_t)net->in_shape[2] * (size_t)net->in_shape[3];
     size_t image = (size_t)net->in_shape[1] * plane;
     size_t *perm = clcnn__malloc(count * sizeof *perm);
@@ -97,13 +106,21 @@ clcnn_status clcnn_train_epoch(clcnn_net *net, const clcnn_dataset *ds,
         clcnn__free(scratch);
         return clcnn__fail(net->ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     }
-    clcnn_rng_permutation(&state->rng, perm, count);
+    /* A stopped epoch resumes with the order it began with; state->rng then
+     * holds the generator as the stop left it, after the done batches' shifts. */
+    if (state->batch_in_epoch == 0) {
+        state->epoch_rng = state->rng;
+        clcnn_rng_permutation(&state->rng, perm, count);
+    } else {
+        clcnn_rng order = state->epoch_rng;
+        clcnn_rng_permutation(&order, perm, count);
+    }
     float lr = clcnn_lr_at(&state->schedule, state->epoch);
     float background = -opt.mean / opt.std;
     double loss_sum = 0;
     int loss_reads = 0, stopped = 0;
-    size_t batches = (count + batch - 1) / batch;
-    for (size_t b = 0; b < batches && st == CLCNN_OK && !stopped; b++) {
+    size_t b = (size_t)state->batch_in_epoch;
+    for (; b < batches && st == CLCNN_OK && !stopped; b++) {
         size_t start = b * batch, n = count - start < batch ? count - start : batch;
         st = clcnn_dataset_batch(ds, perm + start, n, opt.mean, opt.std, x, labels);
         if (st != CLCNN_OK) {
@@ -124,13 +141,21 @@ clcnn_status clcnn_train_epoch(clcnn_net *net, const clcnn_dataset *ds,
                                            (float)(loss_sum / loss_reads));
             }
         }
+        stopped = stopped || (opt.stop && *opt.stop);
     }
     clcnn__free(perm);
     clcnn__free(x);
     clcnn__free(labels);
     clcnn__free(scratch);
-    if (st == CLCNN_OK && !stopped)
+    /* b batches of the epoch are done; after a failure the state (like the
+     * weights) is part-way through a batch and not worth keeping */
+    if (st == CLCNN_OK && b < batches) {
+        state->batch_in_epoch = (long)b;
+    } else if (st == CLCNN_OK) {
+        state->batch_in_epoch = 0;
+        state->epoch_rng = state->rng;
         state->epoch++;
+    }
     if (mean_loss && loss_reads)
         *mean_loss = (float)(loss_sum / loss_reads);
     return st;
