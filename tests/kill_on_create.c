@@ -1,13 +1,14 @@
 /*
- * Helper of test_kill.sh: kills a process with SIGKILL the moment a file
+ * Helper of test_kill.sh and test_interrupt.sh: sends a process SIGKILL (or
+ * another signal) the moment a file
  * whose name starts with a prefix is created in a folder (as clcnn_net_save
  * creates its temporary file), after an optional delay, so that the kill
  * lands inside the save: during the write, the fsync or the rename. A shell
  * loop polling for the file is far too slow to catch a save of a few
  * milliseconds. Linux only (inotify).
  *
- * Usage: kill_on_create DIR PREFIX PID DELAY_US TIMEOUT_S
- * Exit: 0 killed after a creation, 1 killed at the timeout, 2 usage or
+ * Usage: kill_on_create DIR PREFIX PID DELAY_US TIMEOUT_S [SIGNAL_NUMBER]
+ * Exit: 0 signalled after a creation, 1 signalled at the timeout, 2 usage or
  * system error, 3 the process ended before.
  */
 #include <errno.h>
@@ -23,10 +24,12 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: kill_on_create DIR PREFIX PID DELAY_US TIMEOUT_S\n");
+    if (argc != 6 && argc != 7) {
+        fprintf(stderr, "usage: kill_on_create DIR PREFIX PID DELAY_US TIMEOUT_S "
+                        "[SIGNAL_NUMBER]\n");
         return 2;
     }
+    int sig = argc == 7 ? atoi(argv[6]) : SIGKILL;
     const char *dir = argv[1], *prefix = argv[2];
     pid_t pid = (pid_t)atol(argv[3]);
     long delay_us = atol(argv[4]);
@@ -54,12 +57,12 @@ int main(int argc, char **argv)
                 if (delay_us > 0)
                     nanosleep(&(struct timespec){delay_us / 1000000, delay_us % 1000000 * 1000},
                               NULL);
-                kill(pid, SIGKILL);
+                kill(pid, sig);
                 return 0;
             }
             at += (ssize_t)sizeof *e + e->len;
         }
     }
-    kill(pid, SIGKILL);
+    kill(pid, sig);
     return 1;
 }

@@ -169,5 +169,55 @@ expect 1 "NaN" "predict with a model with NaN weights" \
 expect 1 "NaN" "train --resume from a model with NaN weights" \
     "$clcnn" train --resume "$tmp/nan.clcnn" --data "$tmp/data" --epochs 2
 
+# --- checkpoints whose values no run could have produced (checksum valid) -----------
+# Each is refused by every command that loads it, naming the field, and
+# nothing trains on it.
+python3 - "$good" "$tmp/bad" <<'PY'
+import struct, sys, zlib
+d = bytes(open(sys.argv[1], "rb").read())
+at = 8 + 4 + 4
+at += 4 + struct.unpack_from("<I", d, at)[0]          # spec
+at += 16                                              # input shape
+at += 4 + 16 * struct.unpack_from("<I", d, at)[0]     # tensor shapes
+at += 8 + 4 * struct.unpack_from("<Q", d, at)[0]      # parameters
+optim = at                                            # u32 kind, f32 lr, decay, momentum, ...
+end = len(d) - 4                                      # the training record ends at the CRC
+cases = {  # name: (offset, format, value)
+    "lr-nan": (optim + 4, "<f", float("nan")),
+    "momentum-nan": (optim + 12, "<f", float("nan")),
+    "beta1-2": (optim + 20, "<f", 2.0),
+    "eps-negative": (optim + 28, "<f", -1e-8),
+    "epoch-huge": (end - 120, "<i", 2**31 - 1),
+    "batch-huge": (end - 116, "<i", 2**31 - 1),
+    "base-lr-inf": (end - 68, "<f", float("inf")),
+    "gamma-nan": (end - 60, "<f", float("nan")),
+}
+for name, (offset, fmt, value) in cases.items():
+    b = bytearray(d)
+    struct.pack_into(fmt, b, offset, value)
+    struct.pack_into("<I", b, len(b) - 4, zlib.crc32(bytes(b[:-4])) & 0xffffffff)
+    open(f"{sys.argv[2]}-{name}.clcnn", "wb").write(b)
+PY
+for crafted in lr-nan:lr momentum-nan:momentum beta1-2:beta1 eps-negative:eps \
+    epoch-huge:epoch batch-huge:batch base-lr-inf:"base learning rate" gamma-nan:gamma; do
+    name=${crafted%%:*} field=${crafted#*:} file=$tmp/bad-$name.clcnn
+    cp "$file" "$tmp/before.clcnn"
+    expect 1 "$field" "info on a checkpoint with $name" "$clcnn" info --model "$file"
+    expect 1 "$field" "eval on a checkpoint with $name" \
+        "$clcnn" eval --model "$file" --data "$tmp/data"
+    expect 1 "$field" "predict with a checkpoint with $name" \
+        "$clcnn" predict --model "$file" "$image"
+    expect 1 "$field" "train --resume from a checkpoint with $name" \
+        "$clcnn" train --resume "$file" --data "$tmp/data" --epochs 2
+    checks=$((checks + 1))
+    grep -q "^epoch" "$tmp/out" && fail "train --resume trained on a checkpoint with $name"
+    cmp -s "$file" "$tmp/before.clcnn" || fail "train --resume changed the checkpoint with $name"
+done
+# the same resume from a good file goes through, so the refusals above are the values'
+checks=$((checks + 1))
+cp "$good" "$tmp/good-copy.clcnn"
+"$clcnn" train --resume "$tmp/good-copy.clcnn" --data "$tmp/data" --epochs 2 >"$tmp/out" 2>&1 ||
+    fail "train --resume from the good checkpoint failed: $(cat "$tmp/out")"
+
 echo "faults-cli: $((checks - failures)) of $checks checks passed"
 [ "$failures" -eq 0 ]

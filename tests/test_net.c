@@ -1,8 +1,8 @@
 /*
  * Sequential networks: spec parsing and shapes, the whole network's gradient
  * against central differences, partial batches, training that must learn
- * (loss falls, 256 MNIST images overfitted to >= 99%), bit-exact save/load
- * and resume, and the rejection of damaged model files.
+ * (loss falls, 256 MNIST images overfitted to >= 99%). Model files and
+ * checkpoints are tests/test_checkpoint.c's.
  */
 #include <math.h>
 #include <stdio.h>
@@ -15,24 +15,6 @@
 
 #include "net.h"
 #include "testutil.h"
-
-static const char *source_dir(void)
-{
-    const char *dir = getenv("CLCNN_SOURCE_DIR");
-    return dir ? dir : ".";
-}
-
-static clcnn_dataset *load_mnist(const char *which, size_t keep)
-{
-    char path[1024], err[512];
-    snprintf(path, sizeof path, "%s/data/mnist", source_dir());
-    clcnn_dataset *ds = NULL;
-    clcnn_status st = clcnn_dataset_load_dir(path, which, &ds, err, sizeof err);
-    ck_assert_msg(st == CLCNN_OK, "loading MNIST %s: %s", which, err);
-    if (keep)
-        ck_assert_int_eq(clcnn_dataset_truncate(ds, keep), CLCNN_OK);
-    return ds;
-}
 
 START_TEST(test_builtin_specs)
 {
@@ -324,28 +306,16 @@ START_TEST(test_partial_batch)
 }
 END_TEST
 
-static clcnn_train_state make_state(unsigned long long seed, int batch, float lr, long epochs)
-{
-    clcnn_train_state s;
-    memset(&s, 0, sizeof s);
-    s.batch = batch;
-    s.seed = seed;
-    clcnn_rng_seed(&s.rng, seed);
-    s.schedule = (clcnn_lr_params){.kind = CLCNN_LR_COSINE, .base_lr = lr, .total = epochs,
-                                   .min_lr = 0};
-    return s;
-}
-
 /* Training learns: the loss falls and 256 MNIST images are fitted >= 99%. */
 START_TEST(test_overfit_256)
 {
-    clcnn_dataset *ds = load_mnist("train", 256);
+    clcnn_dataset *ds = tu_mnist("train", 256);
     clcnn_net *net = NULL;
     tu_ok(clcnn_net_create(tu_ctx(), "lenet5", 32, 1, 28, 28, &net));
     tu_ok(clcnn_net_init(net, 3));
     clcnn_optim_params adam = {.kind = CLCNN_OPTIM_ADAM, .lr = 2e-3f};
     tu_ok(clcnn_net_set_optimizer(net, &adam));
-    clcnn_train_state state = make_state(3, 32, 2e-3f, 40);
+    clcnn_train_state state = tu_train_state(3, 32, 2e-3f, 40);
     state.schedule.kind = CLCNN_LR_CONSTANT;
     float first = 0, loss = 0, acc = 0;
     for (int epoch = 0; epoch < 40 && acc < 0.99f; epoch++) {
@@ -363,249 +333,6 @@ START_TEST(test_overfit_256)
 }
 END_TEST
 
-static void temp_path(char *buf, size_t size, const char *name)
-{
-    snprintf(buf, size, "/tmp/clcnn-test-net-%ld-%s", (long)getpid(), name);
-}
-
-static float *read_params(clcnn_net *net)
-{
-    return tu_read(net->params);
-}
-
-/* Save then load gives bit-identical weights and outputs. */
-START_TEST(test_save_load_identical)
-{
-    char path[256];
-    temp_path(path, sizeof path, "model.clcnn");
-    clcnn_net *net = NULL, *back = NULL;
-    tu_ok(clcnn_net_create(tu_ctx(), "conv(5,3) relu maxpool(2) flatten dense(7)", 3, 2, 11, 9,
-                           &net));
-    tu_ok(clcnn_net_init(net, 42));
-    tu_ok(clcnn_net_save(net, path, NULL));
-    int has_state = 1;
-    tu_ok(clcnn_net_load(tu_ctx(), path, 0, &back, NULL, &has_state));
-    ck_assert_int_eq(has_state, 0);
-    ck_assert_str_eq(clcnn_net_spec(back), clcnn_net_spec(net));
-    size_t count = clcnn_net_param_count(net);
-    float *a = read_params(net), *b = read_params(back);
-    ck_assert_mem_eq(a, b, count * sizeof *a);
-    tu_rng rng = tu_rng_make(4);
-    float x[3 * 2 * 11 * 9], pa[21], pb[21];
-    tu_fill(&rng, x, sizeof x / sizeof x[0], -1, 1);
-    tu_ok(clcnn_net_predict(net, x, 3, pa));
-    tu_ok(clcnn_net_predict(back, x, 3, pb));
-    ck_assert_mem_eq(pa, pb, sizeof pa);
-    free(a);
-    free(b);
-    clcnn_net_destroy(back);
-    clcnn_net_destroy(net);
-    unlink(path);
-}
-END_TEST
-
-/* Two epochs straight equal one epoch, a checkpoint, a reload and one more. */
-START_TEST(test_resume_exact)
-{
-    char path[256];
-    temp_path(path, sizeof path, "ckpt.clcnn");
-    clcnn_dataset *ds = load_mnist("train", 200);
-    clcnn_optim_params sgd = {.kind = CLCNN_OPTIM_SGD, .lr = 0.05f, .momentum = 0.9f,
-                              .nesterov = 1, .weight_decay = 5e-4f};
-    /* augmentation draws from the same generator, so it must resume too */
-    clcnn_train_options augment = {.max_shift = 2, .report_every = 1};
-    float *straight = NULL;
-    for (int run = 0; run < 2; run++) {
-        clcnn_net *net = NULL;
-        tu_ok(clcnn_net_create(tu_ctx(), "lenet5", 64, 1, 28, 28, &net));
-        tu_ok(clcnn_net_init(net, 11));
-        tu_ok(clcnn_net_set_optimizer(net, &sgd));
-        clcnn_train_state state = make_state(11, 64, 0.05f, 2);
-        tu_ok(clcnn_train_epoch(net, ds, &augment, &state, NULL));
-        if (run == 1) {
-            tu_ok(clcnn_net_save(net, path, &state));
-            clcnn_net_destroy(net);
-            net = NULL;
-            memset(&state, 0, sizeof state);
-            int has_state = 0;
-            tu_ok(clcnn_net_load(tu_ctx(), path, 0, &net, &state, &has_state));
-            ck_assert_int_eq(has_state, 1);
-            ck_assert_int_eq(state.epoch, 1);
-            ck_assert_int_eq(state.batch, 64);
-            ck_assert_int_eq(clcnn_net_steps(net), 4);
-        }
-        tu_ok(clcnn_train_epoch(net, ds, &augment, &state, NULL));
-        float *w = read_params(net);
-        if (run == 0) {
-            straight = w;
-        } else {
-            ck_assert_mem_eq(straight, w, clcnn_net_param_count(net) * sizeof *w);
-            free(w);
-        }
-        clcnn_net_destroy(net);
-    }
-    free(straight);
-    clcnn_dataset_destroy(ds);
-    unlink(path);
-}
-END_TEST
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *data = tu_alloc(*len);
-    ck_assert_uint_eq(fread(data, 1, *len, f), *len);
-    fclose(f);
-    return data;
-}
-
-static void spill(const char *path, const unsigned char *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
-
-static void expect_rejected(const char *path, const char *why, const char *word)
-{
-    clcnn_net *net = (clcnn_net *)1;
-    clcnn_status st = clcnn_net_load(tu_ctx(), path, 0, &net, NULL, NULL);
-    ck_assert_msg(st == CLCNN_ERR_FORMAT, "%s: expected CLCNN_ERR_FORMAT, got %s (%s)", why,
-                  clcnn_status_name(st), clcnn_last_error(tu_ctx()));
-    ck_assert_ptr_null(net);
-    ck_assert_msg(strstr(clcnn_last_error(tu_ctx()), word) != NULL, "%s: message \"%s\" lacks \"%s\"",
-                  why, clcnn_last_error(tu_ctx()), word);
-}
-
-/* Rewrites the trailing CRC so that a deliberately changed field is what
- * the loader has to catch. */
-static void fix_crc(unsigned char *data, size_t len);
-
-START_TEST(test_damaged_files)
-{
-    char good[256], bad_path[256];
-    temp_path(good, sizeof good, "good.clcnn");
-    temp_path(bad_path, sizeof bad_path, "bad.clcnn");
-    clcnn_net *net = NULL;
-    tu_ok(clcnn_net_create(tu_ctx(), "conv(2,3) flatten dense(3)", 1, 1, 6, 6, &net));
-    clcnn_train_state state = make_state(1, 1, 0.1f, 1);
-    tu_ok(clcnn_net_save(net, good, &state));
-    clcnn_net_destroy(net);
-    size_t len;
-    unsigned char *data = slurp(good, &len);
-    unsigned char *copy = tu_alloc(len);
-
-    /* every truncation is caught */
-    for (size_t cut = 0; cut < len; cut += cut < 64 ? 1 : 37) {
-        spill(bad_path, data, cut);
-        clcnn_net *n2 = NULL;
-        ck_assert_int_eq(clcnn_net_load(tu_ctx(), bad_path, 0, &n2, NULL, NULL), CLCNN_ERR_FORMAT);
-        ck_assert_ptr_null(n2);
-    }
-    memcpy(copy, data, len);
-    copy[0] = 'X';
-    spill(bad_path, copy, len);
-    expect_rejected(bad_path, "wrong magic", "magic");
-
-    memcpy(copy, data, len);
-    copy[len / 2] ^= 0x40;
-    spill(bad_path, copy, len);
-    expect_rejected(bad_path, "flipped bit", "checksum");
-
-    memcpy(copy, data, len);
-    copy[8] = 9; /* version 9 */
-    spill(bad_path, copy, len);
-    expect_rejected(bad_path, "future version", "version");
-
-    /* absurd input dimensions with a valid checksum */
-    size_t spec_len = data[16] | (size_t)data[17] << 8;
-    size_t dims_at = 20 + spec_len;
-    memcpy(copy, data, len);
-    copy[dims_at + 4] = 0xff;
-    copy[dims_at + 5] = 0xff;
-    copy[dims_at + 6] = 0xff;
-    copy[dims_at + 7] = 0x7f; /* c = 2^31 - 1 */
-    fix_crc(copy, len);
-    spill(bad_path, copy, len);
-    expect_rejected(bad_path, "absurd channels", "input shape");
-
-    /* a parameter count that disagrees with the spec */
-    memcpy(copy, data, len);
-    copy[dims_at + 16] = 99; /* tensor count */
-    fix_crc(copy, len);
-    spill(bad_path, copy, len);
-    expect_rejected(bad_path, "tensor count", "tensor count");
-
-    /* trailing bytes after the records */
-    unsigned char *longer = tu_alloc(len + 4);
-    memcpy(longer, data, len - 4);
-    memset(longer + len - 4, 0, 4);
-    memcpy(longer + len, data + len - 4, 4);
-    fix_crc(longer, len + 4);
-    spill(bad_path, longer, len + 4);
-    expect_rejected(bad_path, "trailing bytes", "unexpected bytes");
-    free(longer);
-
-    clcnn_net *n3 = NULL;
-    tu_expect_status(clcnn_net_load(tu_ctx(), "/nonexistent/model.clcnn", 0, &n3, NULL, NULL),
-                     CLCNN_ERR_IO);
-    free(copy);
-    free(data);
-    unlink(good);
-    unlink(bad_path);
-}
-END_TEST
-
-/* A save that cannot complete leaves the previous file untouched. */
-START_TEST(test_failed_save_keeps_previous)
-{
-    char dir[256], path[300];
-    temp_path(dir, sizeof dir, "dir");
-    mkdir(dir, 0755);
-    snprintf(path, sizeof path, "%s/model.clcnn", dir);
-    clcnn_net *net = NULL;
-    tu_ok(clcnn_net_create(tu_ctx(), "dense(3)", 1, 1, 2, 2, &net));
-    tu_ok(clcnn_net_save(net, path, NULL));
-    size_t len0;
-    unsigned char *before = slurp(path, &len0);
-
-    tu_ok(clcnn_net_init(net, 99));
-    /* the directory becomes read-only: creating the temporary file fails */
-    chmod(dir, 0555);
-    clcnn_status st = clcnn_net_save(net, path, NULL);
-    chmod(dir, 0755);
-    if (geteuid() != 0) /* root ignores permissions */
-        ck_assert_int_eq(st, CLCNN_ERR_IO);
-    size_t len1;
-    unsigned char *after = slurp(path, &len1);
-    if (st != CLCNN_OK) {
-        ck_assert_uint_eq(len0, len1);
-        ck_assert_mem_eq(before, after, len0);
-    }
-    /* a full device: writing fails with ENOSPC */
-    tu_expect_status(clcnn_net_save(net, "/dev/full", NULL), CLCNN_ERR_IO);
-    free(before);
-    free(after);
-    clcnn_net_destroy(net);
-    unlink(path);
-    rmdir(dir);
-}
-END_TEST
-
-static void fix_crc(unsigned char *data, size_t len)
-{
-    unsigned long crc = crc32(0L, data, (uInt)(len - 4));
-    data[len - 4] = (unsigned char)crc;
-    data[len - 3] = (unsigned char)(crc >> 8);
-    data[len - 2] = (unsigned char)(crc >> 16);
-    data[len - 1] = (unsigned char)(crc >> 24);
-}
-
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("net");
@@ -617,10 +344,6 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, test_fused_matches_unfused, 0, 5);
     tcase_add_test(tc, test_prepare_keeps_state);
     tcase_add_test(tc, test_partial_batch);
-    tcase_add_test(tc, test_save_load_identical);
-    tcase_add_test(tc, test_damaged_files);
-    tcase_add_test(tc, test_failed_save_keeps_previous);
-    tcase_add_test(tc, test_resume_exact);
     tcase_add_test(tc, test_overfit_256);
     suite_add_tcase(s, tc);
     return s;

@@ -152,11 +152,14 @@ static int report_stop(const recipe *r, const clcnn_train_state *state, int save
                 state->epoch + 1, state->batch_in_epoch);
     else
         fprintf(stderr, "clcnn: train: stopped by %s after epoch %d", name, state->epoch);
-    if (saved)
+    if (saved) {
         fprintf(stderr, "; checkpoint saved to %s\nresume with: clcnn train --resume %s "
-                        "--data %s --epochs %d\n",
+                        "--data %s --epochs %d",
                 r->out, r->out, r->data, r->epochs);
-    else
+        if (r->train_limit)
+            fprintf(stderr, " --train-limit %d", r->train_limit);
+        fprintf(stderr, "\n");
+    } else
         fprintf(stderr, "; nothing saved (no --out)\n");
     return 128 + stop_signal;
 }

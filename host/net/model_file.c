@@ -362,10 +362,12 @@ static clcnn_status load_training(clcnn_net *net, reader *r, const char *path,
     uint64_t count = get_u64(r);
     if (r->short_read)
         return bad(net->ctx, path, "it is truncated");
-    if (kind > CLCNN_OPTIM_ADAM)
-        return bad(net->ctx, path, "its optimiser record is invalid");
-    o.kind = (clcnn_optimizer)kind;
     char why[512];
+    if (kind > CLCNN_OPTIM_ADAM) {
+        snprintf(why, sizeof why, "optimiser kind %u is not 0 (SGD) or 1 (Adam)", kind);
+        return bad_value(net->ctx, path, why);
+    }
+    o.kind = (clcnn_optimizer)kind;
     if (clcnn__optim_check_values(&o, why, sizeof why) != CLCNN_OK)
         return bad_value(net->ctx, path, why);
     if (count != clcnn_optim_state_count(o.kind, net->param_count))
@@ -408,7 +410,7 @@ static clcnn_status load_training(clcnn_net *net, reader *r, const char *path,
     if (r->short_read)
         st = bad(net->ctx, path, "it is truncated");
     else if (steps < 0)
-        st = bad(net->ctx, path, "its optimiser step count is negative");
+        st = bad_value(net->ctx, path, "the optimiser step count is negative");
     else if (clcnn_train_state_validate(&s, (long)steps, why, sizeof why) != CLCNN_OK)
         st = bad_value(net->ctx, path, why);
     /* the optimiser is set only from a record that is valid throughout */

@@ -94,8 +94,22 @@ clcnn_status clcnn__optim_check_values(const clcnn_optim_params *params, char *m
     if (!params)
         return clcnn__optim_check(NULL, 1, 0, 0, 0, message, message_size);
     const clcnn_optim_params p = clcnn__optim_resolve(params);
-    return clcnn__optim_check(&p, 1, 1, 1, clcnn_optim_state_count(p.kind, 1), message,
-                              message_size);
+    clcnn_status st = clcnn__optim_check(&p, 1, 1, 1, clcnn_optim_state_count(p.kind, 1),
+                                         message, message_size);
+    /* the other kind's fields are unused, but a value no run could have set
+     * there is a damaged record, not one to keep */
+    if (st == CLCNN_OK && !(unit_interval(p.momentum) && (p.nesterov == 0 || p.nesterov == 1) &&
+                            unit_interval(p.beta1) && unit_interval(p.beta2) &&
+                            isfinite(p.eps) && p.eps >= 0.0f)) {
+        clcnn__message(message, message_size,
+                       "optimiser: momentum %g, nesterov %d, beta1 %g, beta2 %g and eps %g "
+                       "must be in [0, 1), 0 or 1, [0, 1), [0, 1) and finite >= 0 even where "
+                       "unused",
+                       (double)p.momentum, p.nesterov, (double)p.beta1, (double)p.beta2,
+                       (double)p.eps);
+        st = CLCNN_ERR_INVALID_ARGUMENT;
+    }
+    return st;
 }
 
 /* 1 when a and b share memory (the same buffer and overlapping ranges). */

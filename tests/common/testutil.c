@@ -145,3 +145,28 @@ void tu_expect_message(const char *needle)
     ck_assert_msg(strstr(msg, needle) != NULL, "message \"%s\" does not mention \"%s\"", msg,
                   needle);
 }
+
+clcnn_dataset *tu_mnist(const char *which, size_t keep)
+{
+    const char *source = getenv("CLCNN_SOURCE_DIR");
+    char path[1024], err[512];
+    snprintf(path, sizeof path, "%s/data/mnist", source && *source ? source : ".");
+    clcnn_dataset *ds = NULL;
+    clcnn_status st = clcnn_dataset_load_dir(path, which, &ds, err, sizeof err);
+    ck_assert_msg(st == CLCNN_OK, "loading MNIST %s: %s", which, err);
+    if (keep)
+        ck_assert_int_eq(clcnn_dataset_truncate(ds, keep), CLCNN_OK);
+    return ds;
+}
+
+clcnn_train_state tu_train_state(unsigned long long seed, int batch, float lr, long epochs)
+{
+    clcnn_train_state s;
+    memset(&s, 0, sizeof s);
+    s.batch = batch;
+    s.seed = seed;
+    clcnn_rng_seed(&s.rng, seed);
+    s.schedule = (clcnn_lr_params){.kind = CLCNN_LR_COSINE, .base_lr = lr, .total = epochs,
+                                   .min_lr = 0};
+    return s;
+}

@@ -63,6 +63,14 @@ void tu_compare(const char *what, uint64_t seed, const float *got, const double 
             ck_assert_msg(clcnn_last_error(tu_ctx())[0] != '\0', "no error message recorded"); \
     } while (0)
 
+/* The bundled MNIST split `which` ("train" or "t10k") from
+ * $CLCNN_SOURCE_DIR/data/mnist, its first keep images (0: all). */
+clcnn_dataset *tu_mnist(const char *which, size_t keep);
+
+/* A fresh run's training state: seeded generator, cosine schedule from lr
+ * over epochs. */
+clcnn_train_state tu_train_state(unsigned long long seed, int batch, float lr, long epochs);
+
 /* Fails the test unless the shared context's last error mentions needle. */
 void tu_expect_message(const char *needle);
 
