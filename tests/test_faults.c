@@ -59,6 +59,26 @@ void clcnn__fault_track(int kind, int delta)
 
 static const char *const kind_names[2] = {"host", "device"};
 
+/* OpenCL calls (those named cl_fail_name only, when set): the one to fail
+ * (1-based; 0: none), those made, and the error a failed one returns (a
+ * build returns CL_BUILD_PROGRAM_FAILURE). */
+static long cl_fail_at, cl_calls, cl_injected;
+static const char *cl_fail_name;
+static cl_int cl_error = CL_OUT_OF_RESOURCES;
+static const char *cl_failed_call = "";
+
+cl_int clcnn__fault_cl(const char *call)
+{
+    if (cl_fail_name && strcmp(call, cl_fail_name) != 0)
+        return CL_SUCCESS;
+    cl_calls++;
+    if (!cl_fail_at || cl_calls != cl_fail_at)
+        return CL_SUCCESS;
+    cl_injected++;
+    cl_failed_call = call;
+    return strcmp(call, "clBuildProgram") == 0 ? CL_BUILD_PROGRAM_FAILURE : cl_error;
+}
+
 /* ---- fixtures: a folder of small files ---- */
 
 static char dir[256];         /* this run's temporary folder */
@@ -818,6 +838,140 @@ START_TEST(test_check_finite)
 }
 END_TEST
 
+/* ---- OpenCL failing in the middle of training ---- */
+
+/* The CLI's resume in miniature: loads the good checkpoint, trains an epoch
+ * on the tiny data set, evaluates and saves over the checkpoint. */
+static clcnn_status op_resume_epoch(char *msg, size_t size)
+{
+    clcnn_net *net = NULL;
+    clcnn_train_state state;
+    clcnn_status st = clcnn_net_load(tu_ctx(), checkpoint_path, 0, &net, &state, NULL);
+    clcnn_train_options options = {.max_shift = 1, .report_every = 2};
+    float loss, accuracy;
+    if (st == CLCNN_OK)
+        st = clcnn_train_epoch(net, loop_data, &options, &state, &loss);
+    if (st == CLCNN_OK)
+        st = clcnn_evaluate(net, loop_data, CLCNN_MNIST_MEAN, CLCNN_MNIST_STD, &accuracy, NULL);
+    if (st == CLCNN_OK)
+        st = clcnn_net_save(net, checkpoint_path, &state);
+    copy_error(tu_ctx(), st, msg, size);
+    clcnn_net_destroy(net);
+    return st;
+}
+
+/* Fails OpenCL call N of op with `error` for N = 1, 2, ... until op runs
+ * through: each failure gives `expected` with a message naming the call,
+ * leaks nothing once the net is destroyed, and leaves the checkpoint on disk
+ * as it was. Returns how many OpenCL calls op makes. */
+static long cl_sweep(const char *name, op_fn op, cl_int error, clcnn_status expected)
+{
+    char msg[8192];
+    long n, failed = 0;
+    cl_error = error;
+    for (n = 1;; n++) {
+        long before[2] = {live[0], live[1]};
+        cl_calls = cl_injected = 0;
+        msg[0] = '\0';
+        cl_fail_at = n;
+        clcnn_status st = op(msg, sizeof msg);
+        cl_fail_at = 0;
+        settle(before);
+        ck_assert_msg(live[0] == before[0] && live[1] == before[1],
+                      "%s: failing OpenCL call %ld (%s): %+ld host and %+ld device allocations "
+                      "leaked (%s: %s)",
+                      name, n, cl_failed_call, live[0] - before[0], live[1] - before[1],
+                      clcnn_status_name(st), msg);
+        if (!cl_injected) {
+            ck_assert_msg(st == CLCNN_OK, "%s: fails without an injected fault: %s: %s", name,
+                          clcnn_status_name(st), msg);
+            break;
+        }
+        ck_assert_msg(st != CLCNN_OK, "%s: failing OpenCL call %ld (%s) went unnoticed", name, n,
+                      cl_failed_call);
+        clcnn_status want = strcmp(cl_failed_call, "clBuildProgram") == 0 ? CLCNN_ERR_BUILD
+                                                                          : expected;
+        ck_assert_msg(st == want && strstr(msg, cl_failed_call) != NULL,
+                      "%s: failing OpenCL call %ld (%s) gave %s, not %s, or a message not "
+                      "naming it: %s",
+                      name, n, cl_failed_call, clcnn_status_name(st), clcnn_status_name(want),
+                      msg);
+        checkpoint_intact();
+        failed++;
+        ck_assert_msg(n < 100000, "%s: does not terminate", name);
+    }
+    printf("%-26s OpenCL calls: %4ld; failures: %4ld x %s, checkpoint intact, 0 leaked\n", name,
+           n - 1, failed, clcnn_status_name(expected));
+    return n - 1;
+}
+
+START_TEST(test_opencl_failures_in_training)
+{
+    char msg[1024];
+    save_good_checkpoint();
+    /* once without faults, to build every kernel, then the good file back */
+    tu_ok(op_resume_epoch(msg, sizeof msg));
+    write_all(checkpoint_path, good_checkpoint, good_checkpoint_len);
+    long calls_made = cl_sweep("resume + epoch + save", op_resume_epoch, CL_OUT_OF_RESOURCES,
+                               CLCNN_ERR_OUT_OF_DEVICE_MEMORY);
+    ck_assert(calls_made > 20);
+    write_all(checkpoint_path, good_checkpoint, good_checkpoint_len);
+    cl_sweep("resume + epoch + save", op_resume_epoch, CL_MEM_OBJECT_ALLOCATION_FAILURE,
+             CLCNN_ERR_OUT_OF_DEVICE_MEMORY);
+    write_all(checkpoint_path, good_checkpoint, good_checkpoint_len);
+    cl_sweep("resume + epoch + save", op_resume_epoch, CL_INVALID_COMMAND_QUEUE,
+             CLCNN_ERR_OPENCL);
+}
+END_TEST
+
+/* A network set up in a new context without a kernel cache, so that every
+ * program is built from source. */
+static clcnn_status op_fresh_context_net(char *msg, size_t size)
+{
+    clcnn_context_options o = {.cache_dir = ""};
+    clcnn_context *ctx = NULL;
+    clcnn_net *net = NULL;
+    clcnn_status st = clcnn_context_create(&o, &ctx, msg, size);
+    if (st == CLCNN_OK)
+        st = clcnn_net_create(ctx, "conv(4,3) relu maxpool(2) flatten dense(10)", BATCH, 1, 28,
+                              28, &net);
+    if (st == CLCNN_OK)
+        st = clcnn_net_prepare(net);
+    if (st != CLCNN_OK && ctx)
+        copy_error(ctx, st, msg, size);
+    clcnn_net_destroy(net);
+    clcnn_context_destroy(ctx);
+    return st;
+}
+
+/* A program build failing (as a driver's compiler can) at the first, second
+ * and third build of a network's set-up: CLCNN_ERR_BUILD naming the source,
+ * and nothing leaked. (Each build takes about a second on PoCL, so not
+ * every one of them is failed in turn.) */
+START_TEST(test_build_failures_in_setup)
+{
+    char msg[8192];
+    cl_fail_name = "clBuildProgram";
+    for (long n = 1; n <= 3; n++) {
+        long before[2] = {live[0], live[1]};
+        cl_calls = cl_injected = 0;
+        msg[0] = '\0';
+        cl_fail_at = n;
+        clcnn_status st = op_fresh_context_net(msg, sizeof msg);
+        cl_fail_at = 0;
+        settle(before);
+        ck_assert_msg(cl_injected == 1, "build %ld was never reached", n);
+        ck_assert_msg(st == CLCNN_ERR_BUILD && strstr(msg, "kernels/"),
+                      "failing build %ld: %s: %s", n, clcnn_status_name(st), msg);
+        ck_assert_msg(live[0] == before[0] && live[1] == before[1],
+                      "failing build %ld: %+ld host and %+ld device allocations leaked", n,
+                      live[0] - before[0], live[1] - before[1]);
+        printf("failing build %ld of a set-up: %s: %.100s...\n", n, clcnn_status_name(st), msg);
+    }
+    cl_fail_name = NULL;
+}
+END_TEST
+
 static void train_fixture_up(void)
 {
     char msg[1024];
@@ -847,6 +1001,8 @@ static Suite *faults_suite(void)
     tcase_add_test(tc, test_unwritable_model_paths);
     tcase_add_test(tc, test_nonfinite_model_files);
     tcase_add_test(tc, test_check_finite);
+    tcase_add_test(tc, test_opencl_failures_in_training);
+    tcase_add_test(tc, test_build_failures_in_setup);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -366,7 +366,9 @@ static cl_int wait_stage(cl_event *done)
 {
     cl_int err = CL_SUCCESS;
     if (*done) {
-        err = clWaitForEvents(1, done);
+        CLCNN__CL(err, clWaitForEvents, (1, done));
+        if (err != CL_SUCCESS)
+            return err; /* the event stays, for destroy to wait on */
         clReleaseEvent(*done);
         *done = NULL;
     }
@@ -377,10 +379,15 @@ void clcnn_net_destroy(clcnn_net *net)
 {
     if (!net)
         return;
-    /* pending writes still read the staging memory */
+    /* pending writes still read the staging memory: wait for them even when
+     * an earlier wait failed */
     for (int k = 0; k < 2; k++) {
-        wait_stage(&net->stage_x_done[k]);
-        wait_stage(&net->stage_labels_done[k]);
+        cl_event *pending[2] = {&net->stage_x_done[k], &net->stage_labels_done[k]};
+        for (int j = 0; j < 2; j++)
+            if (*pending[j]) {
+                clWaitForEvents(1, pending[j]);
+                clReleaseEvent(*pending[j]);
+            }
         clcnn__free(net->stage_x[k]);
         clcnn__free(net->stage_labels[k]);
     }
@@ -622,8 +629,9 @@ static clcnn_status write_staged(clcnn_net *net, clcnn_tensor *t, const float *s
     if (err != CL_SUCCESS)
         return clcnn__cl_fail(net->ctx, err, "clWaitForEvents (an input write)");
     memcpy(stage[k], src, count * sizeof *src);
-    err = clEnqueueWriteBuffer(net->ctx->queue, t->mem, CL_FALSE, t->offset * sizeof(float),
-                               count * sizeof(float), stage[k], 0, NULL, &done[k]);
+    CLCNN__CL(err, clEnqueueWriteBuffer,
+              (net->ctx->queue, t->mem, CL_FALSE, t->offset * sizeof(float),
+               count * sizeof(float), stage[k], 0, NULL, &done[k]));
     if (err != CL_SUCCESS) {
         done[k] = NULL;
         return clcnn__cl_fail(net->ctx, err, "clEnqueueWriteBuffer");

@@ -206,7 +206,8 @@ clcnn_status clcnn_context_finish(clcnn_context *ctx)
 {
     if (!ctx)
         return CLCNN_ERR_INVALID_ARGUMENT;
-    cl_int err = clFinish(ctx->queue);
+    cl_int err;
+    CLCNN__CL(err, clFinish, (ctx->queue));
     return err == CL_SUCCESS ? CLCNN_OK : clcnn__cl_fail(ctx, err, "clFinish");
 }
 

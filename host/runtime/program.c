@@ -260,7 +260,7 @@ static clcnn_status build_program(clcnn_context *ctx, const char *source_name,
             clcnn__free(owned[1]);
             return clcnn__cl_fail(ctx, err, "clCreateProgramWithSource");
         }
-        err = clBuildProgram(program, 1, &ctx->device, options, NULL, NULL);
+        CLCNN__CL(err, clBuildProgram, (program, 1, &ctx->device, options, NULL, NULL));
         if (err != CL_SUCCESS) {
             clcnn_status st = build_failed(ctx, program, source_name, options, err);
             clReleaseProgram(program);
@@ -390,7 +390,8 @@ clcnn_status clcnn__launch(clcnn_context *ctx, cl_kernel kernel, cl_uint dims,
             return clcnn__cl_fail(ctx, err, what);
         }
     }
-    err = clEnqueueNDRangeKernel(ctx->queue, kernel, dims, NULL, global, local, 0, NULL, NULL);
+    CLCNN__CL(err, clEnqueueNDRangeKernel,
+              (ctx->queue, kernel, dims, NULL, global, local, 0, NULL, NULL));
     if (err != CL_SUCCESS) {
         char what[192];
         snprintf(what, sizeof what, "clEnqueueNDRangeKernel(%s)", name);

@@ -199,6 +199,22 @@ char *clcnn__strdup(const char *s);
 enum { CLCNN__FAULT_HOST = 0, CLCNN__FAULT_DEVICE = 1 };
 int clcnn__fault_fail(int kind, size_t bytes);
 void clcnn__fault_track(int kind, int delta);
+/*
+ * clcnn__fault_cl is asked before each OpenCL call that runs work (kernel
+ * launches, buffer reads, writes and fills, waits, clFinish, program builds)
+ * with the call's name; a non-zero cl_int is returned as that call's error
+ * instead of making it, as a driver out of resources would.
+ */
+cl_int clcnn__fault_cl(const char *call);
+#define CLCNN__CL(err, fn, args)                                                               \
+    do {                                                                                       \
+        (err) = clcnn__fault_cl(#fn);                                                          \
+        if ((err) == CL_SUCCESS)                                                               \
+            (err) = fn args;                                                                   \
+    } while (0)
+#else
+/* (err) = fn args; the fault-injection build can fail it (see above). */
+#define CLCNN__CL(err, fn, args) ((err) = fn args)
 #endif
 
 #endif /* CLCNN_RUNTIME_H */

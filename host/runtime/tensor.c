@@ -306,8 +306,9 @@ clcnn_status clcnn_tensor_write(clcnn_tensor *t, const float *src, size_t count)
     clcnn_status st = check_transfer(t, src, count, "clcnn_tensor_write");
     if (st != CLCNN_OK)
         return st;
-    cl_int err = clEnqueueWriteBuffer(t->ctx->queue, t->mem, CL_TRUE, t->offset * sizeof(float),
-                                      count * sizeof(float), src, 0, NULL, NULL);
+    cl_int err;
+    CLCNN__CL(err, clEnqueueWriteBuffer, (t->ctx->queue, t->mem, CL_TRUE, t->offset * sizeof(float),
+                                          count * sizeof(float), src, 0, NULL, NULL));
     return err == CL_SUCCESS ? CLCNN_OK : clcnn__cl_fail(t->ctx, err, "clEnqueueWriteBuffer");
 }
 
@@ -316,8 +317,9 @@ clcnn_status clcnn_tensor_read(const clcnn_tensor *t, float *dst, size_t count)
     clcnn_status st = check_transfer(t, dst, count, "clcnn_tensor_read");
     if (st != CLCNN_OK)
         return st;
-    cl_int err = clEnqueueReadBuffer(t->ctx->queue, t->mem, CL_TRUE, t->offset * sizeof(float),
-                                     count * sizeof(float), dst, 0, NULL, NULL);
+    cl_int err;
+    CLCNN__CL(err, clEnqueueReadBuffer, (t->ctx->queue, t->mem, CL_TRUE, t->offset * sizeof(float),
+                                         count * sizeof(float), dst, 0, NULL, NULL));
     return err == CL_SUCCESS ? CLCNN_OK : clcnn__cl_fail(t->ctx, err, "clEnqueueReadBuffer");
 }
 
@@ -326,8 +328,9 @@ clcnn_status clcnn_tensor_fill(clcnn_tensor *t, float value)
     if (!t)
         return CLCNN_ERR_INVALID_ARGUMENT;
     size_t count = clcnn__shape_count(t->shape);
-    cl_int err = clEnqueueFillBuffer(t->ctx->queue, t->mem, &value, sizeof value,
-                                     t->offset * sizeof(float), count * sizeof(float), 0, NULL,
-                                     NULL);
+    cl_int err;
+    CLCNN__CL(err, clEnqueueFillBuffer, (t->ctx->queue, t->mem, &value, sizeof value,
+                                         t->offset * sizeof(float), count * sizeof(float), 0,
+                                         NULL, NULL));
     return err == CL_SUCCESS ? CLCNN_OK : clcnn__cl_fail(t->ctx, err, "clEnqueueFillBuffer");
 }
