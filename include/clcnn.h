@@ -177,6 +177,21 @@ CLCNN_API clcnn_status clcnn_context_device(clcnn_context *ctx, clcnn_device_inf
 /* Waits until every queued operation of the context has completed. */
 CLCNN_API clcnn_status clcnn_context_finish(clcnn_context *ctx);
 
+/* What a context holds now, for leak checks and soak tests: handles not yet
+ * destroyed, and the OpenCL objects the library keeps a reference to. */
+typedef struct clcnn_live_objects {
+    long tensors;      /* clcnn_tensor handles */
+    long nets;         /* clcnn_net handles */
+    long buffers;      /* cl_mem references: one per tensor, one per scratch buffer */
+    long programs;     /* built programs, kept until the context is destroyed */
+    long kernels;      /* their kernels */
+    unsigned long long tensor_bytes; /* device memory of the tensors that own a buffer */
+} clcnn_live_objects;
+
+/* Fills *out (CLCNN_ERR_INVALID_ARGUMENT for a NULL argument). */
+CLCNN_API clcnn_status clcnn_context_live_objects(const clcnn_context *ctx,
+                                                  clcnn_live_objects *out);
+
 /* ------------------------------------------------------------------------ */
 /* Tensors                                                                  */
 /* ------------------------------------------------------------------------ */

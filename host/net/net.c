@@ -399,6 +399,7 @@ void clcnn_net_destroy(clcnn_net *net)
         clcnn_tensor_destroy(ts[j]);
     clcnn__free(net->layers);
     clcnn__free(net->spec);
+    net->ctx->live_nets--;
     clcnn__free(net);
 }
 
@@ -446,6 +447,7 @@ clcnn_status clcnn__net_plan(clcnn_context *ctx, const char *spec, int batch, in
         layers[i].d = descs[i];
     clcnn__free(descs);
     net->ctx = ctx;
+    ctx->live_nets++;
     net->spec = canonical;
     net->layers = layers;
     net->layer_count = count;

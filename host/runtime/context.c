@@ -202,6 +202,23 @@ clcnn_status clcnn_context_device(clcnn_context *ctx, clcnn_device_info *info)
     return CLCNN_OK;
 }
 
+clcnn_status clcnn_context_live_objects(const clcnn_context *ctx, clcnn_live_objects *out)
+{
+    if (!ctx || !out)
+        return CLCNN_ERR_INVALID_ARGUMENT;
+    clcnn_live_objects o = {.tensors = ctx->live_tensors, .nets = ctx->live_nets,
+                            .buffers = ctx->live_tensors, .tensor_bytes = ctx->tensor_bytes};
+    for (int i = 0; i < CLCNN__SCRATCH_SLOTS; i++)
+        o.buffers += ctx->scratch[i].mem != NULL;
+    for (size_t i = 0; i < ctx->program_count; i++) {
+        o.programs += ctx->programs[i].program != NULL;
+        for (size_t j = 0; j < ctx->programs[i].kernel_count; j++)
+            o.kernels += ctx->programs[i].kernels[j] != NULL;
+    }
+    *out = o;
+    return CLCNN_OK;
+}
+
 clcnn_status clcnn_context_finish(clcnn_context *ctx)
 {
     if (!ctx)

@@ -46,6 +46,8 @@ struct clcnn_context {
     size_t program_count;
     struct clcnn__tuning *tuning; /* the tuning file's table; NULL until first read (tuning.h) */
     struct clcnn__scratch_slot scratch[CLCNN__SCRATCH_SLOTS];
+    long live_tensors, live_nets;     /* handles made and not destroyed */
+    unsigned long long tensor_bytes;  /* of the tensors that own their buffer */
     char error[CLCNN__ERROR_SIZE];
 };
 
@@ -55,6 +57,7 @@ struct clcnn_tensor {
     size_t offset; /* in elements */
     int shape[4];  /* N, C, H, W */
     struct clcnn__scratch_slot *slot; /* a scratch tensor's slot, freed on destroy */
+    size_t owned_bytes; /* of its buffer, when the tensor created it; else 0 */
 };
 
 /* ---- errors ---- */

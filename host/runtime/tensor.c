@@ -58,6 +58,7 @@ static clcnn_status new_tensor(clcnn_context *ctx, cl_mem mem, size_t offset, in
     if (!t)
         return clcnn__fail(ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     t->ctx = ctx;
+    ctx->live_tensors++;
     t->mem = mem;
     t->offset = offset;
     t->shape[0] = n;
@@ -122,9 +123,13 @@ clcnn_status clcnn_tensor_create(clcnn_context *ctx, int n, int c, int h, int w,
                            clcnn_status_message(st), clcnn__cl_error_name(err), (int)err);
     }
     st = new_tensor(ctx, mem, 0, n, c, h, w, out);
-    if (st != CLCNN_OK)
+    if (st != CLCNN_OK) {
         clReleaseMemObject(mem);
-    return st;
+        return st;
+    }
+    (*out)->owned_bytes = bytes;
+    ctx->tensor_bytes += bytes;
+    return CLCNN_OK;
 }
 
 clcnn_status clcnn__tensor_slice(clcnn_tensor *t, size_t offset, int n, int c, int h, int w,
@@ -264,6 +269,8 @@ void clcnn_tensor_destroy(clcnn_tensor *t)
     if (t->slot)
         t->slot->busy = 0;
     clReleaseMemObject(t->mem);
+    t->ctx->live_tensors--;
+    t->ctx->tensor_bytes -= t->owned_bytes;
     clcnn__free(t);
 }
 
