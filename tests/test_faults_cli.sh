@@ -2,15 +2,18 @@
 # Faults as a user of the clcnn command meets them: outputs that cannot be
 # written (a path under a file, /proc, a folder, /dev/full, a read-only and a
 # full file system), a kernel source that does not build, a batch too large
-# for the device, a learning rate that diverges, and model files holding NaN.
+# for the device, a learning rate that diverges, model files holding NaN or
+# impossible training values, and OpenCL calls failing in the middle of a
+# run (clcnn_faults, the tool on the fault-injection library).
 # Each must exit 1 with a message naming the problem, and never damage a
 # good checkpoint or leave a temporary file behind.
-# Usage: test_faults_cli.sh CLCNN_BINARY SOURCE_DIR   (meson passes both)
+# Usage: test_faults_cli.sh CLCNN_BINARY SOURCE_DIR CLCNN_FAULTS_BINARY (meson passes them)
 # Exit: 0 pass, 1 fail, 77 skip (no OpenCL device and CLCNN_REQUIRE_DEVICE!=1).
 set -uo pipefail
 
 clcnn=$1
 src=$2
+clcnn_faults=$3
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/clcnn-faults-XXXXXX")
 mounts=()
 cleanup() {
@@ -218,6 +221,30 @@ checks=$((checks + 1))
 cp "$good" "$tmp/good-copy.clcnn"
 "$clcnn" train --resume "$tmp/good-copy.clcnn" --data "$tmp/data" --epochs 2 >"$tmp/out" 2>&1 ||
     fail "train --resume from the good checkpoint failed: $(cat "$tmp/out")"
+
+# --- OpenCL calls failing in the middle of a resumed run ----------------------------
+# The run resumes the epoch-1 checkpoint for two more epochs; call N fails
+# with CL_OUT_OF_RESOURCES, for N spread over the set-up, both epochs and
+# their saves. Each run must exit 1 naming the call, and the checkpoint must
+# be the last one it says was saved: whole, loadable, of that epoch.
+cp "$good" "$tmp/count.clcnn"
+CLCNN_FAULT_CL_COUNT=1 "$clcnn_faults" train --resume "$tmp/count.clcnn" --data "$tmp/data" \
+    --epochs 3 >/dev/null 2>"$tmp/count.err" || fail "clcnn_faults without a fault failed"
+total=$(sed -n 's/^clcnn_faults: \([0-9]*\) OpenCL calls$/\1/p' "$tmp/count.err")
+[ -n "$total" ] && [ "$total" -gt 40 ] || fail "clcnn_faults counted no OpenCL calls: $(cat "$tmp/count.err")"
+for part in 1 3 5 8 11 14 17 19; do
+    n=$((total * part / 20))
+    cp "$good" "$tmp/ck.clcnn"
+    CLCNN_FAULT_CL_AT=$n expect 1 "CL_OUT_OF_RESOURCES" "OpenCL call $n of $total fails" \
+        "$clcnn_faults" train --resume "$tmp/ck.clcnn" --data "$tmp/data" --epochs 3
+    checks=$((checks + 1))
+    kept=$(sed -n 's/.*the last good checkpoint (epoch \([0-9]*\)) stays in.*/\1/p' "$tmp/err")
+    [ -n "$kept" ] || fail "call $n: the message does not say which checkpoint is kept: $(cat "$tmp/err")"
+    epoch=$("$clcnn" info --model "$tmp/ck.clcnn" 2>&1 | sed -n 's/^checkpoint: \([0-9]*\) epoch.*/\1/p')
+    [ "$epoch" = "$kept" ] ||
+        fail "call $n: the checkpoint holds epoch '${epoch}', the message says $kept"
+    no_temporaries "$tmp"
+done
 
 echo "faults-cli: $((checks - failures)) of $checks checks passed"
 [ "$failures" -eq 0 ]

@@ -381,8 +381,11 @@ int clcnn__cmd_train(int argc, char **argv)
         goto done;
     /* every kernel built or loaded now, so that the setup time is what a
      * user waits for the first step and the first epoch's rate is honest */
+    /* the epoch of the checkpoint in --out that this run vouches for */
+    int saved_epoch = r.resume && r.out && strcmp(r.resume, r.out) == 0 ? state.epoch : -1;
     if (clcnn_net_prepare(net) != CLCNN_OK) {
         rc = clcnn__cli_library_fail(ctx, "train");
+        report_checkpoint(r.out, saved_epoch);
         goto done;
     }
     double setup_seconds = now() - command_start;
@@ -403,8 +406,6 @@ int clcnn__cmd_train(int argc, char **argv)
     size_t trained = 0;
     float accuracy = state.best_accuracy;
     int first_epoch = state.epoch;
-    /* the epoch of the checkpoint in --out that this run vouches for */
-    int saved_epoch = r.resume && r.out && strcmp(r.resume, r.out) == 0 ? state.epoch : -1;
     int last_epoch = r.stop_after && first_epoch + r.stop_after < r.epochs
                          ? first_epoch + r.stop_after
                          : r.epochs;

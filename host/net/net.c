@@ -399,7 +399,8 @@ void clcnn_net_destroy(clcnn_net *net)
         clcnn_tensor_destroy(ts[j]);
     clcnn__free(net->layers);
     clcnn__free(net->spec);
-    net->ctx->live_nets--;
+    if (net->ctx)
+        net->ctx->live_nets--;
     clcnn__free(net);
 }
 
@@ -447,7 +448,8 @@ clcnn_status clcnn__net_plan(clcnn_context *ctx, const char *spec, int batch, in
         layers[i].d = descs[i];
     clcnn__free(descs);
     net->ctx = ctx;
-    ctx->live_nets++;
+    if (ctx) /* NULL: a plan only, for the spec fuzzer */
+        ctx->live_nets++;
     net->spec = canonical;
     net->layers = layers;
     net->layer_count = count;
