@@ -103,8 +103,8 @@ static int mpi_allreduce(void *user, float *data, size_t count)
 
 int clcnn__dp_attach(const clcnn__dp *dp, clcnn_context *ctx, clcnn_net *net)
 {
-    if (!dp->active)
-        return CLCNN__EXIT_OK;
+    if (!dp->active || dp->ranks == 1)
+        return CLCNN__EXIT_OK; /* alone: nothing to exchange, the step as without mpirun */
     /* one bucket of up to 16 MiB: an allreduce that large runs at the link's
      * bandwidth, and LeNet-5 or the convnet need a single call per step */
     clcnn_exchange ex = {.rank = dp->rank, .ranks = dp->ranks, .allreduce = mpi_allreduce,
