@@ -764,7 +764,9 @@ typedef struct clcnn_train_options {
  * readings. A NaN or infinite loss stops the epoch with CLCNN_ERR_NUMERIC.
  * With an exchange set (clcnn_net_set_exchange) the batches are global ones
  * of batch * ranks images, each replica training on its share, and the
- * readings are the mean loss over every replica's images.
+ * readings are the mean loss over every replica's images. A stop asked for
+ * by any replica's progress callback stops every replica after that batch
+ * (each returns CLCNN_OK without counting the epoch).
  */
 CLCNN_API clcnn_status clcnn_train_epoch(clcnn_net *net, const clcnn_dataset *ds,
                                          const clcnn_train_options *options,

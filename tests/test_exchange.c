@@ -2,7 +2,7 @@
  * The gradient exchange of data-parallel training, without MPI: two replicas
  * in two threads, each with its own context, summed by a fake allreduce,
  * must end an epoch with the weights, loss and generator of one network
- * trained alone on the whole global batch.
+ * trained alone on the whole global batch, and stop together when one asks.
  */
 #include <math.h>
 #include <pthread.h>
@@ -29,7 +29,7 @@ typedef struct fake_world {
 typedef struct replica {
     fake_world *world;
     int rank;
-    long grad_calls, loss_calls; /* loss calls carry 2 floats */
+    long grad_calls, small_calls; /* the loss (2 floats) and stop votes (1) */
     size_t largest_call;
 } replica;
 
@@ -37,8 +37,8 @@ static int fake_allreduce(void *user, float *data, size_t count)
 {
     replica *r = user;
     fake_world *w = r->world;
-    if (count == 2)
-        r->loss_calls++;
+    if (count <= 2)
+        r->small_calls++;
     else
         r->grad_calls++;
     if (count > r->largest_call)
@@ -214,6 +214,58 @@ START_TEST(test_two_replicas_match_one)
 }
 END_TEST
 
+static int stop_now(void *user, size_t done, size_t total, float loss)
+{
+    (void)user;
+    (void)done;
+    (void)total;
+    (void)loss;
+    return 1;
+}
+
+/* Replica 1 alone asks to stop at its first loss reading (after 3 batches);
+ * replica 0, with no progress callback, must stop there too. */
+START_TEST(test_stop_reaches_every_replica)
+{
+    clcnn_dataset *ds = load_mnist(101);
+    fake_world world = {0};
+    ck_assert_int_eq(pthread_barrier_init(&world.barrier, NULL, REPLICAS), 0);
+    job jobs[REPLICAS];
+    memset(jobs, 0, sizeof jobs);
+    for (int r = 0; r < REPLICAS; r++) {
+        job *j = &jobs[r];
+        char err[512];
+        ck_assert_msg(clcnn_context_create(NULL, &j->ctx, err, sizeof err) == CLCNN_OK, "%s",
+                      err);
+        j->net = make_net(j->ctx, 5);
+        j->rep = (replica){.world = &world, .rank = r};
+        clcnn_exchange ex = {.rank = r, .ranks = REPLICAS, .allreduce = fake_allreduce,
+                             .user = &j->rep};
+        ck_assert_int_eq(clcnn_net_set_exchange(j->net, &ex), CLCNN_OK);
+        j->ds = ds;
+        j->opt = (clcnn_train_options){.report_every = 3, .progress = r == 1 ? stop_now : NULL};
+        j->state = (clcnn_train_state){.batch = 10};
+        j->state.schedule = (clcnn_lr_params){.kind = CLCNN_LR_CONSTANT, .base_lr = 0.001f};
+        clcnn_rng_seed(&j->state.rng, 5);
+    }
+    pthread_t threads[REPLICAS];
+    for (int r = 0; r < REPLICAS; r++)
+        ck_assert_int_eq(pthread_create(&threads[r], NULL, run_epoch, &jobs[r]), 0);
+    for (int r = 0; r < REPLICAS; r++)
+        pthread_join(threads[r], NULL);
+    pthread_barrier_destroy(&world.barrier);
+    free(world.sum);
+    for (int r = 0; r < REPLICAS; r++) {
+        ck_assert_msg(jobs[r].st == CLCNN_OK, "replica %d: %s", r, jobs[r].error);
+        ck_assert_int_eq(clcnn_net_steps(jobs[r].net), 3);
+        ck_assert_int_eq(jobs[r].state.epoch, 0);
+        clcnn_net_destroy(jobs[r].net);
+        clcnn_context_destroy(jobs[r].ctx);
+    }
+    clcnn_dataset_destroy(ds);
+}
+END_TEST
+
 static int failing_allreduce(void *user, float *data, size_t count)
 {
     (void)data;
@@ -274,6 +326,7 @@ static Suite *make_suite(void)
     TCase *tc = tcase_create("exchange");
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, test_two_replicas_match_one, 0, 2);
+    tcase_add_test(tc, test_stop_reaches_every_replica);
     tcase_add_test(tc, test_failed_exchange_keeps_weights);
     tcase_add_test(tc, test_bad_exchange);
     suite_add_tcase(s, tc);

@@ -87,6 +87,19 @@ static clcnn_status exchanged_loss(clcnn_net *net, size_t mine, float *loss)
     return CLCNN_OK;
 }
 
+/* A stop that any replica's progress callback asks for stops them all at
+ * this batch: one that went on alone would wait for the others forever. */
+static clcnn_status agree_to_stop(clcnn_net *net, int *stopped)
+{
+    float votes = *stopped ? 1.0f : 0.0f;
+    if (net->exchange.allreduce(net->exchange.user, &votes, 1) != 0)
+        return clcnn__fail(net->ctx, CLCNN_ERR_EXCHANGE,
+                           "the allreduce of the stop request failed on replica %d of %d",
+                           net->exchange.rank, net->exchange.ranks);
+    *stopped = votes > 0.0f;
+    return CLCNN_OK;
+}
+
 clcnn_status clcnn_train_epoch(clcnn_net *net, const clcnn_dataset *ds,
                                const clcnn_train_options *options, clcnn_train_state *state,
                                float *mean_loss)
@@ -162,6 +175,8 @@ clcnn_status clcnn_train_epoch(clcnn_net *net, const clcnn_dataset *ds,
                 if (opt.progress)
                     stopped = opt.progress(opt.user, start + n, count,
                                            (float)(loss_sum / loss_reads));
+                if (ranks > 1)
+                    st = agree_to_stop(net, &stopped);
             }
         }
     }
