@@ -402,12 +402,12 @@ int clcnn__cmd_train(int argc, char **argv)
             if (dp.active) /* data parallel: the rate is the whole job's */
                 printf(", \"ranks\": %d", dp.ranks);
             printf("}\n");
-        }
-        else
+        } else {
             printf("epoch %2d/%d  loss %.4f  test accuracy %.2f%%  lr %.5f  %.1f s  %.0f "
                    "images/s\n",
                    state.epoch, r.epochs, (double)loss, 100.0 * (double)accuracy, (double)lr,
                    seconds, rate);
+        }
         fflush(stdout);
     }
     double rate = train_seconds > 0 ? (double)trained / train_seconds : 0;
