@@ -683,7 +683,11 @@ typedef struct clcnn_exchange {
  *
  * Without an exchange (the default) a step costs what it always did. The
  * struct is copied; host memory for one copy of the gradients is allocated
- * here. Errors: CLCNN_ERR_INVALID_ARGUMENT for ranks < 1, a rank outside
+ * here. allreduce is called from the thread that calls clcnn_net_step or
+ * clcnn_train_epoch, with memory owned by net that is valid during the call
+ * only. The exchange is not saved in model files.
+ *
+ * Errors: CLCNN_ERR_INVALID_ARGUMENT for ranks < 1, a rank outside
  * 0..ranks-1 or a NULL allreduce; a failing allreduce makes clcnn_net_step
  * return CLCNN_ERR_EXCHANGE naming the bucket, with the weights unchanged.
  */

@@ -6,6 +6,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +267,50 @@ START_TEST(test_stop_reaches_every_replica)
 }
 END_TEST
 
+/* Counts the calls and the floats of an exchange with one replica (the
+ * sum is the data itself). */
+typedef struct tally {
+    long calls;
+    size_t floats, largest;
+} tally;
+
+static int counting_allreduce(void *user, float *data, size_t count)
+{
+    tally *t = user;
+    (void)data;
+    t->calls++;
+    t->floats += count;
+    t->largest = count > t->largest ? count : t->largest;
+    return 0;
+}
+
+/* Buckets of 1 float (the count alone first), 7 (not dividing), the whole
+ * arena exactly, and SIZE_MAX (one call, the bucket count must not wrap). */
+START_TEST(test_bucket_bounds)
+{
+    clcnn_net *net = make_net(tu_ctx(), 3);
+    size_t total = clcnn_net_param_count(net) + 1;
+    const size_t buckets[] = {1, 7, total, SIZE_MAX};
+    float *x = tu_alloc(3 * 784 * sizeof *x), labels[3] = {3, 1, 8};
+    tu_rng rng = tu_rng_make(2);
+    tu_fill(&rng, x, 3 * 784, -1.0f, 1.0f);
+    for (size_t i = 0; i < sizeof buckets / sizeof buckets[0]; i++) {
+        tally t = {0};
+        clcnn_exchange ex = {.rank = 0, .ranks = 1, .allreduce = counting_allreduce,
+                             .user = &t, .bucket_floats = buckets[i]};
+        tu_ok(clcnn_net_set_exchange(net, &ex));
+        tu_ok(clcnn_net_train_batch(net, x, labels, 3, 0.001f));
+        tu_ok(clcnn_context_finish(tu_ctx()));
+        size_t size = buckets[i] < total ? buckets[i] : total;
+        ck_assert_int_eq(t.calls, (long)((total - 1) / size + 1));
+        ck_assert_uint_eq(t.floats, total);
+        ck_assert_uint_eq(t.largest, size);
+    }
+    free(x);
+    clcnn_net_destroy(net);
+}
+END_TEST
+
 static int failing_allreduce(void *user, float *data, size_t count)
 {
     (void)data;
@@ -327,6 +372,7 @@ static Suite *make_suite(void)
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, test_two_replicas_match_one, 0, 2);
     tcase_add_test(tc, test_stop_reaches_every_replica);
+    tcase_add_test(tc, test_bucket_bounds);
     tcase_add_test(tc, test_failed_exchange_keeps_weights);
     tcase_add_test(tc, test_bad_exchange);
     suite_add_tcase(s, tc);

@@ -43,7 +43,8 @@ clcnn_status clcnn_net_set_exchange(clcnn_net *net, const clcnn_exchange *exchan
     if (ex.bucket_floats == 0)
         ex.bucket_floats = DEFAULT_BUCKET_FLOATS;
     size_t total = net->param_count + 1; /* the image count leads */
-    size_t buckets = (total + ex.bucket_floats - 1) / ex.bucket_floats;
+    /* not (total + size - 1) / size, which wraps for a size near SIZE_MAX */
+    size_t buckets = total / ex.bucket_floats + (total % ex.bucket_floats != 0);
     net->exchange_host = clcnn__malloc(total * sizeof *net->exchange_host);
     net->exchange_reads = clcnn__calloc(buckets, sizeof *net->exchange_reads);
     if (!net->exchange_host || !net->exchange_reads) {
