@@ -194,8 +194,12 @@ START_TEST(test_two_replicas_match_one)
                       (double)alone_loss);
         got[r] = tu_read(j->net->params);
     }
-    /* the replicas hold one model, bit for bit */
+    /* the replicas hold one model and one optimiser state, bit for bit */
     ck_assert_mem_eq(got[0], got[1], params * sizeof *got[0]);
+    float *state0 = tu_read(jobs[0].net->state), *state1 = tu_read(jobs[1].net->state);
+    ck_assert_mem_eq(state0, state1, clcnn_tensor_count(jobs[0].net->state) * sizeof *state0);
+    free(state0);
+    free(state1);
     double moved = max_relative(want, init, params);
     double err = max_relative(got[0], want, params);
     ck_assert_msg(moved > 1e-2, "training hardly moved the weights (%g)", moved);
