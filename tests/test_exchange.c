@@ -1,8 +1,8 @@
 /*
- * The gradient exchange of data-parallel training, without MPI: two replicas
- * in two threads, each with its own context, summed by a fake allreduce,
- * must end an epoch with the weights, loss and generator of one network
- * trained alone on the whole global batch, and stop together when one asks.
+ * The gradient exchange without MPI: two replicas in two threads (a context
+ * each), summed by a fake allreduce, must end an epoch with the weights, loss
+ * and generator of one network alone on the whole batch, and stop together;
+ * bucket sizes at their bounds and a failing allreduce.
  */
 #include <math.h>
 #include <pthread.h>
