@@ -75,7 +75,8 @@ extern "C" {
     X(CLCNN_ERR_IO, 8, "a file could not be read or written")                              \
     X(CLCNN_ERR_FORMAT, 9, "a file or text is malformed")                                  \
     X(CLCNN_ERR_UNSUPPORTED, 10, "the device or build does not support this")              \
-    X(CLCNN_ERR_NUMERIC, 11, "a value became NaN or infinite")
+    X(CLCNN_ERR_NUMERIC, 11, "a value became NaN or infinite")                             \
+    X(CLCNN_ERR_EXCHANGE, 12, "the gradient exchange between replicas failed")
 
 typedef enum clcnn_status {
 #define CLCNN_STATUS_ENUM_(name, value, text) name = value,
@@ -662,6 +663,54 @@ CLCNN_API long clcnn_net_steps(const clcnn_net *net);
  */
 CLCNN_API clcnn_status clcnn_net_prepare(clcnn_net *net);
 
+/* ---- data-parallel training: the gradient exchange ---- */
+
+/*
+ * Sums count floats in place over every replica: each replica passes its own
+ * values and receives the element-wise sum of all of them (an allreduce with
+ * a sum, e.g. MPI_Allreduce(MPI_IN_PLACE, ..., MPI_SUM) or ncclAllReduce).
+ * Every replica calls it the same number of times with the same counts in the
+ * same order. Returns 0 on success; anything else fails the step.
+ */
+typedef int (*clcnn_allreduce_fn)(void *user, float *data, size_t count);
+
+/* How a network takes part in data-parallel training; see
+ * clcnn_net_set_exchange. */
+typedef struct clcnn_exchange {
+    int rank, ranks;              /* this replica, 0..ranks-1, and how many */
+    clcnn_allreduce_fn allreduce; /* the transport: MPI, NCCL or the caller's own */
+    void *user;                   /* passed to allreduce */
+    size_t bucket_floats;         /* most floats per allreduce call (0: 4 Mi floats) */
+} clcnn_exchange;
+
+/*
+ * Makes the network one of exchange->ranks replicas that train together
+ * (NULL makes it train alone again). Every clcnn_net_step then reads the
+ * gradient arena to the host, has it summed over the replicas by
+ * exchange->allreduce in buckets of at most bucket_floats (one call per
+ * bucket, the first one led by this replica's image count), writes back the
+ * mean gradient of all images of the step (each replica weighted by the
+ * images of its last backward pass since the previous step, 0 if none) and
+ * only then updates the weights, so replicas that start equal stay equal.
+ * A replica that got no images in a step still calls clcnn_net_step.
+ *
+ * With an exchange set, clcnn_train_epoch takes the network's batch size as
+ * each replica's share: the global batch is batch * ranks, shuffled and
+ * augmented exactly as one process with that batch would, and replica r
+ * trains on images [n*r/ranks, n*(r+1)/ranks) of each global batch of n.
+ *
+ * Without an exchange (the default) a step costs what it always did. The
+ * struct is copied; host memory for one copy of the gradients is allocated
+ * here. allreduce is called from the thread that calls clcnn_net_step or
+ * clcnn_train_epoch, with memory owned by net that is valid during the call
+ * only. The exchange is not saved in model files.
+ *
+ * Errors: CLCNN_ERR_INVALID_ARGUMENT for ranks < 1, a rank outside
+ * 0..ranks-1 or a NULL allreduce; a failing allreduce makes clcnn_net_step
+ * return CLCNN_ERR_EXCHANGE naming the bucket, with the weights unchanged.
+ */
+CLCNN_API clcnn_status clcnn_net_set_exchange(clcnn_net *net, const clcnn_exchange *exchange);
+
 /* ---- model files and checkpoints ---- */
 
 /* The training loop's own state, stored in checkpoints so that a resumed run
@@ -753,7 +802,8 @@ typedef struct clcnn_train_options {
     int report_every;  /* batches between loss readings (0: 16) */
     clcnn_progress_fn progress; /* may be NULL */
     void *user;        /* passed to progress */
-    const volatile sig_atomic_t *stop; /* may be NULL; read after every batch:
+    const volatile sig_atomic_t *stop; /* may be NULL; read after every batch
+                          (with replicas, at each loss reading, all agreeing):
                           non-zero stops the epoch there (a signal handler may
                           set it) */
 } clcnn_train_options;
@@ -772,6 +822,11 @@ typedef struct clcnn_train_options {
  * The loss is read back (a device synchronisation) every report_every batches
  * and after the last one; *mean_loss (may be NULL) receives the mean of those
  * readings. A NaN or infinite loss stops the epoch with CLCNN_ERR_NUMERIC.
+ * With an exchange set (clcnn_net_set_exchange) the batches are global ones
+ * of batch * ranks images, each replica training on its share, and the
+ * readings are the mean loss over every replica's images. A stop asked for
+ * by any replica's progress callback stops every replica after that batch
+ * (each returns CLCNN_OK without counting the epoch).
  */
 CLCNN_API clcnn_status clcnn_train_epoch(clcnn_net *net, const clcnn_dataset *ds,
                                          const clcnn_train_options *options,

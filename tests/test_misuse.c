@@ -715,6 +715,7 @@ START_TEST(test_networks)
     EXPECT_NOCTX(clcnn_net_predict(NULL, x, 1, probs), INVALID);
     EXPECT_NOCTX(clcnn_net_check_finite(NULL, NULL), INVALID);
     EXPECT_NOCTX(clcnn_net_prepare(NULL), INVALID);
+    EXPECT_NOCTX(clcnn_net_set_exchange(NULL, NULL), INVALID);
     int layer = 5;
     EXPECT_NOCTX(clcnn_net_check_finite(NULL, &layer), INVALID);
     ck_assert(layer == -1);

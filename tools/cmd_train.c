@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "train_mpi.h"
 
 const char clcnn__usage_train[] =
     "Usage: clcnn train --model lenet5|convnet|SPEC --data DIR [options]\n"
@@ -56,7 +57,11 @@ const char clcnn__usage_train[] =
     "\n"
     "Ctrl-C (SIGINT) or SIGTERM stops at the next batch, saves the checkpoint to\n"
     "--out (mid-epoch: --resume continues that epoch exactly) and exits 130 or 143;\n"
-    "a second one stops at once, leaving the last saved checkpoint as it was.\n";
+    "a second one stops at once, leaving the last saved checkpoint as it was.\n"
+    "\n"
+    "Under mpirun -np K (where clcnn is built with MPI) it trains data-parallel:\n"
+    "each rank takes B/K images of every batch of B and the gradients are averaged\n"
+    "before each step; rank 0 prints and writes --out.\n";
 
 typedef struct progress {
     int tty;
@@ -280,7 +285,7 @@ static int check_resume(recipe *r, const clcnn_dataset *train, const clcnn_net *
 
 /* Creates the network or restores it from --resume; returns an exit status. */
 static int setup_net(clcnn_context *ctx, recipe *r, const clcnn_dataset *train, clcnn_net **net,
-                     clcnn_train_state *state)
+                     clcnn_train_state *state, const clcnn__dp *dp)
 {
     memset(state, 0, sizeof *state);
     if (r->resume) {
@@ -292,11 +297,22 @@ static int setup_net(clcnn_context *ctx, recipe *r, const clcnn_dataset *train, 
                                    r->resume);
         r->batch = state->batch;
         r->seed = state->seed;
+        /* data parallel: loaded again at this rank's share of the batch */
+        if (dp->ranks > 1) {
+            int rc = clcnn__dp_check_batch(dp, r->batch, 0);
+            if (rc != CLCNN__EXIT_OK)
+                return rc;
+            clcnn_net_destroy(*net);
+            *net = NULL;
+            if (clcnn_net_load(ctx, r->resume, r->batch / dp->ranks, net, state, NULL) !=
+                CLCNN_OK)
+                return clcnn__cli_library_fail(ctx, "train");
+        }
         return check_resume(r, train, *net, state);
     }
     int c, h, w;
     clcnn_dataset_shape(train, &c, &h, &w);
-    if (clcnn_net_create(ctx, r->model, r->batch, c, h, w, net) != CLCNN_OK ||
+    if (clcnn_net_create(ctx, r->model, r->batch / dp->ranks, c, h, w, net) != CLCNN_OK ||
         clcnn_net_init(*net, r->seed) != CLCNN_OK ||
         clcnn_net_set_optimizer(*net, &r->optim) != CLCNN_OK)
         return clcnn__cli_library_fail(ctx, "train");
@@ -370,14 +386,24 @@ int clcnn__cmd_train(int argc, char **argv)
     int rc = parse(argc, argv, &r);
     if (rc != CLCNN__EXIT_OK)
         return rc;
+    /* data parallel (train_mpi.c): under mpirun, this rank's place in the job;
+     * rank 0 alone writes --out */
+    clcnn__dp dp;
+    if ((rc = clcnn__dp_start(&dp)) != CLCNN__EXIT_OK ||
+        (!r.resume && (rc = clcnn__dp_check_batch(&dp, r.batch, 1)) != CLCNN__EXIT_OK))
+        return clcnn__dp_finish(&dp, rc);
+    if (dp.rank != 0)
+        r.out = NULL;
     if (r.out && (rc = check_out_writable(r.out)) != CLCNN__EXIT_OK)
-        return rc;
+        return clcnn__dp_finish(&dp, rc);
     clcnn_dataset *train = NULL, *test = NULL;
     clcnn_context *ctx = NULL;
     clcnn_net *net = NULL;
     clcnn_train_state state;
-    if ((rc = load_data(&r, &train, &test)) || (rc = clcnn__cli_context("train", r.device, &ctx)) ||
-        (rc = setup_net(ctx, &r, train, &net, &state)))
+    if ((rc = load_data(&r, &train, &test)) ||
+        (rc = clcnn__cli_context("train", clcnn__dp_device(&dp, r.device), &ctx)) ||
+        (rc = setup_net(ctx, &r, train, &net, &state, &dp)) ||
+        (rc = clcnn__dp_attach(&dp, ctx, net)))
         goto done;
     /* every kernel built or loaded now, so that the setup time is what a
      * user waits for the first step and the first epoch's rate is honest */
@@ -397,10 +423,15 @@ int clcnn__cmd_train(int argc, char **argv)
                "(ready in %.2f s)\n",
                clcnn_net_spec(net), clcnn_net_param_count(net), dev.device_name,
                clcnn_dataset_count(train), clcnn_dataset_count(test), r.batch, setup_seconds);
+    if (dp.active && !r.json)
+        printf("data-parallel on %d ranks: %d images of each batch per rank\n", dp.ranks,
+               r.batch / dp.ranks);
     fflush(stdout);
     progress prog = {.tty = isatty(STDERR_FILENO), .epochs = r.epochs};
     clcnn_train_options options = {.max_shift = r.shift, .progress = on_progress, .user = &prog,
                                    .stop = &stop_signal};
+    if (dp.rank != 0)
+        options.progress = NULL; /* rank 0 reports for the job */
     catch_stop_signals(1);
     double train_seconds = 0, total_start = now();
     size_t trained = 0;
@@ -427,8 +458,9 @@ int clcnn__cmd_train(int argc, char **argv)
         }
         if (state.batch_in_epoch) { /* stopped mid-epoch by a signal */
             st = r.out ? clcnn_net_save(net, r.out, &state) : CLCNN_OK;
-            rc = st == CLCNN_OK ? report_stop(&r, &state, r.out != NULL)
-                                : clcnn__cli_library_fail(ctx, "train");
+            rc = st != CLCNN_OK ? clcnn__cli_library_fail(ctx, "train")
+                 : dp.rank == 0 ? report_stop(&r, &state, r.out != NULL)
+                                : 128 + stop_signal;
             if (st != CLCNN_OK)
                 report_checkpoint(r.out, saved_epoch);
             goto done;
@@ -453,23 +485,29 @@ int clcnn__cmd_train(int argc, char **argv)
         /* a loss far above guessing's ln(classes) is a learning rate that
          * diverges without (yet) overflowing: say so rather than go on silently */
         double guess = log((double)clcnn_net_classes(net));
-        if (loss > 2.0 * guess)
+        if (loss > 2.0 * guess && dp.rank == 0)
             fprintf(stderr, "clcnn: train: warning: epoch %d's loss %.4g is more than twice that "
                             "of guessing (ln %d = %.2f): the learning rate %g may be too high\n",
                     state.epoch, (double)loss, clcnn_net_classes(net), guess, (double)lr);
         double rate = (double)clcnn_dataset_count(train) / seconds;
-        if (r.json)
+        if (r.json) {
             printf("{\"epoch\": %d, \"epochs\": %d, \"train_loss\": %.6f, \"test_accuracy\": "
-                   "%.6f, \"lr\": %.6g, \"seconds\": %.3f, \"images_per_s\": %.1f}\n",
+                   "%.6f, \"lr\": %.6g, \"seconds\": %.3f, \"images_per_s\": %.1f",
                    state.epoch, r.epochs, (double)loss, (double)accuracy, (double)lr, seconds,
                    rate);
-        else
+            if (dp.active) /* data parallel: the rate is the whole job's */
+                printf(", \"ranks\": %d", dp.ranks);
+            printf("}\n");
+        } else {
             printf("epoch %2d/%d  loss %.4f  test accuracy %.2f%%  lr %.5f  %.1f s  %.0f "
                    "images/s\n",
                    state.epoch, r.epochs, (double)loss, 100.0 * (double)accuracy, (double)lr,
                    seconds, rate);
+        }
         fflush(stdout);
-        if (stop_signal) {
+        /* data parallel: the ranks stop together inside the next epoch instead,
+         * where the library has them agree */
+        if (stop_signal && !dp.active) {
             rc = report_stop(&r, &state, r.out != NULL);
             goto done;
         }
@@ -489,6 +527,8 @@ int clcnn__cmd_train(int argc, char **argv)
             json_escaped(stdout, r.out);
         else
             printf("null");
+        if (dp.active) /* data parallel: batch is the global one, the rate the job's */
+            printf(", \"ranks\": %d", dp.ranks);
         printf("}\n");
     } else {
         printf("test accuracy %.2f%% after %d epochs (%d this run), %.0f training images/s, "
@@ -504,5 +544,5 @@ done:
     clcnn_context_destroy(ctx);
     clcnn_dataset_destroy(train);
     clcnn_dataset_destroy(test);
-    return rc;
+    return clcnn__dp_finish(&dp, rc);
 }

@@ -391,6 +391,7 @@ void clcnn_net_destroy(clcnn_net *net)
         clcnn__free(net->stage_x[k]);
         clcnn__free(net->stage_labels[k]);
     }
+    clcnn__net_exchange_release(net);
     if (net->layers)
         release_layers(net);
     clcnn_tensor *ts[] = {net->params, net->grads, net->state, net->x,
@@ -716,6 +717,7 @@ clcnn_status clcnn_net_backward(clcnn_net *net, const float *labels)
                                classes - 1);
     st = write_staged(net, net->labels, labels, (size_t)net->active, net->stage_labels,
                       net->stage_labels_done, &net->stage_labels_next);
+    net->backward_images = net->active;
     clcnn_context *ctx = net->ctx;
     int last = logits_layer(net);
     if (st == CLCNN_OK)
@@ -767,15 +769,24 @@ clcnn_status clcnn_net_step(clcnn_net *net, float lr)
     p.lr = lr;
     clcnn_tensor *state = net->state;
     clcnn_tensor *used = NULL;
+    clcnn_status st = CLCNN_OK;
+    if (net->exchange.allreduce) {
+        st = clcnn__net_exchange_gradients(net);
+        traced(net, -1, "gradient exchange");
+        if (st != CLCNN_OK)
+            return st;
+    }
     /* the arena is sized for Adam; SGD uses its first part */
-    clcnn_status st = clcnn__tensor_slice(
-        state, 0, 1, 1, 1, (int)clcnn_optim_state_count(p.kind, net->param_count), &used);
+    st = clcnn__tensor_slice(state, 0, 1, 1, 1,
+                             (int)clcnn_optim_state_count(p.kind, net->param_count), &used);
     if (st == CLCNN_OK)
         st = clcnn_optim_step(net->ctx, &p, net->steps + 1, net->params, net->grads, used);
     clcnn_tensor_destroy(used);
     traced(net, -1, "optimiser");
-    if (st == CLCNN_OK)
+    if (st == CLCNN_OK) {
         net->steps++;
+        net->backward_images = 0;
+    }
     return st;
 }
 
@@ -809,6 +820,7 @@ clcnn_status clcnn_net_prepare(clcnn_net *net)
     /* backward accumulated into the gradients: clear them again */
     if (st == CLCNN_OK)
         st = clcnn_tensor_fill(net->grads, 0.0f);
+    net->backward_images = 0;
     if (st == CLCNN_OK)
         st = clcnn_context_finish(net->ctx);
     clcnn__free(zeros);

@@ -80,7 +80,23 @@ struct clcnn_net {
     float *stage_x[2], *stage_labels[2];
     cl_event stage_x_done[2], stage_labels_done[2];
     int stage_x_next, stage_labels_next;
+    /* Data-parallel training (exchange.c): the transport, or a NULL
+     * allreduce when the network trains alone; host memory for the
+     * gradients, led by one float for the image count; one read event per
+     * bucket. */
+    clcnn_exchange exchange;
+    float *exchange_host;
+    cl_event *exchange_reads;
+    size_t exchange_buckets;
+    int backward_images; /* images of the last backward pass since the last step */
 };
+
+/* Sums the gradients over the replicas of net->exchange and leaves their
+ * weighted mean in the gradient arena (exchange.c). */
+clcnn_status clcnn__net_exchange_gradients(clcnn_net *net);
+
+/* Frees what clcnn_net_set_exchange allocated, after the device is done with it. */
+void clcnn__net_exchange_release(clcnn_net *net);
 
 /* Parses spec and plans shapes and parameter counts; allocates no device
  * memory, so a model file can be checked against the plan first. */

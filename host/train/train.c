@@ -61,6 +61,45 @@ static void shift_images(float *x, size_t n, const int shape[4], int max_shift,
     }
 }
 
+/* Draws what shifting n images would draw, so that a replica that shifts
+ * only its share of a batch leaves the generator where one process would. */
+static void skip_shifts(clcnn_rng *rng, size_t n)
+{
+    for (size_t i = 0; i < 2 * n; i++)
+        (void)clcnn_rng_next(rng);
+}
+
+/* The step's mean loss over every replica's images, each replica's own mean
+ * weighted by its image count (a replica without images adds nothing). */
+static clcnn_status exchanged_loss(clcnn_net *net, size_t mine, float *loss)
+{
+    float sum[2] = {0.0f, (float)mine};
+    clcnn_status st = mine ? clcnn_net_loss(net, loss) : CLCNN_OK;
+    if (st != CLCNN_OK)
+        return st;
+    if (mine)
+        sum[0] = *loss * (float)mine;
+    if (net->exchange.allreduce(net->exchange.user, sum, 2) != 0)
+        return clcnn__fail(net->ctx, CLCNN_ERR_EXCHANGE,
+                           "the allreduce of the loss failed on replica %d of %d",
+                           net->exchange.rank, net->exchange.ranks);
+    *loss = sum[1] > 0 ? sum[0] / sum[1] : 0.0f;
+    return CLCNN_OK;
+}
+
+/* A stop that any replica's progress callback asks for stops them all at
+ * this batch: one that went on alone would wait for the others forever. */
+static clcnn_status agree_to_stop(clcnn_net *net, int *stopped)
+{
+    float votes = *stopped ? 1.0f : 0.0f;
+    if (net->exchange.allreduce(net->exchange.user, &votes, 1) != 0)
+        return clcnn__fail(net->ctx, CLCNN_ERR_EXCHANGE,
+                           "the allreduce of the stop request failed on replica %d of %d",
+                           net->exchange.rank, net->exchange.ranks);
+    *stopped = votes > 0.0f;
+    return CLCNN_OK;
+}
+
 clcnn_status clcnn_train_epoch(clcnn_net *net, const clcnn_dataset *ds,
                                const clcnn_train_options *options, clcnn_train_state *state,
                                float *mean_loss)
@@ -86,13 +125,17 @@ clcnn_status clcnn_train_epoch(clcnn_net *net, const clcnn_dataset *ds,
     if (opt.max_shift < 0 || opt.max_shift >= net->in_shape[2] || opt.max_shift >= net->in_shape[3])
         return clcnn__fail(net->ctx, CLCNN_ERR_INVALID_ARGUMENT,
                            "max_shift %d must be >= 0 and smaller than the image", opt.max_shift);
+    /* replicas: the net's batch is this one's share of a global batch */
+    int rank = net->exchange.allreduce ? net->exchange.rank : 0;
+    int ranks = net->exchange.allreduce ? net->exchange.ranks : 1;
     size_t count = clcnn_dataset_count(ds), batch = (size_t)net->batch;
-    size_t batches = (count + batch - 1) / batch;
+    size_t global = batch * (size_t)ranks;
+    size_t batches = (count + global - 1) / global;
     if ((size_t)state->batch_in_epoch >= batches && state->batch_in_epoch > 0)
         return clcnn__fail(net->ctx, CLCNN_ERR_INVALID_ARGUMENT,
                            "training state: batch in epoch %ld is past the epoch's last batch "
                            "(%zu batches of %zu images)",
-                           state->batch_in_epoch, batches, batch);
+                           state->batch_in_epoch, batches, global);
     size_t plane = (size_t)net->in_shape[2] * (size_t)net->in_shape[3];
     size_t image = (size_t)net->in_shape[1] * plane;
     size_t *perm = clcnn__malloc(count * sizeof *perm);
@@ -121,27 +164,42 @@ clcnn_status clcnn_train_epoch(clcnn_net *net, const clcnn_dataset *ds,
     int loss_reads = 0, stopped = 0;
     size_t b = (size_t)state->batch_in_epoch;
     for (; b < batches && st == CLCNN_OK && !stopped; b++) {
-        size_t start = b * batch, n = count - start < batch ? count - start : batch;
-        st = clcnn_dataset_batch(ds, perm + start, n, opt.mean, opt.std, x, labels);
+        size_t start = b * global, n = count - start < global ? count - start : global;
+        /* this replica's share [lo, hi) of the n images; all of them alone */
+        size_t lo = n * (size_t)rank / (size_t)ranks, hi = n * (size_t)(rank + 1) / (size_t)ranks;
+        size_t mine = hi - lo;
+        if (mine)
+            st = clcnn_dataset_batch(ds, perm + start + lo, mine, opt.mean, opt.std, x, labels);
         if (st != CLCNN_OK) {
             clcnn__fail(net->ctx, st, "reading batch %zu of the data set failed", b);
             break;
         }
-        if (opt.max_shift)
-            shift_images(x, n, net->in_shape, opt.max_shift, background, &state->rng, scratch);
-        st = clcnn_net_train_batch(net, x, labels, (int)n, lr);
+        if (opt.max_shift) {
+            skip_shifts(&state->rng, lo);
+            shift_images(x, mine, net->in_shape, opt.max_shift, background, &state->rng,
+                         scratch);
+            skip_shifts(&state->rng, n - hi);
+        }
+        /* a replica without images still takes part in the step's exchange */
+        st = mine ? clcnn_net_train_batch(net, x, labels, (int)mine, lr)
+                  : clcnn_net_step(net, lr);
         if (st == CLCNN_OK && ((b + 1) % (size_t)opt.report_every == 0 || b + 1 == batches)) {
             float loss;
-            st = clcnn_net_loss(net, &loss);
+            st = ranks > 1 ? exchanged_loss(net, mine, &loss) : clcnn_net_loss(net, &loss);
             if (st == CLCNN_OK) {
                 loss_sum += loss;
                 loss_reads++;
                 if (opt.progress)
                     stopped = opt.progress(opt.user, start + n, count,
                                            (float)(loss_sum / loss_reads));
+                if (ranks > 1) { /* replicas stop together, at a loss reading */
+                    stopped = stopped || (opt.stop && *opt.stop);
+                    st = agree_to_stop(net, &stopped);
+                }
             }
         }
-        stopped = stopped || (opt.stop && *opt.stop);
+        if (ranks == 1)
+            stopped = stopped || (opt.stop && *opt.stop);
     }
     clcnn__free(perm);
     clcnn__free(x);
