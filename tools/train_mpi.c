@@ -118,7 +118,9 @@ int clcnn__dp_finish(clcnn__dp *dp, int rc)
 {
     if (!dp->active)
         return rc;
-    if (rc != CLCNN__EXIT_OK && dp->ranks > 1) {
+    /* a stop by signal (128 + its number) is one that every rank agreed on
+     * at the same batch: it ends as a success does */
+    if (rc != CLCNN__EXIT_OK && rc < 128 && dp->ranks > 1) {
         fprintf(stderr, "clcnn: train: rank %d of %d failed; stopping every rank\n", dp->rank,
                 dp->ranks);
         fflush(NULL);

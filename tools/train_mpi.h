@@ -34,9 +34,10 @@ int clcnn__dp_check_batch(const clcnn__dp *dp, int batch, int from_command_line)
  * before every step (nothing when alone). Returns an exit status. */
 int clcnn__dp_attach(const clcnn__dp *dp, clcnn_context *ctx, clcnn_net *net);
 
-/* Ends the job with exit status rc: MPI_Finalize after success, MPI_Abort
- * after a failure, so that the other ranks, waiting in an allreduce, stop
- * too instead of hanging. Returns rc. */
+/* Ends the job with exit status rc: MPI_Finalize after success or a stop by
+ * signal (rc >= 128, agreed by every rank), MPI_Abort after a failure, so
+ * that the other ranks, waiting in an allreduce, stop too instead of
+ * hanging. Returns rc. */
 int clcnn__dp_finish(clcnn__dp *dp, int rc);
 
 #endif /* CLCNN_TRAIN_MPI_H */
