@@ -7,6 +7,7 @@
 # Usage: test_bench.sh CLCNN_BINARY   (meson passes it)
 # Exit: 0 pass, 1 fail, 77 skip (no OpenCL device and CLCNN_REQUIRE_DEVICE!=1).
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 clcnn=$1
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/clcnn-bench-XXXXXX")
@@ -56,14 +57,7 @@ PY
     fi
 }
 
-if ! "$clcnn" devices >/dev/null 2>&1; then
-    if [ "${CLCNN_REQUIRE_DEVICE:-}" = 1 ]; then
-        echo "FAIL: no OpenCL device" >&2
-        exit 1
-    fi
-    echo "SKIP: no OpenCL device" >&2
-    exit 77
-fi
+require_device
 
 # the layer suite: a header, then one object per layer and pass, all checked
 run "bench lenet" "$clcnn" bench --suite lenet --batch 2 --repeat 1 --json &&

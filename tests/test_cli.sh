@@ -5,6 +5,7 @@
 # Usage: test_cli.sh CLCNN_BINARY SOURCE_DIR   (meson passes both)
 # Exit: 0 pass, 1 fail, 77 skip (no OpenCL device and CLCNN_REQUIRE_DEVICE!=1).
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 clcnn=$1
 src=$2
@@ -39,14 +40,7 @@ expect_exit() { # expect_exit STATUS WORD DESCRIPTION COMMAND...: status and a m
     fi
 }
 
-if ! "$clcnn" devices >/dev/null 2>&1; then
-    if [ "${CLCNN_REQUIRE_DEVICE:-}" = 1 ]; then
-        echo "FAIL: no OpenCL device" >&2
-        exit 1
-    fi
-    echo "SKIP: no OpenCL device" >&2
-    exit 77
-fi
+require_device
 
 train=("$clcnn" train --model lenet5 --data "$data" --train-limit 600 --batch 50 --seed 3)
 

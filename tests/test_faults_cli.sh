@@ -10,6 +10,7 @@
 # Usage: test_faults_cli.sh CLCNN_BINARY SOURCE_DIR CLCNN_FAULTS_BINARY (meson passes them)
 # Exit: 0 pass, 1 fail, 77 skip (no OpenCL device and CLCNN_REQUIRE_DEVICE!=1).
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 clcnn=$1
 src=$2
@@ -44,29 +45,10 @@ expect() {
     printf '%-44s exit %d: %s\n' "$what" "$got" "$(grep -i -m1 -- "$word" "$tmp/err")"
 }
 
-if ! "$clcnn" devices >/dev/null 2>&1; then
-    if [ "${CLCNN_REQUIRE_DEVICE:-}" = 1 ]; then
-        echo "FAIL: no OpenCL device" >&2
-        exit 1
-    fi
-    echo "SKIP: no OpenCL device" >&2
-    exit 77
-fi
+require_device
 
 # 64 images as both splits: an epoch takes a moment
-python3 - "$src/data/mnist" "$tmp/data" <<'PY'
-import gzip, os, struct, sys
-src, dst = sys.argv[1], sys.argv[2]
-os.makedirs(dst)
-n = 64
-images = gzip.open(os.path.join(src, "train-images-idx3-ubyte.gz")).read()
-labels = gzip.open(os.path.join(src, "train-labels-idx1-ubyte.gz")).read()
-for split in ("train", "t10k"):
-    with open(os.path.join(dst, split + "-images-idx3-ubyte"), "wb") as f:
-        f.write(struct.pack(">IIII", 0x803, n, 28, 28) + images[16:16 + n * 784])
-    with open(os.path.join(dst, split + "-labels-idx1-ubyte"), "wb") as f:
-        f.write(struct.pack(">II", 0x801, n) + labels[8:8 + n])
-PY
+mnist_subset "$src" "$tmp/data" 64
 train=("$clcnn" train --model lenet5 --data "$tmp/data" --batch 16 --shift 0)
 image=$src/data/images/digits.png
 

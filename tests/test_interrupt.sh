@@ -7,6 +7,7 @@
 # Usage: test_interrupt.sh CLCNN_BINARY SOURCE_DIR KILL_ON_CREATE   (meson passes them)
 # Exit: 0 pass, 1 fail, 77 skip (no OpenCL device and CLCNN_REQUIRE_DEVICE!=1).
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 clcnn=$1
 src=$2
@@ -22,14 +23,7 @@ fail() {
     failures=$((failures + 1))
 }
 
-if ! "$clcnn" devices >/dev/null 2>&1; then
-    if [ "${CLCNN_REQUIRE_DEVICE:-}" = 1 ]; then
-        echo "FAIL: no OpenCL device" >&2
-        exit 1
-    fi
-    echo "SKIP: no OpenCL device" >&2
-    exit 77
-fi
+require_device
 
 # small batches make epochs of about a second, long enough to land inside one
 train=("$clcnn" train --model lenet5 --data "$src/data/mnist" --train-limit 3000 --batch 4

@@ -10,6 +10,7 @@
 #   (meson passes the first three; KILL_ON_CREATE is tests/kill_on_create.c built)
 # Exit: 0 pass, 1 fail, 77 skip (no OpenCL device and CLCNN_REQUIRE_DEVICE!=1).
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 clcnn=$1
 src=$2
@@ -24,31 +25,12 @@ fail() {
     failures=$((failures + 1))
 }
 
-if ! "$clcnn" devices >/dev/null 2>&1; then
-    if [ "${CLCNN_REQUIRE_DEVICE:-}" = 1 ]; then
-        echo "FAIL: no OpenCL device" >&2
-        exit 1
-    fi
-    echo "SKIP: no OpenCL device" >&2
-    exit 77
-fi
+require_device
 
 # 64 training images, also used as the test split, so that an epoch (4
 # steps, an evaluation and a save) takes a few tens of milliseconds and most
 # of the run is spent between checkpoints or writing one.
-python3 - "$src/data/mnist" "$tmp/data" <<'PY'
-import gzip, os, struct, sys
-src, dst = sys.argv[1], sys.argv[2]
-os.makedirs(dst)
-n = 64
-images = gzip.open(os.path.join(src, "train-images-idx3-ubyte.gz")).read()
-labels = gzip.open(os.path.join(src, "train-labels-idx1-ubyte.gz")).read()
-for split in ("train", "t10k"):
-    with open(os.path.join(dst, split + "-images-idx3-ubyte"), "wb") as f:
-        f.write(struct.pack(">IIII", 0x803, n, 28, 28) + images[16:16 + n * 784])
-    with open(os.path.join(dst, split + "-labels-idx1-ubyte"), "wb") as f:
-        f.write(struct.pack(">II", 0x801, n) + labels[8:8 + n])
-PY
+mnist_subset "$src" "$tmp/data" 64
 
 ck=$tmp/run/lenet5.clcnn
 mkdir "$tmp/run"

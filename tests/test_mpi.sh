@@ -7,6 +7,7 @@
 # Usage: test_mpi.sh CLCNN_BINARY SOURCE_DIR MODEL_DIFF MPIRUN
 # Exit: 0 pass, 1 fail, 77 skip (no OpenCL device and CLCNN_REQUIRE_DEVICE!=1).
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 clcnn=$1
 src=$2
@@ -21,14 +22,7 @@ fail() {
     failures=$((failures + 1))
 }
 
-if ! "$clcnn" devices >/dev/null 2>&1; then
-    if [ "${CLCNN_REQUIRE_DEVICE:-}" = 1 ]; then
-        echo "FAIL: no OpenCL device" >&2
-        exit 1
-    fi
-    echo "SKIP: no OpenCL device" >&2
-    exit 77
-fi
+require_device
 
 # no network interface but loopback and shared memory; root in CI containers
 export OMPI_MCA_btl=self,vader

@@ -9,6 +9,7 @@
 # another CPU under valgrind and compiles every kernel again the first time:
 # about 15 minutes; then a few), so not part of the default suite. Installs valgrind (Debian package) when missing.
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 build=${1:-build}
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if ! command -v valgrind >/dev/null; then
@@ -18,19 +19,7 @@ if ! command -v valgrind >/dev/null; then
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/clcnn-valgrind-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-python3 - "$src/data/mnist" "$tmp/data" <<'PY'
-import gzip, os, struct, sys
-src, dst = sys.argv[1], sys.argv[2]
-os.makedirs(dst)
-n = 64
-images = gzip.open(os.path.join(src, "train-images-idx3-ubyte.gz")).read()
-labels = gzip.open(os.path.join(src, "train-labels-idx1-ubyte.gz")).read()
-for split in ("train", "t10k"):
-    with open(os.path.join(dst, split + "-images-idx3-ubyte"), "wb") as f:
-        f.write(struct.pack(">IIII", 0x803, n, 28, 28) + images[16:16 + n * 784])
-    with open(os.path.join(dst, split + "-labels-idx1-ubyte"), "wb") as f:
-        f.write(struct.pack(">II", 0x801, n) + labels[8:8 + n])
-PY
+mnist_subset "$src" "$tmp/data" 64
 valgrind --leak-check=full --show-leak-kinds=definite,indirect --num-callers=40 \
     --xml=yes --xml-file="$tmp/memcheck.xml" \
     "$build/clcnn" train --model lenet5 --data "$tmp/data" --epochs 1 --batch 16 \
