@@ -22,6 +22,20 @@ class Error(Exception):
         super().__init__(f"{message} ({self.name})" if message else self.name)
 
 
+class Handle:
+    """A library handle closed by close(), a with-block or the collector."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "_handle", None):
+            self.close()
+
+
 class ContextOptions(ctypes.Structure):
     _fields_ = [("device", c_char_p), ("cache_dir", c_char_p), ("kernel_dir", c_char_p)]
 

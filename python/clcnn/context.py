@@ -8,7 +8,7 @@ from . import _lib
 from ._lib import lib
 
 
-class Context:
+class Context(_lib.Handle):
     """An OpenCL device for clcnn (clcnn_context_create).
 
     device: a selector as CLCNN_DEVICE takes ("P:D" or part of the device
@@ -62,16 +62,6 @@ class Context:
             for child in list(self._children):
                 child.close()
             self._destroy(handle)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_handle", None):
-            self.close()
 
     def __repr__(self):
         if not self._handle:

@@ -20,7 +20,7 @@ def normalize(images, mean=MNIST_MEAN, std=MNIST_STD):
     return ((p / 255.0 - float(mean)) / float(std)).astype(np.float32)
 
 
-class Net:
+class Net(_lib.Handle):
     """A sequential network loaded from a model file or checkpoint written
     by `clcnn train` (or clcnn_net_save). Use Net.load(path)."""
 
@@ -112,16 +112,6 @@ class Net:
             self._handle = None
             if self._own_context:
                 self.context.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_handle", None):
-            self.close()
 
     def __repr__(self):
         return f"<clcnn.Net {self.spec!r}>" if self._handle else "<clcnn.Net closed>"

@@ -19,7 +19,7 @@ def _floats(a):
     return a.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
 
 
-class Tensor:
+class Tensor(_lib.Handle):
     """A float32 tensor of shape (N, C, H, W) on a Context's device.
 
     Tensor(ctx, shape) has undefined contents; Tensor.from_numpy(ctx, array)
@@ -89,16 +89,6 @@ class Tensor:
         if self._handle:
             self._destroy(self._handle)
             self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_handle", None):
-            self.close()
 
     def __repr__(self):
         return f"<clcnn.Tensor {self.shape}>" if self._handle else "<clcnn.Tensor closed>"
