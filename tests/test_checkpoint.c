@@ -107,6 +107,19 @@ START_TEST(test_save_load_identical)
 END_TEST
 
 
+/* Run 0's weights are kept in *straight; a later run's must equal them to
+ * the bit. */
+static void same_as_straight(int run, float **straight, clcnn_net *net)
+{
+    float *w = read_params(net);
+    if (run == 0) {
+        *straight = w;
+        return;
+    }
+    ck_assert_mem_eq(*straight, w, clcnn_net_param_count(net) * sizeof *w);
+    free(w);
+}
+
 /* Two epochs straight equal one epoch, a checkpoint, a reload and one more. */
 START_TEST(test_resume_exact)
 {
@@ -138,13 +151,7 @@ START_TEST(test_resume_exact)
             ck_assert_int_eq(clcnn_net_steps(net), 4);
         }
         tu_ok(clcnn_train_epoch(net, ds, &augment, &state, NULL));
-        float *w = read_params(net);
-        if (run == 0) {
-            straight = w;
-        } else {
-            ck_assert_mem_eq(straight, w, clcnn_net_param_count(net) * sizeof *w);
-            free(w);
-        }
+        same_as_straight(run, &straight, net);
         clcnn_net_destroy(net);
     }
     free(straight);
@@ -337,13 +344,7 @@ START_TEST(test_resume_mid_epoch)
             state = loaded;
         }
         ck_assert_int_eq(clcnn_net_steps(net), 8);
-        float *w = read_params(net);
-        if (run == 0) {
-            straight = w;
-        } else {
-            ck_assert_mem_eq(straight, w, clcnn_net_param_count(net) * sizeof *w);
-            free(w);
-        }
+        same_as_straight(run, &straight, net);
         clcnn_net_destroy(net);
     }
     free(straight);
