@@ -476,15 +476,28 @@ START_TEST(test_kernel_table)
     ck_assert_int_eq(clcnn__filter_kernel_get("sharpen", 0, &k, err, sizeof err), CLCNN_OK);
     for (int i = 0; i < 9; i++)
         ck_assert_double_eq(k.weights[i], i == 4 ? 9 : edge[i]);
+    /* the blurs are normalised: their weights sum to 1, whatever the size;
+     * the gaussian keeps the documented proportions (its centre is 6) */
     ck_assert_int_eq(clcnn__filter_kernel_get("gaussian", 0, &k, err, sizeof err), CLCNN_OK);
     ck_assert_int_eq(k.size, 5);
-    for (int i = 0; i < 25; i++)
-        ck_assert_double_eq_tol(k.weights[i], gauss[i] / 97.0, 1e-15);
+    double sum = 0;
+    for (int i = 0; i < 25; i++) {
+        sum += k.weights[i];
+        ck_assert_double_eq_tol(k.weights[i] / k.weights[12], gauss[i] / 6.0, 1e-12);
+    }
+    ck_assert_double_eq_tol(sum, 1.0, 1e-12);
+    for (int size = 1; size <= CLCNN__FILTER_MAX_SIZE; size++) {
+        ck_assert_int_eq(clcnn__filter_kernel_get("box", size, &k, err, sizeof err), CLCNN_OK);
+        ck_assert_int_eq(k.size, size);
+        sum = 0;
+        for (int i = 0; i < size * size; i++) {
+            sum += k.weights[i];
+            ck_assert_double_eq(k.weights[i], k.weights[0]);
+        }
+        ck_assert_double_eq_tol(sum, 1.0, 1e-12);
+    }
     ck_assert_int_eq(clcnn__filter_kernel_get("box", 0, &k, err, sizeof err), CLCNN_OK);
-    ck_assert_int_eq(k.size, 3);
-    ck_assert_double_eq_tol(k.weights[8], 1.0 / 9, 1e-15);
-    ck_assert_int_eq(clcnn__filter_kernel_get("box", 4, &k, err, sizeof err), CLCNN_OK);
-    ck_assert_double_eq(k.weights[15], 1.0 / 16);
+    ck_assert_int_eq(k.size, 3); /* the default size */
 
     ck_assert_int_eq(clcnn__filter_kernel_get("blur", 0, &k, err, sizeof err),
                      CLCNN_ERR_INVALID_ARGUMENT);
@@ -517,12 +530,41 @@ static void geometry(int in, int r, int same, int stride, int *out, int *pad_bef
  * level is allowed where the float64 value lies within 1e-3 of a .5 boundary
  * (float32 accumulation may round either way there).
  */
+/* The documented kernels (the tool's help and the README), built here from
+ * their published integers: the blurs divided by the sum of their weights,
+ * counted here, so that a divisor typed wrong in the tool cannot hide. */
+static int reference_kernel(const char *name, int size, double *w)
+{
+    static const int gauss[25] = {1, 2, 3, 2, 1, 2, 4, 5, 4, 2, 3, 5, 6,
+                                  5, 3, 2, 4, 5, 4, 2, 1, 2, 3, 2, 1};
+    if (strcmp(name, "gaussian") == 0) {
+        double sum = 0;
+        for (int i = 0; i < 25; i++)
+            sum += gauss[i];
+        for (int i = 0; i < 25; i++)
+            w[i] = gauss[i] / sum;
+        return 5;
+    }
+    if (strcmp(name, "box") == 0) {
+        int r = size ? size : 3;
+        for (int i = 0; i < r * r; i++)
+            w[i] = 1.0 / (r * r);
+        return r;
+    }
+    for (int i = 0; i < 9; i++) /* edge and sharpen: -1 around the centre */
+        w[i] = -1;
+    w[4] = strcmp(name, "edge") == 0 ? 8 : 9;
+    return 3;
+}
+
 static void check_filter(const clcnn__image *in, const char *kernel, int size, int same,
                          int stride, const clcnn__image *got, const char *what)
 {
-    clcnn__filter_kernel k;
-    char err[256];
-    ck_assert_int_eq(clcnn__filter_kernel_get(kernel, size, &k, err, sizeof err), CLCNN_OK);
+    struct {
+        double weights[CLCNN__FILTER_MAX_SIZE * CLCNN__FILTER_MAX_SIZE];
+        int size;
+    } k;
+    k.size = reference_kernel(kernel, size, k.weights);
     int P, Q, pt, pl, R = k.size, C = in->channels;
     geometry(in->height, R, same, stride, &P, &pt);
     geometry(in->width, R, same, stride, &Q, &pl);
@@ -602,6 +644,41 @@ START_TEST(test_filter_reference)
 }
 END_TEST
 
+/* Properties no kernel table can share a mistake with: a normalised blur
+ * keeps a constant image constant (to one grey level), edge maps it to 0,
+ * sharpen keeps it. Valid padding, so that no zeros come in at the borders;
+ * grey levels across the range. */
+START_TEST(test_constant_images)
+{
+    static const int greys[] = {1, 37, 128, 200, 254};
+    for (size_t g = 0; g < sizeof greys / sizeof greys[0]; g++) {
+        clcnn__image in = random_image(23, 19, 1, 9);
+        for (size_t i = 0; i < (size_t)in.width * in.height; i++)
+            in.data[i] = (unsigned char)greys[g];
+        /* k: -3 edge, -2 sharpen, -1 gaussian, 0.. a box of size k (0: the default) */
+        for (int k = -3; k <= CLCNN__FILTER_MAX_SIZE && k <= in.height; k++) {
+            const char *name = k == -3   ? "edge"
+                               : k == -2 ? "sharpen"
+                               : k == -1 ? "gaussian"
+                                         : "box";
+            clcnn__filter_options o = {name, k > 0 ? k : 0, CLCNN__PADDING_VALID, 1};
+            int want = k == -3 ? 0 : greys[g];
+            char err[1024] = "";
+            clcnn__image out;
+            ck_assert_msg(clcnn__tool_filter(tu_ctx(), &in, &o, &out, err, sizeof err) ==
+                              CLCNN_OK,
+                          "%s %d: %s", name, o.size, err);
+            for (size_t i = 0; i < (size_t)out.width * out.height; i++)
+                ck_assert_msg(abs((int)out.data[i] - want) <= 1,
+                              "%s %d on constant %d: pixel %zu is %d", name, o.size, greys[g], i,
+                              out.data[i]);
+            clcnn__image_free(&out);
+        }
+        clcnn__image_free(&in);
+    }
+}
+END_TEST
+
 START_TEST(test_filter_invalid)
 {
     char err[1024];
@@ -632,7 +709,9 @@ START_TEST(test_filter_invalid)
     in.data[0] = 10;
     ck_assert_int_eq(clcnn__tool_filter(tu_ctx(), &in, &o, &out, err, sizeof err), CLCNN_OK);
     ck_assert_int_eq(out.width, 1);
-    ck_assert_uint_eq(out.data[0], 80);
+    /* only the centre tap sees the pixel; the edge kernel sums to 0, so its
+     * centre is minus the sum of its eight -1s */
+    ck_assert_uint_eq(out.data[0], 10 * 8);
     clcnn__image_free(&out);
     clcnn__image_free(&in);
 }
@@ -691,6 +770,23 @@ START_TEST(test_cli)
     check_filter(&in, "edge", 0, 1, 1, &got, "clcnn filter --kernel edge digits.png");
     clcnn__image_free(&got);
     clcnn__image_free(&in);
+
+    /* the gaussian on random grey levels, as a user checks it: within one
+     * grey level of the float64 filter with the weights over their sum */
+    clcnn__image noise = random_image(31, 27, 1, 77);
+    tmp_path(in_path, sizeof in_path, "cli-noise.png");
+    char werr[512];
+    ck_assert_msg(clcnn__image_write(in_path, &noise, werr, sizeof werr) == CLCNN_OK, "%s",
+                  werr);
+    tmp_path(out_path, sizeof out_path, "cli-gaussian.png");
+    snprintf(args, sizeof args, "filter --kernel gaussian --padding valid '%s' '%s'", in_path,
+             out_path);
+    EXPECT_CLI(NULL, args, 0, out, "");
+    read_ok(out_path, &got, noise.width - 4, noise.height - 4, 1);
+    check_filter(&noise, "gaussian", 0, 0, 1, &got,
+                 "clcnn filter --kernel gaussian --padding valid");
+    clcnn__image_free(&got);
+    clcnn__image_free(&noise);
 
     EXPECT_CLI(NULL, "--version", 0, out, CLCNN_VERSION_STRING);
     EXPECT_CLI(NULL, "--help", 0, out, "filter");
@@ -754,6 +850,7 @@ static Suite *make_suite(void)
     tcase_set_timeout(filter, 300);
     tcase_add_test(filter, test_kernel_table);
     tcase_add_test(filter, test_filter_reference);
+    tcase_add_test(filter, test_constant_images);
     tcase_add_test(filter, test_filter_invalid);
     suite_add_tcase(s, filter);
     TCase *cli = tcase_create("cli");

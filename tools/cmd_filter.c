@@ -22,7 +22,7 @@ const char clcnn__usage_filter[] =
     "  edge      3x3  -1 -1 -1 / -1 8 -1 / -1 -1 -1\n"
     "  sharpen   3x3  -1 -1 -1 / -1 9 -1 / -1 -1 -1\n"
     "  gaussian  5x5  1 2 3 2 1 / 2 4 5 4 2 / 3 5 6 5 3 / 2 4 5 4 2 / 1 2 3 2 1,\n"
-    "                 divided by 97 (their sum)\n"
+    "                 divided by their sum (74), so that brightness is kept\n"
     "  box       NxN  every weight 1/(N*N), N from --size\n"
     "\n"
     "Options:\n"
@@ -92,7 +92,11 @@ clcnn_status clcnn__filter_kernel_get(const char *name, int size, clcnn__filter_
     } else if (strcmp(name, "gaussian") == 0) {
         out->size = 5;
         integers = gaussian;
-        divisor = 97.0;
+        /* normalised by the sum of its weights, counted here rather than typed
+         * (a typed divisor once disagreed with them) */
+        divisor = 0;
+        for (int i = 0; i < 25; i++)
+            divisor += gaussian[i];
     } else if (is_box) {
         if (size == 0)
             size = 3;
