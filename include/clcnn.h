@@ -601,6 +601,21 @@ typedef struct clcnn_layer_info {
 CLCNN_API int clcnn_net_layer_count(const clcnn_net *net);
 CLCNN_API clcnn_status clcnn_net_layer(const clcnn_net *net, int index, clcnn_layer_info *info);
 
+/* Copies layer index's parameters into dst: count must be its param_count
+ * (weights first, KCRS for a convolution and outputs x inputs for a dense
+ * layer, then the biases). CLCNN_ERR_INVALID_ARGUMENT for a bad index or
+ * NULL, CLCNN_ERR_SHAPE for another count. */
+CLCNN_API clcnn_status clcnn_net_layer_params(clcnn_net *net, int index, float *dst,
+                                              size_t count);
+
+/* Copies layer index's output of the last clcnn_net_forward (or predict)
+ * into dst: n images of out_shape[1] x [2] x [3] values each, NCHW, where n
+ * is that pass's image count; count must be that product. A ReLU that runs
+ * inside its neighbour's launch makes that neighbour's output the ReLU's.
+ * CLCNN_ERR_INVALID_ARGUMENT, CLCNN_ERR_SHAPE as clcnn_net_layer_params. */
+CLCNN_API clcnn_status clcnn_net_layer_output(clcnn_net *net, int index, float *dst,
+                                              size_t count);
+
 /*
  * Sets the optimiser (default: SGD, lr 0.01, no momentum). Resets the
  * optimiser state and step count when the kind changes. Hyper-parameters

@@ -33,7 +33,9 @@ enum {
     X(devices, "list OpenCL platforms and devices, and which one clcnn uses")                 \
     X(filter, "apply an edge, sharpen, Gaussian or box filter to a PNG/PGM/PPM image")       \
     X(bench, "time conv layers (GFLOP/s, % of peak), the FP32 peak, or a whole network")     \
-    X(tune, "find the fastest conv algorithm per layer and write the device's tuning file")
+    X(tune, "find the fastest conv algorithm per layer and write the device's tuning file")   \
+    X(plot, "draw the training curves of `clcnn train --json` logs as a PNG chart")           \
+    X(show, "draw a model's first-layer filters, or the feature maps of an image, as PNG")
 
 #define CLCNN__DECLARE_COMMAND_(name, summary)                                                 \
     int clcnn__cmd_##name(int argc, char **argv);                                              \
@@ -99,5 +101,14 @@ int clcnn__cli_library_fail(const clcnn_context *ctx, const char *what);
  * then the default rule); prints the reason on failure. Returns
  * CLCNN__EXIT_OK or CLCNN__EXIT_FAILURE. */
 int clcnn__cli_context(const char *command, const char *selector, clcnn_context **out);
+
+/* An image as the network's input (predict and show): grey, area-averaged
+ * to in[2] x in[3], inverted when invert is 1 (yes) or 0 (auto) and its
+ * border is mostly light, normalised as in training, copied to each of
+ * in[1] channels of x. plane holds in[2] * in[3] doubles of scratch.
+ * Returns whether it inverted. */
+struct clcnn__image;
+int clcnn__image_to_input(const struct clcnn__image *img, int invert, const int in[4], float *x,
+                          double *plane);
 
 #endif /* CLCNN_CLI_H */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "draw.h"
 
 const char clcnn__usage_eval[] =
     "Usage: clcnn eval --model FILE --data DIR [--split t10k|train] [--batch B]\n"
@@ -22,20 +23,22 @@ const char clcnn__usage_eval[] =
     "  --split NAME       file prefix of the split to evaluate (default t10k)\n"
     "  --batch B          images per forward pass (default 256)\n"
     "  --json             print one JSON object instead of the table\n"
+    "  --confusion OUT    also draw the confusion matrix as a heat map (PNG)\n"
     "  --device SELECTOR  OpenCL device (see 'clcnn devices')\n"
     "  -h, --help         show this help\n";
 
 int clcnn__cmd_eval(int argc, char **argv)
 {
     const char *model = NULL, *data = NULL, *split = "t10k", *batch_text = "256";
-    const char *device = NULL;
+    const char *device = NULL, *picture = NULL;
     int json = 0;
     const clcnn__option options[] = {
         {"model", 'm', &model, NULL}, {"data", 'd', &data, NULL},
         {"split", 0, &split, NULL},   {"batch", 'b', &batch_text, NULL},
         {"json", 0, NULL, &json},     {"device", 0, &device, NULL},
+        {"confusion", 0, &picture, NULL},
     };
-    int rc = clcnn__cli_parse("eval", argc, argv, options, 6, NULL, 0, 0, NULL);
+    int rc = clcnn__cli_parse("eval", argc, argv, options, 7, NULL, 0, 0, NULL);
     if (rc != CLCNN__EXIT_OK)
         return rc;
     if (!model || !data)
@@ -46,6 +49,10 @@ int clcnn__cmd_eval(int argc, char **argv)
         return rc;
 
     char err[1024];
+    clcnn__image_format format;
+    if (picture && (clcnn__image_format_for(picture, 3, &format, err, sizeof err) != CLCNN_OK ||
+                    format != CLCNN__IMAGE_PNG))
+        return clcnn__cli_usage_error("eval", "--confusion %s must be a .png file", picture);
     clcnn_dataset *ds = NULL;
     if (clcnn_dataset_load_dir(data, split, &ds, err, sizeof err) != CLCNN_OK)
         return clcnn__cli_fail("eval", "%s", err);
@@ -89,6 +96,14 @@ int clcnn__cmd_eval(int argc, char **argv)
                 printf(" %5ld", confusion[t * classes + p]);
             printf("\n");
         }
+    }
+    if (rc == CLCNN__EXIT_OK && picture) {
+        char title[256];
+        snprintf(title, sizeof title, "confusion matrix: %.2f%% of %zu images", 100.0 * accuracy,
+                 clcnn_dataset_count(ds));
+        if (clcnn__confusion_chart(picture, title, confusion, classes, err, sizeof err) !=
+            CLCNN_OK)
+            rc = clcnn__cli_fail("eval", "%s", err);
     }
     free(confusion);
     clcnn_net_destroy(net);

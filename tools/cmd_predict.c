@@ -72,6 +72,20 @@ static void resample(const clcnn__image *img, int h, int w, double *out)
         }
 }
 
+int clcnn__image_to_input(const clcnn__image *img, int invert, const int in[4], float *x,
+                          double *plane)
+{
+    size_t pixels = (size_t)in[2] * (size_t)in[3];
+    int flip = invert == 1 || (invert == 0 && border_mean(img) > 127.5);
+    resample(img, in[2], in[3], plane);
+    for (size_t p = 0; p < pixels; p++) {
+        double v = (flip ? 255.0 - plane[p] : plane[p]) / 255.0;
+        for (int c = 0; c < in[1]; c++)
+            x[(size_t)c * pixels + p] = (float)((v - CLCNN_MNIST_MEAN) / CLCNN_MNIST_STD);
+    }
+    return flip;
+}
+
 int clcnn__cmd_predict(int argc, char **argv)
 {
     const char *model = NULL, *invert_text = "auto", *top_text = "1", *device = NULL;
@@ -122,14 +136,8 @@ int clcnn__cmd_predict(int argc, char **argv)
             rc = clcnn__cli_fail("predict", "%s", err);
             continue;
         }
-        int flip = invert == 1 || (invert == 0 && border_mean(&img) > 127.5);
-        resample(&img, in[2], in[3], plane);
+        int flip = clcnn__image_to_input(&img, invert, in, x, plane);
         clcnn__image_free(&img);
-        for (size_t p = 0; p < pixels; p++) {
-            double v = (flip ? 255.0 - plane[p] : plane[p]) / 255.0;
-            for (int c = 0; c < in[1]; c++)
-                x[(size_t)c * pixels + p] = (float)((v - CLCNN_MNIST_MEAN) / CLCNN_MNIST_STD);
-        }
         if (clcnn_net_predict(net, x, 1, probs) != CLCNN_OK) {
             rc = clcnn__cli_library_fail(ctx, "predict");
             break;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "draw.h"
 #include "train_mpi.h"
 
 const char clcnn__usage_train[] =
@@ -52,6 +53,8 @@ const char clcnn__usage_train[] =
     "                     --epochs sets a new total, default the saved one);\n"
     "                     --out defaults to FILE\n"
     "  --json             one JSON object per epoch and a final summary object\n"
+    "  --plot FILE.png    after every epoch, redraw the chart of training loss and\n"
+    "                     test accuracy per epoch of this run (written atomically)\n"
     "  --device SELECTOR  OpenCL device (see 'clcnn devices')\n"
     "  -h, --help         show this help\n"
     "\n"
@@ -116,7 +119,7 @@ static void json_escaped(FILE *out, const char *s)
 }
 
 typedef struct recipe {
-    const char *model, *data, *out, *resume, *device;
+    const char *model, *data, *out, *resume, *device, *plot;
     int epochs, epochs_given, batch, shift, json, train_limit, stop_after;
     unsigned long long seed;
     clcnn_optim_params optim;
@@ -191,6 +194,7 @@ static int parse(int argc, char **argv, recipe *r)
         {"train-limit", 0, &limit, NULL},
         {"stop-after", 0, &stop, NULL},
         {"out", 'o', &r->out, NULL},
+        {"plot", 0, &r->plot, NULL},
         {"resume", 0, &r->resume, NULL},
         {"json", 0, NULL, &r->json},
         {"device", 0, &r->device, NULL},
@@ -327,14 +331,14 @@ static int setup_net(clcnn_context *ctx, recipe *r, const clcnn_dataset *train, 
 }
 
 /* Fails early, before data are loaded and a network is trained, when --out
- * cannot be written: a new file cannot be made beside it. A path that exists
+ * (or --plot) cannot be written: a new file cannot be made beside it. A path that exists
  * and is not a regular file (/dev/stdout, a pipe) is written directly and
  * not probed. */
-static int check_out_writable(const char *path)
+static int check_writable(const char *option, const char *path)
 {
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-        return clcnn__cli_fail("train", "--out %s is a folder, not a file", path);
+        return clcnn__cli_fail("train", "--%s %s is a folder, not a file", option, path);
     if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
         return CLCNN__EXIT_OK;
     const char *slash = strrchr(path, '/');
@@ -342,10 +346,11 @@ static int check_out_writable(const char *path)
     char probe[4096];
     if (snprintf(probe, sizeof probe, "%.*s.clcnn-probe-XXXXXX", (int)dir_len, path) >=
         (int)sizeof probe)
-        return clcnn__cli_fail("train", "--out %s: the path is too long", path);
+        return clcnn__cli_fail("train", "--%s %s: the path is too long", option, path);
     int fd = mkstemp(probe);
     if (fd < 0)
-        return clcnn__cli_fail("train", "cannot write --out %s: %s", path, strerror(errno));
+        return clcnn__cli_fail("train", "cannot write --%s %s: %s", option, path,
+                               strerror(errno));
     close(fd);
     unlink(probe);
     return CLCNN__EXIT_OK;
@@ -394,12 +399,17 @@ int clcnn__cmd_train(int argc, char **argv)
         return clcnn__dp_finish(&dp, rc);
     if (dp.rank != 0)
         r.out = NULL;
-    if (r.out && (rc = check_out_writable(r.out)) != CLCNN__EXIT_OK)
+    if (r.out && (rc = check_writable("out", r.out)) != CLCNN__EXIT_OK)
+        return clcnn__dp_finish(&dp, rc);
+    if (dp.rank != 0)
+        r.plot = NULL;
+    if (r.plot && (rc = check_writable("plot", r.plot)) != CLCNN__EXIT_OK)
         return clcnn__dp_finish(&dp, rc);
     clcnn_dataset *train = NULL, *test = NULL;
     clcnn_context *ctx = NULL;
     clcnn_net *net = NULL;
     clcnn_train_state state;
+    clcnn__run history = {0}; /* for --plot */
     if ((rc = load_data(&r, &train, &test)) ||
         (rc = clcnn__cli_context("train", clcnn__dp_device(&dp, r.device), &ctx)) ||
         (rc = setup_net(ctx, &r, train, &net, &state, &dp)) ||
@@ -505,6 +515,14 @@ int clcnn__cmd_train(int argc, char **argv)
                    seconds, rate);
         }
         fflush(stdout);
+        if (r.plot) { /* the chart of this run so far, replaced atomically */
+            char err[1024] = "out of host memory";
+            if (!clcnn__run_add(&history, state.epoch, loss, accuracy) ||
+                clcnn__training_chart(r.plot, &history, 1, err, sizeof err) != CLCNN_OK) {
+                rc = clcnn__cli_fail("train", "--plot %s: %s", r.plot, err);
+                goto done;
+            }
+        }
         /* data parallel: the ranks stop together inside the next epoch instead,
          * where the library has them agree */
         if (stop_signal && !dp.active) {
@@ -540,6 +558,7 @@ int clcnn__cmd_train(int argc, char **argv)
     }
 done:
     catch_stop_signals(0);
+    clcnn__run_free(&history);
     clcnn_net_destroy(net);
     clcnn_context_destroy(ctx);
     clcnn_dataset_destroy(train);
