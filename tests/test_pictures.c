@@ -341,6 +341,51 @@ START_TEST(test_killed_write_keeps_picture)
 }
 END_TEST
 
+/* Bars as long as their GFLOP/s: a row of 300 is three times one of 100,
+ * and PyTorch's bars appear when the rows have them. */
+START_TEST(test_bench_chart)
+{
+    char results[400], png[400];
+    snprintf(results, sizeof results, "%s/results.jsonl", dir);
+    snprintf(png, sizeof png, "%s/bench.png", dir);
+    write_text(results,
+               "{\"type\": \"header\", \"device\": \"test device\", \"peak_gflops\": 400.0}\n"
+               "{\"type\": \"conv\", \"layer\": \"a\", \"pass\": \"fwd\", \"gflops\": 100.0}\n"
+               "{\"type\": \"conv\", \"layer\": \"b\", \"pass\": \"fwd\", \"gflops\": 300.0, "
+               "\"torch_gflops\": 150.0}\n");
+    RUN_OK("plot --bench '%s' '%s'", results, png);
+    clcnn__image img = read_png(png);
+    const clcnn__rgb ours = clcnn__series_color(0), theirs = clcnn__series_color(3);
+    /* the longest run of clcnn's colour on each row of pixels, per bar */
+    int longest[2] = {0, 0}, bar = -1, in_bar = 0, seen_theirs = 0;
+    for (int y = 0; y < img.height; y++) {
+        int run_len = 0, best = 0;
+        for (int x = 0; x < img.width; x++) {
+            run_len = is_color(&img, x, y, ours) ? run_len + 1 : 0;
+            best = run_len > best ? run_len : best;
+            seen_theirs |= is_color(&img, x, y, theirs) && y > img.height / 4;
+        }
+        if (best > 30 && !in_bar && bar < 1)
+            bar++;
+        in_bar = best > 30;
+        if (in_bar && bar >= 0)
+            longest[bar] = best > longest[bar] ? best : longest[bar];
+    }
+    ck_assert_msg(longest[0] > 0 && abs(longest[1] - 3 * longest[0]) <= 4,
+                  "bars of 100 and 300 GFLOP/s are %d and %d pixels long", longest[0],
+                  longest[1]);
+    ck_assert_msg(seen_theirs, "PyTorch's bar is missing");
+    clcnn__image_free(&img);
+    write_text(results, "{\"type\": \"conv\", \"layer\": \"a\"}\n");
+    RUN_FAILS(1, "conv row", "plot --bench '%s' '%s'", results, png);
+    /* and straight from a benchmark run */
+    RUN_OK("bench --layer lenet-conv1 --pass fwd --repeat 1 --no-peak --plot '%s'", png);
+    img = read_png(png);
+    ck_assert(img.width > 300 && img.height > 60);
+    clcnn__image_free(&img);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("pictures");
@@ -350,6 +395,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_train_plot);
     tcase_add_test(tc, test_plot_follows_numbers);
     tcase_add_test(tc, test_show_and_confusion);
+    tcase_add_test(tc, test_bench_chart);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_killed_write_keeps_picture);
     suite_add_tcase(s, tc);

@@ -11,6 +11,7 @@
 
 #include "bench/conv_case.h"
 #include "bench/peak.h"
+#include "draw.h"
 #include "bench_cli.h"
 #include "cli.h"
 #include "tuning.h"
@@ -55,6 +56,8 @@ const char clcnn__usage_bench[] =
     "  --warmup N         untimed runs before them (default 1; --model: at least 2)\n"
     "  --no-peak          do not measure the peak (no % of peak)\n"
     "  --list             list the selected layers and their batches; time nothing\n"
+    "  --plot OUT.png     also draw the GFLOP/s of every layer and pass, with the\n"
+    "                     peak as a line (clcnn plot --bench draws saved --json runs)\n"
     "  --json             one JSON object per line: a header (device, driver, clcnn\n"
     "                     version, peak), then one per layer and pass\n"
     "  --device SELECTOR  OpenCL device (see 'clcnn devices')\n"
@@ -66,7 +69,7 @@ const char clcnn__usage_bench[] =
 #define CHECK_SAMPLES 300
 
 typedef struct options {
-    const char *suites, *layers, *model, *device;
+    const char *suites, *layers, *model, *device, *plot;
     unsigned passes;
     int batch, repeat, warmup, json, peak_only, no_peak, list;
 } options;
@@ -81,6 +84,7 @@ static int parse(int argc, char **argv, options *o)
         {"model", 'm', &o->model, NULL},    {"peak", 0, NULL, &o->peak_only},
         {"no-peak", 0, NULL, &o->no_peak},  {"list", 0, NULL, &o->list},
         {"json", 0, NULL, &o->json},        {"device", 0, &o->device, NULL},
+        {"plot", 0, &o->plot, NULL},
     };
     int rc = clcnn__cli_parse("bench", argc, argv, table, sizeof table / sizeof table[0], NULL,
                               0, 0, NULL);
@@ -89,6 +93,14 @@ static int parse(int argc, char **argv, options *o)
         (rc = clcnn__cli_int("bench", "warmup", warmup, 0, 10000, &o->warmup)) ||
         (batch && (rc = clcnn__cli_int("bench", "batch", batch, 1, 65536, &o->batch))))
         return rc;
+    char err[512];
+    clcnn__image_format format;
+    if (o->plot && (o->peak_only || o->model || o->list))
+        return clcnn__cli_usage_error("bench", "--plot draws the layers' GFLOP/s; it does not go "
+                                               "with --peak, --model or --list");
+    if (o->plot && (clcnn__image_format_for(o->plot, 3, &format, err, sizeof err) != CLCNN_OK ||
+                    format != CLCNN__IMAGE_PNG))
+        return clcnn__cli_usage_error("bench", "--plot %s must be a .png file", o->plot);
     if (o->peak_only + (o->model != NULL) + o->list > 1)
         return clcnn__cli_usage_error("bench", "--peak, --model and --list exclude each other");
     if ((o->peak_only || o->model) && (o->suites || o->layers))
@@ -168,7 +180,7 @@ static void list_cases(const options *o, const clcnn_device_info *info,
  * the check failed, -1 when the library failed, 1 otherwise. */
 static int bench_pass_of(clcnn_context *ctx, const options *o, const clcnn_device_info *info,
                          const bench_case *c, bench_conv_data *d, bench_pass pass,
-                         const bench_peak *peak)
+                         const bench_peak *peak, clcnn__bench_bar *bar)
 {
     clcnn_conv_algo algo;
     int variant, tuned;
@@ -194,6 +206,9 @@ static int bench_pass_of(clcnn_context *ctx, const options *o, const clcnn_devic
     const unsigned cores = info->compute_units ? info->compute_units : 1;
     const double cpu_gflops = info->is_gpu ? 0 : gflop / (t.cpu_ms / cores) * 1e3;
     const bench_conv_geom *g = &d->g;
+    snprintf(bar->label, sizeof bar->label, "%s %s", c->layer, bench_pass_name(pass));
+    bar->gflops = gflops;
+    bar->other_gflops = NAN;
     if (o->json) {
         printf("{\"type\": \"conv\", \"suite\": \"%s\", \"layer\": \"%s\", \"pass\": \"%s\", "
                "\"n\": %d, \"c\": %d, \"h\": %d, \"w\": %d, \"k\": %d, \"r\": %d, \"s\": %d, "
@@ -272,7 +287,10 @@ static int run_layers(clcnn_context *ctx, const options *o, const clcnn_device_i
     fflush(stdout);
     size_t count;
     const bench_case *cases = bench_cases(&count);
-    int failed = 0;
+    int failed = 0, bar_count = 0;
+    clcnn__bench_bar *bars = calloc(count * BENCH_PASS_COUNT, sizeof *bars);
+    if (!bars)
+        return clcnn__cli_fail("bench", "out of host memory");
     for (size_t i = 0; i < count; i++) {
         if (!selected[i])
             continue;
@@ -281,23 +299,35 @@ static int run_layers(clcnn_context *ctx, const options *o, const clcnn_device_i
         if (bench_conv_setup(ctx, &cases[i], n, 42, &d) != CLCNN_OK) {
             char what[96];
             snprintf(what, sizeof what, "bench %s at batch %d", cases[i].layer, n);
+            free(bars);
             return clcnn__cli_library_fail(ctx, what);
         }
         for (int pass = 0; pass < BENCH_PASS_COUNT; pass++) {
             if (!(o->passes & (1u << pass)))
                 continue;
-            int r = bench_pass_of(ctx, o, info, &cases[i], &d, (bench_pass)pass, &pk);
+            int r = bench_pass_of(ctx, o, info, &cases[i], &d, (bench_pass)pass, &pk,
+                                  &bars[bar_count++]);
             if (r < 0) {
                 bench_conv_free(&d);
+                free(bars);
                 return CLCNN__EXIT_FAILURE;
             }
             failed += r == 0;
         }
         bench_conv_free(&d);
     }
+    int rc = CLCNN__EXIT_OK;
+    if (o->plot) {
+        char title[256], err[1024];
+        snprintf(title, sizeof title, "clcnn bench on %s", info->device_name);
+        if (clcnn__bench_chart(o->plot, title, bars, bar_count, pk.gflops, NULL, err,
+                               sizeof err) != CLCNN_OK)
+            rc = clcnn__cli_fail("bench", "--plot: %s", err);
+    }
+    free(bars);
     if (failed)
         fprintf(stderr, "clcnn: bench: %d check%s failed\n", failed, failed == 1 ? "" : "s");
-    return failed ? CLCNN__EXIT_FAILURE : CLCNN__EXIT_OK;
+    return failed ? CLCNN__EXIT_FAILURE : rc;
 }
 
 int clcnn__cmd_bench(int argc, char **argv)

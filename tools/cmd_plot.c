@@ -13,10 +13,14 @@
 
 const char clcnn__usage_plot[] =
     "Usage: clcnn plot RUN.jsonl [RUN.jsonl ...] OUT.png\n"
+    "       clcnn plot --bench RESULTS.jsonl OUT.png\n"
     "\n"
     "Draws the training loss and test accuracy per epoch of each log written by\n"
     "`clcnn train --json` (one JSON object per epoch), the runs overlaid with a\n"
-    "legend named after their files. OUT.png is written atomically.\n";
+    "legend named after their files. With --bench, draws the GFLOP/s of every\n"
+    "layer and pass of a `clcnn bench --json` run (or of bench/compare_torch.py's\n"
+    "--json file, with PyTorch's beside clcnn's), the FP32 peak as a line when\n"
+    "the run measured it. OUT.png is written atomically.\n";
 
 /* The number after "key": in line, or 0 when the key is missing or its value
  * is not a finite number. */
@@ -34,6 +38,82 @@ static int json_number(const char *line, const char *key, double *out)
         return 0;
     *out = v;
     return 1;
+}
+
+/* The string after "key": in line into out, or 0 when missing. */
+static int json_string(const char *line, const char *key, char *out, size_t size)
+{
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\": \"", key);
+    const char *at = strstr(line, pattern);
+    if (!at)
+        return 0;
+    at += strlen(pattern);
+    const char *end = strchr(at, '"');
+    if (!end || (size_t)(end - at) >= size)
+        return 0;
+    memcpy(out, at, (size_t)(end - at));
+    out[end - at] = '\0';
+    return 1;
+}
+
+/* Draws a benchmark run's rows; returns an exit status. */
+static int plot_bench(const char *path, const char *out)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return clcnn__cli_fail("plot", "cannot open %s: %s", path, strerror(errno));
+    char line[8192], device[128] = "", layer[48], pass[16], err[1024];
+    int number = 0, count = 0, cap = 0, rc = CLCNN__EXIT_OK;
+    double peak = 0;
+    clcnn__bench_bar *bars = NULL;
+    while (rc == CLCNN__EXIT_OK && fgets(line, sizeof line, f)) {
+        number++;
+        if (strstr(line, "\"type\": \"header\"")) {
+            json_string(line, "device", device, sizeof device);
+            if (!json_number(line, "peak_gflops", &peak) || peak < 0)
+                peak = 0;
+            continue;
+        }
+        if (!strstr(line, "\"type\": \"conv\""))
+            continue;
+        double gflops, other = NAN;
+        if (!json_string(line, "layer", layer, sizeof layer) ||
+            !json_string(line, "pass", pass, sizeof pass) ||
+            !(json_number(line, "clcnn_gflops", &gflops) || json_number(line, "gflops", &gflops)) ||
+            gflops < 0 || (json_number(line, "torch_gflops", &other) && other < 0)) {
+            rc = clcnn__cli_fail("plot", "%s:%d: a conv row without its layer, pass and "
+                                         "GFLOP/s >= 0",
+                                 path, number);
+            break;
+        }
+        if (count == cap) {
+            cap = cap ? 2 * cap : 64;
+            clcnn__bench_bar *grown = realloc(bars, (size_t)cap * sizeof *grown);
+            if (!grown) {
+                rc = clcnn__cli_fail("plot", "out of host memory");
+                break;
+            }
+            bars = grown;
+        }
+        snprintf(bars[count].label, sizeof bars[count].label, "%s %s", layer, pass);
+        bars[count].gflops = gflops;
+        bars[count].other_gflops = other;
+        count++;
+    }
+    fclose(f);
+    if (rc == CLCNN__EXIT_OK && count == 0)
+        rc = clcnn__cli_fail("plot", "%s holds no conv rows of `clcnn bench --json`", path);
+    if (rc == CLCNN__EXIT_OK) {
+        char title[256];
+        snprintf(title, sizeof title, "GFLOP/s per layer and pass%s%s", *device ? " on " : "",
+                 device);
+        if (clcnn__bench_chart(out, title, bars, count, peak, "PyTorch", err, sizeof err) !=
+            CLCNN_OK)
+            rc = clcnn__cli_fail("plot", "%s", err);
+    }
+    free(bars);
+    return rc;
 }
 
 /* Reads the per-epoch lines of path into run; returns an exit status. */
@@ -78,16 +158,21 @@ int clcnn__cmd_plot(int argc, char **argv)
 {
     enum { MAX_RUNS = 8 };
     const char *files[MAX_RUNS + 1];
-    int count = 0;
-    int rc = clcnn__cli_parse("plot", argc, argv, NULL, 0, files, 2, MAX_RUNS + 1, &count);
+    int count = 0, bench = 0;
+    const clcnn__option options[] = {{"bench", 0, NULL, &bench}};
+    int rc = clcnn__cli_parse("plot", argc, argv, options, 1, files, 2, MAX_RUNS + 1, &count);
     if (rc != CLCNN__EXIT_OK)
         return rc;
+    if (bench && count != 2)
+        return clcnn__cli_usage_error("plot", "--bench takes one RESULTS.jsonl and OUT.png");
     const char *out = files[count - 1];
     clcnn__image_format format;
     char err[1024];
     if (clcnn__image_format_for(out, 3, &format, err, sizeof err) != CLCNN_OK ||
         format != CLCNN__IMAGE_PNG)
         return clcnn__cli_usage_error("plot", "the output %s must be a .png file", out);
+    if (bench)
+        return plot_bench(files[0], out);
     clcnn__run runs[MAX_RUNS];
     memset(runs, 0, sizeof runs);
     for (int i = 0; i < count - 1 && rc == CLCNN__EXIT_OK; i++) {

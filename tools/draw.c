@@ -287,3 +287,74 @@ clcnn_status clcnn__confusion_chart(const char *path, const char *title, const l
     clcnn__image_free(&img);
     return st;
 }
+
+clcnn_status clcnn__bench_chart(const char *path, const char *title,
+                                const clcnn__bench_bar *bars, int count, double peak,
+                                const char *other_name, char *error, size_t error_size)
+{
+    const clcnn__rgb ink = {40, 40, 40}, grid = {225, 225, 225}, peak_ink = {214, 39, 40};
+    const int s = 2, th = CLCNN__TEXT_HEIGHT(s), bar = 10;
+    int others = 0, label_w = 0;
+    double most = peak;
+    for (int i = 0; i < count; i++) {
+        others += isfinite(bars[i].other_gflops);
+        int tw = clcnn__text_width(bars[i].label, s);
+        label_w = tw > label_w ? tw : label_w;
+        most = bars[i].gflops > most ? bars[i].gflops : most;
+        if (isfinite(bars[i].other_gflops) && bars[i].other_gflops > most)
+            most = bars[i].other_gflops;
+    }
+    int row = (others ? 2 * bar : bar) + 8;
+    int left = label_w + 30, top = 3 * th + 30, plot_w = 700;
+    int width = left + plot_w + 40, height = top + count * row + 2 * th + 30;
+    clcnn__image img;
+    clcnn_status st = clcnn__image_create(&img, width, height, 3, error, error_size);
+    if (st != CLCNN_OK)
+        return st;
+    memset(img.data, 255, (size_t)img.width * (size_t)img.height * 3);
+    clcnn__draw_text(&img, 20, 10, title, s, ink);
+    /* the legend */
+    int lx = 20, ly = 10 + th + 10;
+    clcnn__draw_rect(&img, lx, ly + 2, 18, bar, clcnn__series_color(0));
+    clcnn__draw_text(&img, lx + 24, ly, "clcnn", s, ink);
+    lx += 24 + clcnn__text_width("clcnn", s) + 24;
+    if (others) {
+        clcnn__draw_rect(&img, lx, ly + 2, 18, bar, clcnn__series_color(3));
+        clcnn__draw_text(&img, lx + 24, ly, other_name, s, ink);
+        lx += 24 + clcnn__text_width(other_name, s) + 24;
+    }
+    if (peak > 0) {
+        clcnn__draw_rect(&img, lx, ly + th / 2 - 1, 18, 3, peak_ink);
+        char text[64];
+        snprintf(text, sizeof text, "FP32 peak %.0f GFLOP/s", peak);
+        clcnn__draw_text(&img, lx + 24, ly, text, s, ink);
+    }
+    double step = nice_step(most, 5), hi = ceil(most / step - 1e-9) * step;
+    int bottom = top + count * row;
+#define BX_(v) (left + (int)lround((v) / hi * plot_w))
+    char label[32];
+    for (double v = 0; v <= hi + step * 1e-6; v += step) {
+        clcnn__draw_line(&img, BX_(v), top, BX_(v), bottom, 1, grid);
+        tick_label(label, sizeof label, v, step);
+        clcnn__draw_text(&img, BX_(v) - clcnn__text_width(label, s) / 2, bottom + 6, label, s,
+                         ink);
+    }
+    clcnn__draw_text(&img, left + (plot_w - clcnn__text_width("GFLOP/s", s)) / 2,
+                     bottom + th + 14, "GFLOP/s", s, ink);
+    for (int i = 0; i < count; i++) {
+        int y = top + i * row + 4;
+        clcnn__draw_text(&img, left - 10 - clcnn__text_width(bars[i].label, s),
+                         y + (row - 8 - th) / 2, bars[i].label, s, ink);
+        clcnn__draw_rect(&img, left, y, BX_(bars[i].gflops) - left, bar, clcnn__series_color(0));
+        if (isfinite(bars[i].other_gflops))
+            clcnn__draw_rect(&img, left, y + bar, BX_(bars[i].other_gflops) - left, bar,
+                             clcnn__series_color(3));
+    }
+    clcnn__draw_line(&img, left, top, left, bottom, 2, ink);
+    if (peak > 0)
+        clcnn__draw_line(&img, BX_(peak), top - 4, BX_(peak), bottom, 2, peak_ink);
+#undef BX_
+    st = clcnn__image_write(path, &img, error, error_size);
+    clcnn__image_free(&img);
+    return st;
+}

@@ -52,6 +52,20 @@ void clcnn__line_chart(clcnn__image *img, int x, int y, int w, int h, const char
 clcnn_status clcnn__confusion_chart(const char *path, const char *title, const long *counts,
                                     int classes, char *error, size_t error_size);
 
+/* One row of a benchmark chart: a layer and pass, clcnn's GFLOP/s and the
+ * comparison's (NaN: none). */
+typedef struct clcnn__bench_bar {
+    char label[64];
+    double gflops, other_gflops;
+} clcnn__bench_bar;
+
+/* Horizontal bars of GFLOP/s per row (the comparison's beside clcnn's when
+ * a row has one, named other_name in the legend), the FP32 peak as a line
+ * when peak > 0, written atomically to path (.png). */
+clcnn_status clcnn__bench_chart(const char *path, const char *title,
+                                const clcnn__bench_bar *bars, int count, double peak,
+                                const char *other_name, char *error, size_t error_size);
+
 /* A training run as the charts see it: per epoch, the mean training loss
  * and the test accuracy in [0, 1]. */
 typedef struct clcnn__run {
