@@ -37,6 +37,8 @@ static clcnn_status run_forward(clcnn_context *ctx, const conv2d_tile *t, conv2d
         return clcnn__conv2d_forward_winograd(ctx, t, x, w, b, y, g, epilogue);
     case CONV2D_M_IM2COL:
         return clcnn__conv2d_forward_im2col(ctx, t, x, w, b, y, g, epilogue);
+    case CONV2D_M_TILED:
+        return clcnn__conv2d_forward_tiled(ctx, t, x, w, b, y, g, epilogue);
     default:
         return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED, "conv2d: %s is not a forward variant",
                            t->name);
@@ -95,6 +97,8 @@ static clcnn_status run_backward_data(clcnn_context *ctx, const conv2d_tile *t, 
 {
     if (t->flipped)
         return backward_flipped(ctx, t, dy, w, dx, g);
+    if (t->method == CONV2D_M_TILED)
+        return clcnn__conv2d_backward_data_tiled(ctx, t, dy, w, dx, g);
     if (t->method == CONV2D_M_GATHER)
         return clcnn__conv2d_backward_data_gather(ctx, t, dy, w, dx, g);
     if (t->method == CONV2D_M_IM2COL)
@@ -330,6 +334,10 @@ clcnn_status clcnn__conv2d_backward_filter_variant(clcnn_context *ctx, const clc
         (st = pick(ctx, op, CLCNN__CONV2D_BACKWARD_FILTER, &g, x->shape, dw->shape, params,
                    variant, &t)) != CLCNN_OK)
         return st;
+    if (t->method == CONV2D_M_TILED)
+        return clcnn__conv2d_backward_filter_tiled(ctx, t, conv2d_tensor_buf(x),
+                                                   conv2d_tensor_buf(dy), conv2d_tensor_buf(dw),
+                                                   conv2d_tensor_buf(db), &g);
     return clcnn__conv2d_backward_filter_run(ctx, t, conv2d_tensor_buf(x), conv2d_tensor_buf(dy),
                                              conv2d_tensor_buf(dw), conv2d_tensor_buf(db), &g);
 }

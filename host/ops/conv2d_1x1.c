@@ -7,12 +7,25 @@
 #include <string.h>
 
 #include "conv2d_impl.h"
+#include "gemm.h"
 
 clcnn_status clcnn__conv2d_batched_gemm(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf in,
                                         size_t in_stride, conv2d_buf a, size_t a_stride,
                                         int a_trans, conv2d_buf bias, int epilogue, conv2d_buf out,
                                         size_t out_stride, int batches, int M, int C, int L)
 {
+    if (t->gpu) {
+        const clcnn__tiled_product p = {
+            .M = M, .N = L, .K = C, .batches = batches, .trans_a = a_trans, .alpha = 1.0f,
+            .a = a.mem, .a_off = a.off, .lda = a_trans ? M : C, .a_stride = (int)a_stride,
+            .b = in.mem, .b_off = in.off, .ldb = L, .b_stride = (int)in_stride,
+            .c = out.mem, .c_off = out.off, .ldc = L, .c_stride = (int)out_stride,
+            .bias = (epilogue & 1) ? bias.mem : NULL, .bias_off = bias.off,
+            .bias_mode = (epilogue & 1) ? CLCNN__GEMM_BIAS_ROW : CLCNN__GEMM_BIAS_NONE,
+            .epilogue = (epilogue & 2) ? 1 : 0,
+        };
+        return clcnn__tiled_gemm(ctx, clcnn__tiled_config_at(t->gpu - 1), &p);
+    }
     /* b columns per work-item: one vector of up to 16, or two of 16 */
     char options[80];
     const int tn = t->b > 16 ? 16 : t->b;

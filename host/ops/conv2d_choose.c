@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "conv2d_impl.h"
+#include "gemm.h"
 #include "tuning.h"
 
 /* ---- algorithms and their tile variants ---- */
@@ -18,34 +19,44 @@
  * the image's im2col matrix in private memory (small images).
  * GEMM: TM x TN with a KC-row panel. */
 static const conv2d_tile fwd_direct[] = {
-    {"direct 8x16", CONV2D_M_DIRECT, 0, 8, 16, 0},
-    {"direct 4x8", CONV2D_M_DIRECT, 0, 4, 8, 0},
-    {"direct 1x16", CONV2D_M_DIRECT, 0, 1, 16, 0},
-    {"plane 6x4x16", CONV2D_M_PLANE, 0, 6, 4, 16},
-    {"plane 8x2x16", CONV2D_M_PLANE, 0, 8, 2, 16},
-    {"flat 8x16", CONV2D_M_FLAT, 0, 8, 0, 16},
+    {"direct 8x16", CONV2D_M_DIRECT, 0, 8, 16, 0, 0},
+    {"direct 4x8", CONV2D_M_DIRECT, 0, 4, 8, 0, 0},
+    {"direct 1x16", CONV2D_M_DIRECT, 0, 1, 16, 0, 0},
+    {"plane 6x4x16", CONV2D_M_PLANE, 0, 6, 4, 16, 0},
+    {"plane 8x2x16", CONV2D_M_PLANE, 0, 8, 2, 16, 0},
+    {"flat 8x16", CONV2D_M_FLAT, 0, 8, 0, 16, 0},
 };
 
 static const conv2d_tile fwd_gemm[] = {
-    {"gemm 8x16 kc256", CONV2D_M_GEMM, 0, 8, 16, 256},
-    {"gemm 4x8 kc128", CONV2D_M_GEMM, 0, 4, 8, 128},
-    {"im2col gemm 8x16", CONV2D_M_IM2COL, 0, 8, 16, 0},
-    {"gemm 8x16 kc512", CONV2D_M_GEMM, 0, 8, 16, 512},
-    {"gemm 8x32 kc512", CONV2D_M_GEMM, 0, 8, 32, 512},
-    {"im2col gemm 8x32", CONV2D_M_IM2COL, 0, 8, 32, 0},
-    {"kvec 2x10", CONV2D_M_KVEC, 0, 2, 10, 0},
+    {"gemm 8x16 kc256", CONV2D_M_GEMM, 0, 8, 16, 256, 0},
+    {"gemm 4x8 kc128", CONV2D_M_GEMM, 0, 4, 8, 128, 0},
+    {"im2col gemm 8x16", CONV2D_M_IM2COL, 0, 8, 16, 0, 0},
+    {"gemm 8x16 kc512", CONV2D_M_GEMM, 0, 8, 16, 512, 0},
+    {"gemm 8x32 kc512", CONV2D_M_GEMM, 0, 8, 32, 512, 0},
+    {"im2col gemm 8x32", CONV2D_M_IM2COL, 0, 8, 32, 0, 0},
+    {"kvec 2x10", CONV2D_M_KVEC, 0, 2, 10, 0, 0},
+    /* the GPU family (kernels/gemm_tiled.cl), one per configuration of
+     * gemm_tiled.c, in its order */
+    {"tiled 128x64", CONV2D_M_TILED, 0, 0, 0, 0, 1},
+    {"tiled 64x64 k16", CONV2D_M_TILED, 0, 0, 0, 0, 2},
+    {"tiled 64x64 r8x8", CONV2D_M_TILED, 0, 0, 0, 0, 3},
+    {"tiled 32x32", CONV2D_M_TILED, 0, 0, 0, 0, 4},
+    {"tiled 16x16", CONV2D_M_TILED, 0, 0, 0, 0, 5},
+    {"tiled 16x128", CONV2D_M_TILED, 0, 0, 0, 0, 6},
 };
 
 /* Winograd: the TM x TN block of the 16 products; 1x1: of the one product. */
 static const conv2d_tile fwd_winograd[] = {
-    {"winograd 8x16", CONV2D_M_WINO, 0, 8, 16, 0},
-    {"winograd 4x8", CONV2D_M_WINO, 0, 4, 8, 0},
+    {"winograd 8x16", CONV2D_M_WINO, 0, 8, 16, 0, 0},
+    {"winograd 4x8", CONV2D_M_WINO, 0, 4, 8, 0, 0},
+    {"tiled winograd 64x64", CONV2D_M_WINO, 0, 0, 0, 0, 2},
 };
 
 static const conv2d_tile fwd_1x1[] = {
-    {"1x1 8x16", CONV2D_M_1X1, 0, 8, 16, 0},
-    {"1x1 4x8", CONV2D_M_1X1, 0, 4, 8, 0},
-    {"1x1 8x32", CONV2D_M_1X1, 0, 8, 32, 0},
+    {"1x1 8x16", CONV2D_M_1X1, 0, 8, 16, 0, 0},
+    {"1x1 4x8", CONV2D_M_1X1, 0, 4, 8, 0, 0},
+    {"1x1 8x32", CONV2D_M_1X1, 0, 8, 32, 0, 0},
+    {"tiled 1x1 64x64", CONV2D_M_1X1, 0, 0, 0, 0, 2},
 };
 
 /* Backward-data. The gather kernel (CB input channels x WB columns) runs any
@@ -54,36 +65,44 @@ static const conv2d_tile fwd_1x1[] = {
  * layer's one or two input channels. Plane col2im: whole images of at most 32
  * taps (C*R*S) folded in private memory, QB columns. */
 static const conv2d_tile bwd_direct[] = {
-    {"gather 8x16", CONV2D_M_GATHER, 0, 8, 16, 0},
-    {"gather 4x8", CONV2D_M_GATHER, 0, 4, 8, 0},
-    {"flipped direct 8x16", CONV2D_M_DIRECT, 1, 8, 16, 0},
-    {"flipped direct 4x8", CONV2D_M_DIRECT, 1, 4, 8, 0},
-    {"flipped direct 1x16", CONV2D_M_DIRECT, 1, 1, 16, 0},
-    {"flipped direct rows 1x4x16", CONV2D_M_DIRECT, 1, 1, 16, 4},
-    {"gather 1x16", CONV2D_M_GATHER, 0, 1, 16, 0},
-    {"gather 4x16", CONV2D_M_GATHER, 0, 4, 16, 0},
-    {"plane col2im 16", CONV2D_M_PLANE_COL2IM, 0, 0, 0, 16},
-    {"flipped plane 1x8x16", CONV2D_M_PLANE, 1, 1, 8, 16},
-    {"flipped plane 6x4x16", CONV2D_M_PLANE, 1, 6, 4, 16},
+    {"gather 8x16", CONV2D_M_GATHER, 0, 8, 16, 0, 0},
+    {"gather 4x8", CONV2D_M_GATHER, 0, 4, 8, 0, 0},
+    {"flipped direct 8x16", CONV2D_M_DIRECT, 1, 8, 16, 0, 0},
+    {"flipped direct 4x8", CONV2D_M_DIRECT, 1, 4, 8, 0, 0},
+    {"flipped direct 1x16", CONV2D_M_DIRECT, 1, 1, 16, 0, 0},
+    {"flipped direct rows 1x4x16", CONV2D_M_DIRECT, 1, 1, 16, 4, 0},
+    {"gather 1x16", CONV2D_M_GATHER, 0, 1, 16, 0, 0},
+    {"gather 4x16", CONV2D_M_GATHER, 0, 4, 16, 0, 0},
+    {"plane col2im 16", CONV2D_M_PLANE_COL2IM, 0, 0, 0, 16, 0},
+    {"flipped plane 1x8x16", CONV2D_M_PLANE, 1, 1, 8, 16, 0},
+    {"flipped plane 6x4x16", CONV2D_M_PLANE, 1, 6, 4, 16, 0},
 };
 
 static const conv2d_tile bwd_gemm[] = {
-    {"flipped gemm 8x16 kc256", CONV2D_M_GEMM, 1, 8, 16, 256},
-    {"gemm col2im 8x16", CONV2D_M_IM2COL, 0, 8, 16, 0},
-    {"flipped gemm 8x16 kc512", CONV2D_M_GEMM, 1, 8, 16, 512},
-    {"flipped gemm 8x32 kc512", CONV2D_M_GEMM, 1, 8, 32, 512},
-    {"gemm col2im 8x32", CONV2D_M_IM2COL, 0, 8, 32, 0},
-    {"flipped kvec 2x10", CONV2D_M_KVEC, 1, 2, 10, 0},
+    {"flipped gemm 8x16 kc256", CONV2D_M_GEMM, 1, 8, 16, 256, 0},
+    {"gemm col2im 8x16", CONV2D_M_IM2COL, 0, 8, 16, 0, 0},
+    {"flipped gemm 8x16 kc512", CONV2D_M_GEMM, 1, 8, 16, 512, 0},
+    {"flipped gemm 8x32 kc512", CONV2D_M_GEMM, 1, 8, 32, 512, 0},
+    {"gemm col2im 8x32", CONV2D_M_IM2COL, 0, 8, 32, 0, 0},
+    {"flipped kvec 2x10", CONV2D_M_KVEC, 1, 2, 10, 0, 0},
+    {"tiled 128x64", CONV2D_M_TILED, 0, 0, 0, 0, 1},
+    {"tiled 64x64 k16", CONV2D_M_TILED, 0, 0, 0, 0, 2},
+    {"tiled 64x64 r8x8", CONV2D_M_TILED, 0, 0, 0, 0, 3},
+    {"tiled 32x32", CONV2D_M_TILED, 0, 0, 0, 0, 4},
+    {"tiled 16x16", CONV2D_M_TILED, 0, 0, 0, 0, 5},
+    {"tiled 16x128", CONV2D_M_TILED, 0, 0, 0, 0, 6},
 };
 
 static const conv2d_tile bwd_winograd[] = {
-    {"flipped winograd 8x16", CONV2D_M_WINO, 1, 8, 16, 0},
+    {"flipped winograd 8x16", CONV2D_M_WINO, 1, 8, 16, 0, 0},
+    {"flipped tiled winograd 64x64", CONV2D_M_WINO, 1, 0, 0, 0, 2},
 };
 
 /* the flipped 1x1 product also runs strides: it fills every stride-th pixel */
 static const conv2d_tile bwd_1x1[] = {
-    {"flipped 1x1 8x16", CONV2D_M_1X1, 1, 8, 16, 0},
-    {"flipped 1x1 8x32", CONV2D_M_1X1, 1, 8, 32, 0},
+    {"flipped 1x1 8x16", CONV2D_M_1X1, 1, 8, 16, 0, 0},
+    {"flipped 1x1 8x32", CONV2D_M_1X1, 1, 8, 32, 0, 0},
+    {"flipped tiled 1x1 64x64", CONV2D_M_1X1, 1, 0, 0, 0, 2},
 };
 
 /* Backward-filter. Rows: TM output channels x TJ taps x QV columns of an
@@ -93,15 +112,21 @@ static const conv2d_tile bwd_1x1[] = {
  * im2col matrix, read from rows of shifted input in private memory, summing
  * db on the way (small images, CPUs). */
 static const conv2d_tile bwd_filter[] = {
-    {"rows 6x4x8", CONV2D_M_FILTER, 0, 6, 4, 8},
-    {"rows 4x4x4", CONV2D_M_FILTER, 0, 4, 4, 4},
-    {"rows 8x3x8", CONV2D_M_FILTER, 0, 8, 3, 8},
-    {"panel 8x16 kc128", CONV2D_M_PANEL, 0, 8, 16, 128},
-    {"panel 4x8 kc128", CONV2D_M_PANEL, 0, 4, 8, 128},
-    {"panel 8x16 kc512", CONV2D_M_PANEL, 0, 8, 16, 512},
-    {"panel 8x32 kc512", CONV2D_M_PANEL, 0, 8, 32, 512},
-    {"flat 2x9x16", CONV2D_M_FLAT_FILTER, 0, 2, 9, 16},
-    {"flat 4x5x16", CONV2D_M_FLAT_FILTER, 0, 4, 5, 16},
+    {"rows 6x4x8", CONV2D_M_FILTER, 0, 6, 4, 8, 0},
+    {"rows 4x4x4", CONV2D_M_FILTER, 0, 4, 4, 4, 0},
+    {"rows 8x3x8", CONV2D_M_FILTER, 0, 8, 3, 8, 0},
+    {"panel 8x16 kc128", CONV2D_M_PANEL, 0, 8, 16, 128, 0},
+    {"panel 4x8 kc128", CONV2D_M_PANEL, 0, 4, 8, 128, 0},
+    {"panel 8x16 kc512", CONV2D_M_PANEL, 0, 8, 16, 512, 0},
+    {"panel 8x32 kc512", CONV2D_M_PANEL, 0, 8, 32, 512, 0},
+    {"flat 2x9x16", CONV2D_M_FLAT_FILTER, 0, 2, 9, 16, 0},
+    {"flat 4x5x16", CONV2D_M_FLAT_FILTER, 0, 4, 5, 16, 0},
+    {"tiled 128x64", CONV2D_M_TILED, 0, 0, 0, 0, 1},
+    {"tiled 64x64 k16", CONV2D_M_TILED, 0, 0, 0, 0, 2},
+    {"tiled 64x64 r8x8", CONV2D_M_TILED, 0, 0, 0, 0, 3},
+    {"tiled 32x32", CONV2D_M_TILED, 0, 0, 0, 0, 4},
+    {"tiled 16x16", CONV2D_M_TILED, 0, 0, 0, 0, 5},
+    {"tiled 16x128", CONV2D_M_TILED, 0, 0, 0, 0, 6},
 };
 
 static const struct family {
@@ -151,6 +176,12 @@ const char *clcnn__conv2d_variant_name(clcnn__conv2d_pass pass, clcnn_conv_algo 
     int count;
     const conv2d_tile *t = clcnn__conv2d_tiles(pass, algo, &count);
     return t && variant >= 0 && variant < count ? t[variant].name : "?";
+}
+
+int clcnn__conv2d_variant_is_gpu(clcnn__conv2d_pass pass, clcnn_conv_algo algo, int variant)
+{
+    const conv2d_tile *t = clcnn__conv2d_find_tile(pass, algo, variant);
+    return t && t->gpu;
 }
 
 const conv2d_tile *clcnn__conv2d_find_tile(clcnn__conv2d_pass pass, clcnn_conv_algo algo,
@@ -212,6 +243,8 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
     else if ((t->method == CONV2D_M_GEMM || t->method == CONV2D_M_PANEL) &&
              (unsigned long long)(t->b + 1) * t->c * sizeof(float) > ctx->local_mem_bytes)
         reason = "needs more local memory than the device has";
+    else if (t->gpu)
+        clcnn__tiled_fits(ctx, clcnn__tiled_config_at(t->gpu - 1), &reason);
 
     if (why)
         *why = reason;
@@ -331,8 +364,8 @@ enum {
  *   150; LeNet conv2 112 -> 135 over the panel, C16 K32 32x32 170 -> 289,
  *   C1 48x48 3x3 85 -> 155 over that plane kernel, which the flat one now
  *   replaces).
- * On GPUs the same rule applies, without the plane kernels, until a tuning
- * file exists.
+ * A GPU with the CPU family forced (CLCNN_KERNELS=cpu) gets the same rule
+ * without the plane kernels; the GPU family has its own (gpu_rule).
  */
 static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__conv2d_pass pass,
                       clcnn_conv_algo forced, clcnn_conv_algo *algo, int *variant)
@@ -433,19 +466,72 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
         *variant = g->K > 4 ? 0 : 1;
 }
 
-/* heuristic() on a supported choice: the first supported variant of the same
- * algorithm when the rule's own is not (-1 when there is none). */
+/*
+ * The GPU family's rule, from the shape alone (no GPU has measured it yet;
+ * `clcnn tune` on a GPU replaces it per shape): 1x1 filters as one batched
+ * product per image (any stride), 3x3 stride-1 layers with 32+ channels in
+ * and out by Winograd F(2x2, 3x3) (2.25x fewer multiplications, products on
+ * the tiled GEMM), everything else, and every backward-filter pass, as the
+ * tiled implicit GEMM with the largest tile that still gives two work-groups
+ * per compute unit. Returns 0 when forced names an algorithm without a GPU
+ * variant that runs g.
+ */
+static int gpu_rule(const clcnn_context *ctx, const conv2d_geom *g, clcnn__conv2d_pass pass,
+                    clcnn_conv_algo forced, clcnn_conv_algo *algo, int *variant)
+{
+    const int one = g->R == 1 && g->S == 1;
+    const int wino = g->R == 3 && g->S == 3 && g->stride_h == 1 && g->stride_w == 1 &&
+                     g->dil_h == 1 && g->dil_w == 1 && g->C >= 32 && g->K >= 32;
+    long long M = g->K, N = (long long)g->N * g->P * g->Q; /* the product's output */
+    if (pass == CLCNN__CONV2D_BACKWARD_DATA) {
+        M = g->C;
+        N = (long long)g->N * g->H * g->W;
+    } else if (pass == CLCNN__CONV2D_BACKWARD_FILTER) {
+        N = (long long)g->C * g->R * g->S;
+    }
+    const int cfg = clcnn__tiled_choose(ctx, M, N);
+    clcnn_conv_algo tries[2] = {forced, CLCNN_CONV_GEMM};
+    if (forced == CLCNN_CONV_AUTO)
+        tries[0] = pass == CLCNN__CONV2D_BACKWARD_FILTER ? CLCNN_CONV_GEMM
+                   : one                                 ? CLCNN_CONV_GEMM_1X1
+                   : wino                                ? CLCNN_CONV_WINOGRAD
+                                                         : CLCNN_CONV_GEMM;
+    for (int i = 0; i < (forced == CLCNN_CONV_AUTO ? 2 : 1); i++) {
+        int count = 0;
+        const conv2d_tile *tiles = clcnn__conv2d_tiles(pass, tries[i], &count);
+        for (int v = 0; v < count; v++) {
+            const conv2d_tile *t = &tiles[v];
+            if (t->gpu && (t->method != CONV2D_M_TILED || t->gpu == cfg + 1) &&
+                clcnn__conv2d_tile_supports(ctx, t, g, NULL)) {
+                *algo = tries[i];
+                *variant = v;
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The context's family's rule on a supported choice; else the first
+ * supported variant of the same algorithm, of the context's family first
+ * (-1 when there is none). */
 static void choose_geom(const clcnn_context *ctx, const conv2d_geom *g, clcnn__conv2d_pass pass,
                         clcnn_conv_algo forced, clcnn_conv_algo *algo, int *variant)
 {
+    if (ctx->gpu_kernels && gpu_rule(ctx, g, pass, forced, algo, variant))
+        return;
     heuristic(ctx, g, pass, forced, algo, variant);
     const conv2d_tile *t = clcnn__conv2d_find_tile(pass, *algo, *variant);
     if (t && clcnn__conv2d_tile_supports(ctx, t, g, NULL))
         return;
-    for (int v = 0; v < clcnn__conv2d_variant_count(pass, *algo); v++)
-        if (clcnn__conv2d_tile_supports(ctx, clcnn__conv2d_find_tile(pass, *algo, v), g, NULL)) {
-            *variant = v;
-            return;
+    for (int any = 0; any < 2; any++)
+        for (int v = 0; v < clcnn__conv2d_variant_count(pass, *algo); v++) {
+            t = clcnn__conv2d_find_tile(pass, *algo, v);
+            if ((any || !t->gpu == !ctx->gpu_kernels) &&
+                clcnn__conv2d_tile_supports(ctx, t, g, NULL)) {
+                *variant = v;
+                return;
+            }
         }
     *variant = -1;
 }
@@ -490,7 +576,8 @@ void clcnn__conv2d_select_geom(clcnn_context *ctx, const conv2d_geom *g, clcnn__
     if (clcnn__tuning_lookup(ctx, tuning_op[pass], key, &a, &v) && a > CLCNN_CONV_AUTO &&
         a < CLCNN_CONV_ALGO_COUNT && (forced == CLCNN_CONV_AUTO || (int)forced == a)) {
         const conv2d_tile *t = clcnn__conv2d_find_tile(pass, (clcnn_conv_algo)a, v);
-        if (t && clcnn__conv2d_tile_supports(ctx, t, g, NULL)) {
+        /* an entry of the other kernel family is not this context's choice */
+        if (t && !t->gpu == !ctx->gpu_kernels && clcnn__conv2d_tile_supports(ctx, t, g, NULL)) {
             *algo = (clcnn_conv_algo)a;
             *variant = v;
             return;

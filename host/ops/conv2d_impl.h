@@ -48,8 +48,10 @@ typedef enum conv2d_method {
                             * matrix in private memory, KB channels x QB pixels */
     CONV2D_M_FLAT_FILTER,  /* kernels/conv2d_plane.cl: backward-filter over an image's
                             * im2col matrix, TM x TJ x QB block */
-    CONV2D_M_KVEC          /* kernels/conv2d_kvec.cl: KV vectors of 16 output channels x
+    CONV2D_M_KVEC,         /* kernels/conv2d_kvec.cl: KV vectors of 16 output channels x
                             * PT pixels */
+    CONV2D_M_TILED         /* kernels/gemm_tiled.cl: the GPU family's implicit GEMM of
+                            * every pass, a tiled configuration (gemm_tiled.c) */
 } conv2d_method;
 
 /* The private copy of one image that conv2d_bwd_data_plane holds, and the
@@ -65,6 +67,8 @@ typedef struct conv2d_tile {
     conv2d_method method;
     int flipped;
     int a, b, c; /* block sizes in the order of the method's comment */
+    int gpu;     /* the GPU family: 1 + its tiled configuration (the product
+                  * of a TILED, WINO or 1X1 variant); 0: the CPU family */
 } conv2d_tile;
 
 /* ---- conv2d_shape.c, conv2d_choose.c ---- */
@@ -177,8 +181,17 @@ clcnn_status clcnn__conv2d_backward_filter_run(clcnn_context *ctx, const conv2d_
                                                conv2d_buf x, conv2d_buf dy, conv2d_buf dw,
                                                conv2d_buf db, const conv2d_geom *g);
 
+/* conv2d_tiled.c: the GPU family's implicit GEMMs (t->gpu set) */
+clcnn_status clcnn__conv2d_forward_tiled(CONV2D_FORWARD_ARGS);
+clcnn_status clcnn__conv2d_backward_data_tiled(clcnn_context *ctx, const conv2d_tile *t,
+                                               conv2d_buf dy, conv2d_buf w, conv2d_buf dx,
+                                               const conv2d_geom *g);
+clcnn_status clcnn__conv2d_backward_filter_tiled(clcnn_context *ctx, const conv2d_tile *t,
+                                                 conv2d_buf x, conv2d_buf dy, conv2d_buf dw,
+                                                 conv2d_buf db, const conv2d_geom *g);
+
 /* conv2d_1x1.c: out[b] (M x L) = a[b] (M x C) * in[b] (C x L) (+ bias, ReLU per epilogue) for
- * b < batches, with tile t's TM x TN block; strides in elements between the
+ * b < batches, with tile t's TM x TN block (or its tiled configuration); strides in elements between the
  * batches (a_stride 0: one matrix for all); a_trans: a[b] is stored as its
  * transpose (C x M). */
 clcnn_status clcnn__conv2d_batched_gemm(clcnn_context *ctx, const conv2d_tile *t,
