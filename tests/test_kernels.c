@@ -3,9 +3,11 @@
  * device type), that AUTO then chooses only that family's variants, and that
  * device limits too small for a tiled configuration are respected: such a
  * variant is refused without a launch, AUTO falls back to one that fits or to
- * the CPU family, and the results still equal the float64 reference. The
- * arithmetic of every variant is checked in test_conv2d and test_dense (run
- * once more with CLCNN_KERNELS=gpu as conv2d-gpu, dense-gpu and net-gpu).
+ * the CPU family, and the results still equal the float64 reference; every
+ * pass and the tiled GEMM on the GPU family's own choices, small enough for
+ * oclgrind. The arithmetic of every variant is checked in test_conv2d and
+ * test_dense (run once more with CLCNN_KERNELS=gpu as conv2d-gpu, dense-gpu
+ * and net-gpu).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,15 @@
 #include "gemm.h"
 #include "runtime.h"
 #include "testutil.h"
+
+static clcnn_tensor *tensor_on(clcnn_context *ctx, int n, int c, int h, int w,
+                                  const float *data)
+{
+    clcnn_tensor *t = NULL;
+    tu_ok(clcnn_tensor_create(ctx, n, c, h, w, &t));
+    tu_ok(clcnn_tensor_write(t, data, clcnn_tensor_count(t)));
+    return t;
+}
 
 static clcnn_context *context_of(clcnn_kernel_family family)
 {
@@ -96,10 +107,19 @@ START_TEST(test_auto_stays_in_family)
 }
 END_TEST
 
-/* The forward pass of shape s on ctx with (algo, variant) (variant -1: AUTO)
- * against the float64 reference; returns the status. */
-static clcnn_status forward_checked(clcnn_context *ctx, const struct shape *s,
-                                    clcnn_conv_algo algo, int variant)
+static double *widen(const float *p, size_t n)
+{
+    double *d = tu_alloc(n * sizeof *d);
+    for (size_t i = 0; i < n; i++)
+        d[i] = p[i];
+    return d;
+}
+
+/* Pass `pass` of shape s on ctx with (algo, variant) (variant -1: AUTO)
+ * against the float64 reference on random data; returns the op's status.
+ * Backward-filter adds to dw and db that start non-zero. */
+static clcnn_status pass_checked(clcnn_context *ctx, const struct shape *s,
+                                 clcnn__conv2d_pass pass, clcnn_conv_algo algo, int variant)
 {
     conv2d_ref_geom g = {.N = s->x[0], .C = s->x[1], .H = s->x[2], .W = s->x[3],
                          .K = s->w[0], .R = s->w[2], .S = s->w[3],
@@ -111,44 +131,144 @@ static clcnn_status forward_checked(clcnn_context *ctx, const struct shape *s,
                          .dil_w = s->p.dilation_w ? s->p.dilation_w : 1};
     ck_assert(conv2d_ref_geom_finish(&g));
     const size_t nx = conv2d_ref_x_count(&g), nw = conv2d_ref_w_count(&g);
-    const size_t ny = conv2d_ref_y_count(&g);
+    const size_t ny = conv2d_ref_y_count(&g), nb = (size_t)g.K;
     float *x = tu_alloc(nx * sizeof *x), *w = tu_alloc(nw * sizeof *w);
-    double *xd = tu_alloc(nx * sizeof *xd), *wd = tu_alloc(nw * sizeof *wd);
-    double *yd = tu_alloc(ny * sizeof *yd);
-    tu_rng rng = tu_rng_make(11);
+    float *dy = tu_alloc(ny * sizeof *dy), *b = tu_alloc(nb * sizeof *b);
+    tu_rng rng = tu_rng_make(11 + (uint64_t)pass);
     tu_fill(&rng, x, nx, -1, 1);
     tu_fill(&rng, w, nw, -1, 1);
-    for (size_t i = 0; i < nx; i++)
-        xd[i] = x[i];
-    for (size_t i = 0; i < nw; i++)
-        wd[i] = w[i];
-    conv2d_ref_forward(&g, xd, wd, NULL, yd);
+    tu_fill(&rng, dy, ny, -1, 1);
+    tu_fill(&rng, b, nb, -1, 1);
+    double *xd = widen(x, nx), *wd = widen(w, nw), *dyd = widen(dy, ny), *bd = widen(b, nb);
 
-    clcnn_tensor *tx, *tw, *ty;
-    tu_ok(clcnn_tensor_create(ctx, g.N, g.C, g.H, g.W, &tx));
-    tu_ok(clcnn_tensor_create(ctx, g.K, g.C, g.R, g.S, &tw));
-    tu_ok(clcnn_tensor_create(ctx, g.N, g.K, g.P, g.Q, &ty));
-    tu_ok(clcnn_tensor_write(tx, x, nx));
-    tu_ok(clcnn_tensor_write(tw, w, nw));
+    clcnn_tensor *tx = tensor_on(ctx, g.N, g.C, g.H, g.W, x);
+    clcnn_tensor *tw = tensor_on(ctx, g.K, g.C, g.R, g.S, w);
+    clcnn_tensor *ty = tensor_on(ctx, g.N, g.K, g.P, g.Q, dy);
+    clcnn_tensor *tb = tensor_on(ctx, g.K, 1, 1, 1, b);
     clcnn_conv2d_params p = s->p;
     p.algo = algo;
-    clcnn_status st = clcnn__conv2d_forward_variant(ctx, tx, tw, NULL, ty, &p, variant);
+    clcnn_status st;
+    const clcnn_tensor *out;
+    size_t n;
+    double *ref;
+    if (pass == CLCNN__CONV2D_FORWARD) {
+        ref = tu_alloc((n = ny) * sizeof *ref);
+        conv2d_ref_forward(&g, xd, wd, bd, ref);
+        st = clcnn__conv2d_forward_variant(ctx, tx, tw, tb, ty, &p, variant);
+        out = ty;
+    } else if (pass == CLCNN__CONV2D_BACKWARD_DATA) {
+        ref = tu_alloc((n = nx) * sizeof *ref);
+        conv2d_ref_backward_data(&g, dyd, wd, ref);
+        st = clcnn__conv2d_backward_data_variant(ctx, ty, tw, tx, &p, variant);
+        out = tx;
+    } else {
+        /* dw starts as w, db as b: the pass adds to both */
+        ref = tu_alloc((n = nw + nb) * sizeof *ref);
+        memcpy(ref, wd, nw * sizeof *ref);
+        memcpy(ref + nw, bd, nb * sizeof *ref);
+        conv2d_ref_backward_filter(&g, xd, dyd, ref, ref + nw);
+        st = clcnn__conv2d_backward_filter_variant(ctx, tx, ty, tw, tb, &p, variant);
+        out = tw;
+    }
     if (st == CLCNN_OK) {
-        float *y = tu_alloc(ny * sizeof *y);
-        tu_ok(clcnn_tensor_read(ty, y, ny));
-        tu_compare("forward under small limits", 11, y, yd, ny, 1e-4, 1e-4);
-        free(y);
+        float *got = tu_alloc(n * sizeof *got);
+        tu_ok(clcnn_tensor_read(out, got, clcnn_tensor_count(out)));
+        if (pass == CLCNN__CONV2D_BACKWARD_FILTER)
+            tu_ok(clcnn_tensor_read(tb, got + nw, nb));
+        tu_compare(clcnn__conv2d_variant_name(pass, algo, variant), 11, got, ref, n, 1e-4,
+                   1e-4);
+        free(got);
     }
     clcnn_tensor_destroy(tx);
     clcnn_tensor_destroy(tw);
     clcnn_tensor_destroy(ty);
+    clcnn_tensor_destroy(tb);
     free(x);
     free(w);
+    free(dy);
+    free(b);
     free(xd);
     free(wd);
-    free(yd);
+    free(dyd);
+    free(bd);
+    free(ref);
     return st;
 }
+
+static clcnn_status forward_checked(clcnn_context *ctx, const struct shape *s,
+                                    clcnn_conv_algo algo, int variant)
+{
+    return pass_checked(ctx, s, CLCNN__CONV2D_FORWARD, algo, variant);
+}
+
+/* Every pass of every shape on the GPU family's own choice: with the odd
+ * sizes above, the tiles' edges cut through rows, columns and the reduction
+ * (tests/oclgrind.sh runs this with its race and uninitialised-value checks). */
+START_TEST(test_gpu_family_passes)
+{
+    clcnn_context *ctx = context_of(CLCNN_KERNELS_GPU);
+    for (int i = 0; i < SHAPE_COUNT; i++)
+        for (int pass = 0; pass < CLCNN__CONV2D_PASS_COUNT; pass++)
+            tu_ok(pass_checked(ctx, &shapes[i], (clcnn__conv2d_pass)pass, CLCNN_CONV_AUTO, -1));
+    clcnn_context_destroy(ctx);
+}
+END_TEST
+
+/* The tiled GEMM (mode 0) of every configuration against a plain loop:
+ * C = alpha op(A) op(B) + beta C + bias, with ReLU, odd sizes. */
+START_TEST(test_tiled_gemm)
+{
+    clcnn_context *ctx = context_of(CLCNN_KERNELS_GPU);
+    const int M = 19, N = 37, K = 23;
+    float *a = tu_alloc(M * K * sizeof *a), *b = tu_alloc(K * N * sizeof *b);
+    float *c = tu_alloc(M * N * sizeof *c), *bias = tu_alloc(M * sizeof *bias);
+    tu_rng rng = tu_rng_make(5);
+    tu_fill(&rng, a, M * K, -1, 1);
+    tu_fill(&rng, b, K * N, -1, 1);
+    tu_fill(&rng, c, M * N, -1, 1);
+    tu_fill(&rng, bias, M, -1, 1);
+    clcnn_tensor *ta = tensor_on(ctx, 1, 1, M, K, a), *tb = tensor_on(ctx, 1, 1, K, N, b);
+    clcnn_tensor *tbias = tensor_on(ctx, 1, 1, 1, M, bias);
+    double *ref = tu_alloc(M * N * sizeof *ref);
+    float *got = tu_alloc(M * N * sizeof *got);
+    for (int cfg = 0; cfg < clcnn__tiled_config_count(); cfg++)
+        for (int trans = 0; trans < 4; trans++) {
+            const int ta_ = trans & 1, tb_ = trans >> 1;
+            /* the same numbers read as the transposes' storage */
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++) {
+                    double sum = 0;
+                    for (int k = 0; k < K; k++)
+                        sum += (double)(ta_ ? a[k * M + i] : a[i * K + k]) *
+                               (double)(tb_ ? b[j * K + k] : b[k * N + j]);
+                    const double v = 0.5 * sum + 2.0 * c[i * N + j] + bias[i];
+                    ref[i * N + j] = v > 0 ? v : 0;
+                }
+            clcnn_tensor *tc = tensor_on(ctx, 1, 1, M, N, c);
+            const clcnn__tiled_product prod = {
+                .M = M, .N = N, .K = K, .batches = 1, .trans_a = ta_, .trans_b = tb_,
+                .alpha = 0.5f, .beta = 2.0f, .a = ta->mem, .lda = ta_ ? M : K,
+                .b = tb->mem, .ldb = tb_ ? K : N, .c = tc->mem, .ldc = N,
+                .bias = tbias->mem, .bias_mode = CLCNN__GEMM_BIAS_ROW, .epilogue = 1,
+            };
+            tu_ok(clcnn__tiled_gemm(ctx, clcnn__tiled_config_at(cfg), &prod));
+            tu_ok(clcnn_tensor_read(tc, got, (size_t)M * N));
+            tu_compare(clcnn__tiled_config_at(cfg)->name, 5, got, ref, (size_t)M * N, 1e-5,
+                       1e-5);
+            clcnn_tensor_destroy(tc);
+        }
+    clcnn_tensor_destroy(ta);
+    clcnn_tensor_destroy(tb);
+    clcnn_tensor_destroy(tbias);
+    free(a);
+    free(b);
+    free(c);
+    free(bias);
+    free(ref);
+    free(got);
+    clcnn_context_destroy(ctx);
+}
+END_TEST
 
 static int find_variant(clcnn_conv_algo algo, const char *name)
 {
@@ -236,6 +356,8 @@ int main(void)
     tcase_add_test(tc, test_family_choice);
     tcase_add_test(tc, test_auto_stays_in_family);
     tcase_add_test(tc, test_small_limits);
+    tcase_add_test(tc, test_gpu_family_passes);
+    tcase_add_test(tc, test_tiled_gemm);
     suite_add_tcase(s, tc);
     return tu_main(s);
 }
