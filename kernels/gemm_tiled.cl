@@ -50,6 +50,11 @@
  *   epilogue; N C H W K R S P Q pad_top pad_left stride_h stride_w dil_h
  *   dil_w; k_per_split (a multiple of BK) and split_stride (mode 3: group z
  *   sums reduction rows [z*k_per_split, ...) into C + z*split_stride).
+ *
+ * tiled_bias_grad (mode 3's programs): work-group k of (BN/RN)*(BM/RM)
+ *   work-items (a power of two) adds the sum of dy[n, k, p, q] over n, p, q
+ *   to db[k]: strided partial sums, then a tree in local memory, in a fixed
+ *   order. Arguments: dy, dy_off, db, db_off, N, K, PQ.
  */
 #ifndef BM
 #define BM 64
@@ -288,3 +293,28 @@ __kernel __attribute__((reqd_work_group_size(WX, WY, 1))) void gemm_tiled(MODE_A
         }
     }
 }
+
+#if MODE == 3
+#if WG & (WG - 1)
+#error "the work-group size must be a power of two"
+#endif
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void
+tiled_bias_grad(__global const float *dy, int dy_off, __global float *db, int db_off, int N,
+                int K, int PQ)
+{
+    __local float sums[WG];
+    const int k = (int)get_group_id(0), lid = (int)get_local_id(0);
+    float v = 0.0f;
+    for (int i = lid; i < N * PQ; i += WG)
+        v += dy[dy_off + ((i / PQ) * K + k) * PQ + i % PQ];
+    sums[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int span = WG / 2; span > 0; span /= 2) {
+        if (lid < span)
+            sums[lid] += sums[lid + span];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0)
+        db[db_off + k] += sums[0];
+}
+#endif

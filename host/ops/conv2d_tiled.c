@@ -21,7 +21,7 @@ static clcnn_status launch(clcnn_context *ctx, const conv2d_tile *t, int mode, c
     const clcnn__tiled_config *cfg = clcnn__tiled_config_at(t->gpu - 1);
     cl_kernel k;
     size_t local[3];
-    clcnn_status st = clcnn__tiled_kernel(ctx, cfg, mode, 0, 0, &k, local);
+    clcnn_status st = clcnn__tiled_kernel(ctx, cfg, mode, 0, 0, "gemm_tiled", &k, local);
     if (st != CLCNN_OK)
         return st;
     const size_t global[3] = {conv2d_ceil_div((size_t)NC, (size_t)cfg->bn) * local[0],
@@ -102,14 +102,16 @@ clcnn_status clcnn__conv2d_backward_filter_tiled(clcnn_context *ctx, const conv2
     }
     if (st != CLCNN_OK || !db.mem)
         return st;
-    /* db += the sum of dy over (n, p, q): one work-item per output channel */
+    /* db += the sum of dy over (n, p, q): a work-group per output channel */
     cl_kernel kb;
-    if ((st = clcnn__kernel(ctx, "conv2d_bwd_filter", "", "conv2d_bwd_bias", &kb)) != CLCNN_OK)
+    size_t local[3];
+    if ((st = clcnn__tiled_kernel(ctx, cfg, MODE_BACKWARD_FILTER, 0, 0, "tiled_bias_grad", &kb,
+                                  local)) != CLCNN_OK)
         return st;
-    const size_t bias_global[2] = {(size_t)g->K, 1};
-    return CLCNN__LAUNCH(ctx, kb, 2, bias_global, NULL, CLCNN__ARG_MEM(dy.mem),
+    const size_t group = local[0] * local[1];
+    const size_t bias_local[1] = {group}, bias_global[1] = {(size_t)g->K * group};
+    return CLCNN__LAUNCH(ctx, kb, 1, bias_global, bias_local, CLCNN__ARG_MEM(dy.mem),
                          CLCNN__ARG_INT(dy.off), CLCNN__ARG_MEM(db.mem), CLCNN__ARG_INT(db.off),
-                         CLCNN__ARG_INT(g->N), CLCNN__ARG_INT(g->K), CLCNN__ARG_INT(g->P),
-                         CLCNN__ARG_INT(g->Q), CLCNN__ARG_INT(g->N * g->P),
-                         CLCNN__ARG_INT(0), CLCNN__ARG_INT(1));
+                         CLCNN__ARG_INT(g->N), CLCNN__ARG_INT(g->K),
+                         CLCNN__ARG_INT(g->P * g->Q));
 }

@@ -91,11 +91,13 @@ int clcnn__tiled_fits(const clcnn_context *ctx, const clcnn__tiled_config *c, co
  * none fits. */
 int clcnn__tiled_choose(const clcnn_context *ctx, long long M, long long N);
 
-/* The gemm_tiled kernel of mode 0-3 built for c, and its local size; fails
+/* Kernel `name` of kernels/gemm_tiled.cl (gemm_tiled, or tiled_bias_grad of
+ * mode 3) built for c and mode 0-3, and its local size; fails
  * with CLCNN_ERR_UNSUPPORTED (never launching) when c does not fit the device
  * or the compiled kernel's CL_KERNEL_WORK_GROUP_SIZE. */
 clcnn_status clcnn__tiled_kernel(clcnn_context *ctx, const clcnn__tiled_config *c, int mode,
-                                 int trans_a, int trans_b, cl_kernel *k, size_t local[3]);
+                                 int trans_a, int trans_b, const char *name, cl_kernel *k,
+                                 size_t local[3]);
 
 /* C[z] = alpha op(A[z]) op(B[z]) + beta C[z] (+ bias, ReLU, mask as in
  * clcnn__gemm_desc; epilogue bit 0 ReLU, bit 1 mask) for z < batches, on

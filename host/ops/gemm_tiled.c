@@ -81,7 +81,8 @@ int clcnn__tiled_choose(const clcnn_context *ctx, long long M, long long N)
 }
 
 clcnn_status clcnn__tiled_kernel(clcnn_context *ctx, const clcnn__tiled_config *c, int mode,
-                                 int trans_a, int trans_b, cl_kernel *k, size_t local[3])
+                                 int trans_a, int trans_b, const char *name, cl_kernel *k,
+                                 size_t local[3])
 {
     const char *why = NULL;
     if (!clcnn__tiled_fits(ctx, c, &why))
@@ -91,7 +92,7 @@ clcnn_status clcnn__tiled_kernel(clcnn_context *ctx, const clcnn__tiled_config *
              "-D BM=%d -D BN=%d -D BK=%d -D RM=%d -D RN=%d -D MODE=%d -D TRANS_A=%d "
              "-D TRANS_B=%d",
              c->bm, c->bn, c->bk, c->rm, c->rn, mode, trans_a, trans_b);
-    clcnn_status st = clcnn__kernel(ctx, "gemm_tiled", options, "gemm_tiled", k);
+    clcnn_status st = clcnn__kernel(ctx, "gemm_tiled", options, name, k);
     if (st != CLCNN_OK)
         return st;
     /* the compiled kernel may allow less than the device (registers) */
@@ -99,7 +100,7 @@ clcnn_status clcnn__tiled_kernel(clcnn_context *ctx, const clcnn__tiled_config *
     cl_int err = clGetKernelWorkGroupInfo(*k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
                                           sizeof kernel_max, &kernel_max, NULL);
     if (err != CL_SUCCESS)
-        return clcnn__cl_fail(ctx, err, "clGetKernelWorkGroupInfo(gemm_tiled)");
+        return clcnn__cl_fail(ctx, err, "clGetKernelWorkGroupInfo(gemm_tiled.cl)");
     if (group_size(c) > kernel_max)
         return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED,
                            "tiled %s needs work-groups of %zu but the compiled kernel allows "
@@ -116,7 +117,8 @@ clcnn_status clcnn__tiled_gemm(clcnn_context *ctx, const clcnn__tiled_config *c,
 {
     cl_kernel k;
     size_t local[3];
-    clcnn_status st = clcnn__tiled_kernel(ctx, c, 0, p->trans_a, p->trans_b, &k, local);
+    clcnn_status st =
+        clcnn__tiled_kernel(ctx, c, 0, p->trans_a, p->trans_b, "gemm_tiled", &k, local);
     if (st != CLCNN_OK)
         return st;
     const size_t global[3] = {
