@@ -802,6 +802,70 @@ START_TEST(test_networks)
 }
 END_TEST
 
+/* The ops of residual and mobile networks: add, axpy, global average
+ * pooling, batch normalization and dropout, on x / dx (2,3,6,6). */
+START_TEST(test_modern_ops_operands)
+{
+    clcnn_context *ctx = tu_ctx();
+    operands o, foreign;
+    make_conv_operands(ctx, &o);
+    make_conv_operands(other, &foreign);
+
+    tu_ok(clcnn_add_forward(ctx, o.x, o.x, o.dx));
+    EXPECT_NOCTX(clcnn_add_forward(NULL, o.x, o.x, o.dx), INVALID);
+    EACH_BAD_OPERAND(o, x, clcnn_add_forward(ctx, o.x, o.dx, o.dx));
+    EACH_BAD_OPERAND(o, dx, clcnn_add_forward(ctx, o.x, o.x, o.dx));
+    EXPECT(ctx, clcnn_add_forward(ctx, o.x, o.y, o.dx), SHAPE);
+    EXPECT(ctx, clcnn_add_forward(ctx, o.x, o.x, o.y), SHAPE);
+    tu_ok(clcnn_add_backward(ctx, o.x, o.dx, NULL));
+    EXPECT_NOCTX(clcnn_add_backward(NULL, o.x, o.dx, NULL), INVALID);
+    EACH_BAD_OPERAND(o, x, clcnn_add_backward(ctx, o.x, o.dx, NULL));
+    EXPECT(ctx, clcnn_add_backward(ctx, o.x, foreign.dx, NULL), INVALID);
+    EXPECT(ctx, clcnn_add_backward(ctx, o.x, NULL, foreign.dx), INVALID);
+    EXPECT(ctx, clcnn_add_backward(ctx, o.x, o.y, NULL), SHAPE);
+    tu_ok(clcnn_axpy(ctx, 0.5f, o.x, o.dx));
+    EXPECT_NOCTX(clcnn_axpy(NULL, 0.5f, o.x, o.dx), INVALID);
+    EACH_BAD_OPERAND(o, x, clcnn_axpy(ctx, 0.5f, o.x, o.dx));
+    EACH_BAD_OPERAND(o, dx, clcnn_axpy(ctx, 0.5f, o.x, o.dx));
+    EXPECT(ctx, clcnn_axpy(ctx, NAN, o.x, o.dx), INVALID);
+    EXPECT(ctx, clcnn_axpy(ctx, 1.0f, o.x, o.y), SHAPE);
+    EXPECT(ctx, clcnn_axpy(ctx, 1.0f, o.x, o.x), INVALID);
+
+    /* global average pooling: (2,3,6,6) -> (2,3,1,1) in the per-channel
+     * tensors below */
+    clcnn_tensor *pc[2][6];
+    clcnn_context *ctxs[2] = {ctx, other};
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 6; j++)
+            tu_ok(clcnn_tensor_create(ctxs[i], j == 0 ? 2 : 3, j == 0 ? 3 : 1, 1, 1, &pc[i][j]));
+    clcnn_tensor *gy = pc[0][0], *fgy = pc[1][0];
+    tu_ok(clcnn_global_avgpool_forward(ctx, o.x, gy));
+    EXPECT_NOCTX(clcnn_global_avgpool_forward(NULL, o.x, gy), INVALID);
+    EACH_BAD_OPERAND(o, x, clcnn_global_avgpool_forward(ctx, o.x, gy));
+    EXPECT(ctx, clcnn_global_avgpool_forward(ctx, o.x, NULL), INVALID);
+    EXPECT(ctx, clcnn_global_avgpool_forward(ctx, o.x, fgy), INVALID);
+    EXPECT(ctx, clcnn_global_avgpool_forward(ctx, o.x, o.y), SHAPE);
+    tu_ok(clcnn_global_avgpool_backward(ctx, gy, o.dx));
+    EXPECT_NOCTX(clcnn_global_avgpool_backward(NULL, gy, o.dx), INVALID);
+    EACH_BAD_OPERAND(o, dx, clcnn_global_avgpool_backward(ctx, gy, o.dx));
+    EXPECT(ctx, clcnn_global_avgpool_backward(ctx, NULL, o.dx), INVALID);
+    EXPECT(ctx, clcnn_global_avgpool_backward(ctx, fgy, o.dx), INVALID);
+    EXPECT(ctx, clcnn_global_avgpool_backward(ctx, o.y, o.dx), SHAPE);
+    EXPECT_NOCTX(clcnn_global_avgpool_output_shape(NULL, (int[4]){0}, NULL, 0), INVALID);
+    EXPECT_NOCTX(clcnn_global_avgpool_output_shape((int[]){INT_MAX, INT_MAX, 2, 2}, (int[4]){0},
+                                                   NULL, 0),
+                 SHAPE);
+    EXPECT_NOCTX(clcnn_add_output_shape((int[]){INT_MAX, INT_MAX, 2, 2},
+                                        (int[]){INT_MAX, INT_MAX, 2, 2}, (int[4]){0}, NULL, 0),
+                 SHAPE);
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 6; j++)
+            clcnn_tensor_destroy(pc[i][j]);
+    free_operands(&o);
+    free_operands(&foreign);
+}
+END_TEST
+
 static Suite *misuse_suite(void)
 {
     Suite *s = suite_create("misuse");
@@ -816,6 +880,7 @@ static Suite *misuse_suite(void)
     tcase_add_test(tc, test_shape_checks_overflow);
     tcase_add_test(tc, test_data_and_rng);
     tcase_add_test(tc, test_networks);
+    tcase_add_test(tc, test_modern_ops_operands);
     suite_add_tcase(s, tc);
     return s;
 }
