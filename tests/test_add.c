@@ -275,7 +275,8 @@ START_TEST(test_reference_gradient)
                 lm += dy[o] * y[o];
             v[i] = keep;
             double num = (lp - lm) / (2 * h);
-            ck_assert_msg(fabs(num - grad[i]) <= TOL_GRADCHECK_ATOL + TOL_GRADCHECK_RTOL * fabs(num),
+            ck_assert_msg(fabs(num - grad[i]) <=
+                              TOL_GRADCHECK_ATOL + TOL_GRADCHECK_RTOL * fabs(num),
                           "add d/d%s[%zu]: numeric %.9g, reference %.9g", which ? "b" : "a", i,
                           num, grad[i]);
         }

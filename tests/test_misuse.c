@@ -833,10 +833,10 @@ START_TEST(test_modern_ops_operands)
 
     /* global average pooling: (2,3,6,6) -> (2,3,1,1) in the per-channel
      * tensors below */
-    clcnn_tensor *pc[2][6];
+    clcnn_tensor *pc[2][7];
     clcnn_context *ctxs[2] = {ctx, other};
     for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 6; j++)
+        for (int j = 0; j < 7; j++)
             tu_ok(clcnn_tensor_create(ctxs[i], j == 0 ? 2 : 3, j == 0 ? 3 : 1, 1, 1, &pc[i][j]));
     clcnn_tensor *gy = pc[0][0], *fgy = pc[1][0];
     tu_ok(clcnn_global_avgpool_forward(ctx, o.x, gy));
@@ -858,9 +858,61 @@ START_TEST(test_modern_ops_operands)
     EXPECT_NOCTX(clcnn_add_output_shape((int[]){INT_MAX, INT_MAX, 2, 2},
                                         (int[]){INT_MAX, INT_MAX, 2, 2}, (int[4]){0}, NULL, 0),
                  SHAPE);
+
+    /* batch normalization of x into dx; per-channel tensors (3,1,1,1) */
+    clcnn_tensor *g = pc[0][1], *be = pc[0][2], *rm = pc[0][3], *rv = pc[0][4];
+    clcnn_tensor *sm = pc[0][5], *si = pc[0][6], *fg = pc[1][1];
+    tu_ok(clcnn_tensor_fill(g, 1.0f));
+    tu_ok(clcnn_tensor_fill(be, 0.0f));
+    tu_ok(clcnn_tensor_fill(rm, 0.0f));
+    tu_ok(clcnn_tensor_fill(rv, 1.0f));
+    clcnn_batchnorm_params bp = {0};
+    tu_ok(clcnn_batchnorm_forward_train(ctx, o.x, g, be, rm, rv, sm, si, o.dx, &bp));
+    EXPECT_NOCTX(clcnn_batchnorm_forward_train(NULL, o.x, g, be, rm, rv, sm, si, o.dx, &bp),
+                 INVALID);
+    EACH_BAD_OPERAND(o, x, clcnn_batchnorm_forward_train(ctx, o.x, g, be, rm, rv, sm, si, o.dx,
+                                                         &bp));
+    EACH_BAD_OPERAND(o, dx, clcnn_batchnorm_forward_train(ctx, o.x, g, be, rm, rv, sm, si, o.dx,
+                                                          &bp));
+    EXPECT(ctx, clcnn_batchnorm_forward_train(ctx, o.x, fg, be, rm, rv, sm, si, o.dx, &bp),
+           INVALID);
+    EXPECT(ctx, clcnn_batchnorm_forward_train(ctx, o.x, g, be, rm, NULL, sm, si, o.dx, &bp),
+           INVALID);
+    EXPECT(ctx, clcnn_batchnorm_forward_train(ctx, o.x, g, be, rm, rv, sm, si, o.y, &bp), SHAPE);
+    EXPECT(ctx, clcnn_batchnorm_forward_train(ctx, o.x, o.b, be, rm, rv, sm, si, o.dx, &bp),
+           SHAPE);
+    bp.eps = -1.0f;
+    EXPECT(ctx, clcnn_batchnorm_forward_train(ctx, o.x, g, be, rm, rv, sm, si, o.dx, &bp),
+           INVALID);
+    bp = (clcnn_batchnorm_params){.momentum = FLT_MAX};
+    EXPECT(ctx, clcnn_batchnorm_forward_inference(ctx, o.x, g, be, rm, rv, o.dx, &bp), INVALID);
+    tu_ok(clcnn_batchnorm_forward_inference(ctx, o.x, g, be, rm, rv, o.dx, NULL));
+    EXPECT_NOCTX(clcnn_batchnorm_forward_inference(NULL, o.x, g, be, rm, rv, o.dx, NULL),
+                 INVALID);
+    EACH_BAD_OPERAND(o, x, clcnn_batchnorm_forward_inference(ctx, o.x, g, be, rm, rv, o.dx,
+                                                             NULL));
+    EXPECT(ctx, clcnn_batchnorm_forward_inference(ctx, o.x, g, be, NULL, rv, o.dx, NULL),
+           INVALID);
+    EXPECT(ctx, clcnn_batchnorm_forward_inference(ctx, o.x, g, be, rm, fg, o.dx, NULL), INVALID);
+    clcnn_tensor *bdy;
+    tu_ok(clcnn_tensor_create(ctx, 2, 3, 6, 6, &bdy));
+    tu_ok(clcnn_tensor_fill(bdy, 0.25f));
+    tu_ok(clcnn_batchnorm_backward(ctx, o.x, bdy, g, sm, si, o.dx, rm, rv));
+    EXPECT_NOCTX(clcnn_batchnorm_backward(NULL, o.x, bdy, g, sm, si, o.dx, rm, rv), INVALID);
+    EACH_BAD_OPERAND(o, x, clcnn_batchnorm_backward(ctx, o.x, bdy, g, sm, si, o.dx, rm, rv));
+    EACH_BAD_OPERAND(o, dx, clcnn_batchnorm_backward(ctx, o.x, bdy, g, sm, si, o.dx, rm, rv));
+    EXPECT(ctx, clcnn_batchnorm_backward(ctx, o.x, bdy, g, sm, si, o.dx, fg, rv), INVALID);
+    EXPECT(ctx, clcnn_batchnorm_backward(ctx, o.x, o.y, g, sm, si, o.dx, rm, rv), SHAPE);
+    EXPECT_NOCTX(clcnn_batchnorm_output_shape(NULL, 1, NULL, (int[4]){0}, NULL, 0), INVALID);
+    EXPECT_NOCTX(clcnn_batchnorm_output_shape((int[]){INT_MAX, INT_MAX, 2, 2}, 1, NULL,
+                                              (int[4]){0}, NULL, 0),
+                 SHAPE);
+    clcnn_tensor_destroy(bdy);
+
     for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 6; j++)
+        for (int j = 0; j < 7; j++)
             clcnn_tensor_destroy(pc[i][j]);
+
     free_operands(&o);
     free_operands(&foreign);
 }
