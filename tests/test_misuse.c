@@ -909,6 +909,29 @@ START_TEST(test_modern_ops_operands)
                  SHAPE);
     clcnn_tensor_destroy(bdy);
 
+    /* dropout */
+    clcnn_dropout_params dp = {.p = 0.5f, .seed = 3, .training = 1};
+    tu_ok(clcnn_dropout_forward(ctx, o.x, o.dx, &dp));
+    EXPECT_NOCTX(clcnn_dropout_forward(NULL, o.x, o.dx, &dp), INVALID);
+    EXPECT(ctx, clcnn_dropout_forward(ctx, o.x, o.dx, NULL), INVALID);
+    EACH_BAD_OPERAND(o, x, clcnn_dropout_forward(ctx, o.x, o.dx, &dp));
+    EACH_BAD_OPERAND(o, dx, clcnn_dropout_forward(ctx, o.x, o.dx, &dp));
+    EXPECT(ctx, clcnn_dropout_forward(ctx, o.x, o.y, &dp), SHAPE);
+    tu_ok(clcnn_dropout_backward(ctx, o.x, o.dx, &dp));
+    EXPECT_NOCTX(clcnn_dropout_backward(NULL, o.x, o.dx, &dp), INVALID);
+    EXPECT(ctx, clcnn_dropout_backward(ctx, o.x, o.dx, NULL), INVALID);
+    EACH_BAD_OPERAND(o, x, clcnn_dropout_backward(ctx, o.x, o.dx, &dp));
+    EACH_BAD_OPERAND(o, dx, clcnn_dropout_backward(ctx, o.x, o.dx, &dp));
+    dp.p = -FLT_MIN;
+    EXPECT(ctx, clcnn_dropout_forward(ctx, o.x, o.dx, &dp), INVALID);
+    dp.p = NAN;
+    EXPECT(ctx, clcnn_dropout_backward(ctx, o.x, o.dx, &dp), INVALID);
+    dp.p = 0.5f;
+    EXPECT_NOCTX(clcnn_dropout_output_shape((int[]){INT_MAX, INT_MAX, 2, 2}, &dp, (int[4]){0},
+                                            NULL, 0),
+                 SHAPE);
+    EXPECT_NOCTX(clcnn_dropout_output_shape((int[]){1, 1, 1, 1}, &dp, NULL, NULL, 0), INVALID);
+
     for (int i = 0; i < 2; i++)
         for (int j = 0; j < 7; j++)
             clcnn_tensor_destroy(pc[i][j]);
