@@ -360,7 +360,8 @@ START_TEST(test_reference_gradient)
     for (size_t ci = 0; ci < sizeof small / sizeof small[0]; ci++) {
         conv2d_ref_geom g = geom_of(&small[ci]);
         tu_rng rng = tu_rng_make(3300 + ci);
-        size_t nx = conv2d_ref_x_count(&g), nw = conv2d_ref_w_count(&g), ny = conv2d_ref_y_count(&g);
+        size_t nx = conv2d_ref_x_count(&g), nw = conv2d_ref_w_count(&g);
+        size_t ny = conv2d_ref_y_count(&g);
         double *x = tu_alloc(nx * sizeof *x), *w = tu_alloc(nw * sizeof *w);
         double *b = tu_alloc((size_t)g.K * sizeof *b), *dy = tu_alloc(ny * sizeof *dy);
         double *y = tu_alloc(ny * sizeof *y), *dx = tu_alloc(nx * sizeof *dx);
