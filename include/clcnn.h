@@ -273,16 +273,25 @@ typedef enum clcnn_conv_algo {
  * 65536. Each padding must be smaller than the dilated filter extent
  * ((R - 1) * dilation + 1), so every output sees at least one input pixel.
  * algo selects the forward algorithm; the backward passes always choose
- * their own. */
+ * their own.
+ * groups splits the channels into that many independent convolutions, as
+ * PyTorch's Conv2d(groups=G) does: 0 and 1 mean 1; C and K must both be
+ * divisible by G (CLCNN_ERR_SHAPE naming C, K and G otherwise), the weight
+ * is then (K, C/G, R, S), and output channels [g*K/G, (g+1)*K/G) see only
+ * input channels [g*C/G, (g+1)*C/G). groups == C == K is a depthwise
+ * convolution, which has its own fast kernels. An algorithm that cannot run
+ * groups > 1 gives CLCNN_ERR_UNSUPPORTED when asked for; AUTO never picks it.
+ * A negative groups is CLCNN_ERR_INVALID_ARGUMENT. */
 typedef struct clcnn_conv2d_params {
     int pad_top, pad_bottom, pad_left, pad_right;
     int stride_h, stride_w;
     int dilation_h, dilation_w;
     clcnn_conv_algo algo;
+    int groups;
 } clcnn_conv2d_params;
 
 /*
- * Pure shape check: x_shape (N,C,H,W), w_shape (K,C,R,S) -> y_shape
+ * Pure shape check: x_shape (N,C,H,W), w_shape (K,C/groups,R,S) -> y_shape
  * (N,K,P,Q) with P = (H + pad_top + pad_bottom - (R-1)*dilation_h - 1) /
  * stride_h + 1, and likewise Q. Returns CLCNN_ERR_INVALID_ARGUMENT for a NULL
  * pointer or an out-of-range parameter, CLCNN_ERR_SHAPE when the shapes do
@@ -293,7 +302,7 @@ CLCNN_API clcnn_status clcnn_conv2d_output_shape(const int x_shape[4], const int
                                                  int y_shape[4], char *message,
                                                  size_t message_size);
 
-/* y = conv(x, w) + b.  x (N,C,H,W), w (K,C,R,S), b (K,1,1,1) or NULL,
+/* y = conv(x, w) + b.  x (N,C,H,W), w (K,C/groups,R,S), b (K,1,1,1) or NULL,
  * y (N,K,P,Q). The conv2d ops check shapes as clcnn_conv2d_output_shape does,
  * and the output must have exactly the output shape (CLCNN_ERR_SHAPE). An
  * output that overlaps an input in memory is CLCNN_ERR_INVALID_ARGUMENT. */
@@ -301,13 +310,13 @@ CLCNN_API clcnn_status clcnn_conv2d_forward(clcnn_context *ctx, const clcnn_tens
                                             const clcnn_tensor *w, const clcnn_tensor *b,
                                             clcnn_tensor *y, const clcnn_conv2d_params *params);
 
-/* dx = d(loss)/dx, overwritten.  dy (N,K,P,Q), w (K,C,R,S), dx (N,C,H,W). */
+/* dx = d(loss)/dx, overwritten.  dy (N,K,P,Q), w (K,C/groups,R,S), dx (N,C,H,W). */
 CLCNN_API clcnn_status clcnn_conv2d_backward_data(clcnn_context *ctx, const clcnn_tensor *dy,
                                                   const clcnn_tensor *w, clcnn_tensor *dx,
                                                   const clcnn_conv2d_params *params);
 
 /* dw += d(loss)/dw and, if db is not NULL, db += d(loss)/db.
- * x (N,C,H,W), dy (N,K,P,Q), dw (K,C,R,S), db (K,1,1,1). */
+ * x (N,C,H,W), dy (N,K,P,Q), dw (K,C/groups,R,S), db (K,1,1,1). */
 CLCNN_API clcnn_status clcnn_conv2d_backward_filter(clcnn_context *ctx, const clcnn_tensor *x,
                                                     const clcnn_tensor *dy, clcnn_tensor *dw,
                                                     clcnn_tensor *db,
@@ -404,6 +413,175 @@ CLCNN_API clcnn_status clcnn_dense_backward_data(clcnn_context *ctx, const clcnn
 CLCNN_API clcnn_status clcnn_dense_backward_filter(clcnn_context *ctx, const clcnn_tensor *x,
                                                    const clcnn_tensor *dy, clcnn_tensor *dw,
                                                    clcnn_tensor *db);
+
+/* ------------------------------------------------------------------------ */
+/* Element-wise add (residual joins)                                        */
+/* ------------------------------------------------------------------------ */
+
+/* Pure shape check: a_shape and b_shape must be equal and valid; y_shape
+ * receives that shape. CLCNN_ERR_INVALID_ARGUMENT for a NULL pointer,
+ * CLCNN_ERR_SHAPE naming both shapes otherwise; message (may be NULL)
+ * receives the reason. */
+CLCNN_API clcnn_status clcnn_add_output_shape(const int a_shape[4], const int b_shape[4],
+                                              int y_shape[4], char *message,
+                                              size_t message_size);
+
+/* y = a + b, element-wise. a, b, y (N,C,H,W), all of one shape. y may be a
+ * or b itself (in place); a partial overlap is CLCNN_ERR_INVALID_ARGUMENT. */
+CLCNN_API clcnn_status clcnn_add_forward(clcnn_context *ctx, const clcnn_tensor *a,
+                                         const clcnn_tensor *b, clcnn_tensor *y);
+
+/* da = dy and db = dy, each overwritten; either may be NULL (an input that
+ * needs no gradient) and either may be dy itself (then nothing is copied for
+ * it). dy, da, db (N,C,H,W), one shape. To add dy into a gradient that
+ * already holds another branch's contribution, use clcnn_axpy instead. */
+CLCNN_API clcnn_status clcnn_add_backward(clcnn_context *ctx, const clcnn_tensor *dy,
+                                          clcnn_tensor *da, clcnn_tensor *db);
+
+/* y += alpha * x, element-wise over the flat elements: x and y have the
+ * same element count (shapes may differ, as for a flattening view) and do
+ * not overlap in memory (CLCNN_ERR_INVALID_ARGUMENT), so that a gradient
+ * reaching a tensor along several paths of a network is summed. alpha must
+ * be finite. */
+CLCNN_API clcnn_status clcnn_axpy(clcnn_context *ctx, float alpha, const clcnn_tensor *x,
+                                  clcnn_tensor *y);
+
+/* ------------------------------------------------------------------------ */
+/* Global average pooling                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Pure shape check: x_shape (N,C,H,W) -> y_shape (N,C,1,1). Statuses and
+ * message as clcnn_add_output_shape. */
+CLCNN_API clcnn_status clcnn_global_avgpool_output_shape(const int x_shape[4], int y_shape[4],
+                                                         char *message, size_t message_size);
+
+/* y[n][c] = mean of x[n][c] over its H x W plane. x (N,C,H,W), y (N,C,1,1);
+ * they must not overlap. */
+CLCNN_API clcnn_status clcnn_global_avgpool_forward(clcnn_context *ctx, const clcnn_tensor *x,
+                                                    clcnn_tensor *y);
+
+/* dx[n][c][h][w] = dy[n][c] / (H * W), overwritten. dy (N,C,1,1),
+ * dx (N,C,H,W); they must not overlap. */
+CLCNN_API clcnn_status clcnn_global_avgpool_backward(clcnn_context *ctx, const clcnn_tensor *dy,
+                                                     clcnn_tensor *dx);
+
+/* ------------------------------------------------------------------------ */
+/* Batch normalization                                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Batch normalization per channel over (N, H, W), with PyTorch's
+ * BatchNorm2d semantics. A zeroed struct (or a NULL pointer) gives
+ * PyTorch's defaults.
+ */
+typedef struct clcnn_batchnorm_params {
+    float eps;      /* added to the variance; 0 means 1e-5; else finite and > 0 */
+    float momentum; /* running = (1 - momentum) * running + momentum * batch
+                       statistic; 0 means 0.1; else in (0, 1] */
+} clcnn_batchnorm_params;
+
+/*
+ * Pure check: x_shape (N,C,H,W) -> y_shape (N,C,H,W), and every per-channel
+ * tensor (gamma, beta, running and saved statistics, their gradients) is
+ * (C,1,1,1). training != 0 also needs N * H * W >= 2 values per channel (the
+ * unbiased variance of one value is undefined, as PyTorch refuses it).
+ * params may be NULL (the defaults). CLCNN_ERR_INVALID_ARGUMENT for a NULL
+ * shape or a bad eps or momentum, CLCNN_ERR_SHAPE for a bad x_shape;
+ * message (may be NULL) receives the reason.
+ */
+CLCNN_API clcnn_status clcnn_batchnorm_output_shape(const int x_shape[4], int training,
+                                                    const clcnn_batchnorm_params *params,
+                                                    int y_shape[4], char *message,
+                                                    size_t message_size);
+
+/*
+ * Training-mode forward with the batch's statistics: per channel c, over
+ * the M = N * H * W values of x, mean and biased variance var, then
+ * y = gamma * (x - mean) / sqrt(var + eps) + beta.
+ * x, y (N,C,H,W); gamma, beta, running_mean, running_var, save_mean,
+ * save_invstd (C,1,1,1).
+ * save_mean and save_invstd (= 1 / sqrt(var + eps)) are overwritten with
+ * what clcnn_batchnorm_backward needs. running_mean and running_var are
+ * updated with momentum, the variance unbiased (var * M / (M - 1)), as
+ * PyTorch does; both may be NULL (no update), not one alone. y must not
+ * overlap any other operand (backward reads x again); the per-channel
+ * tensors must not overlap each other or x, y.
+ */
+CLCNN_API clcnn_status clcnn_batchnorm_forward_train(
+    clcnn_context *ctx, const clcnn_tensor *x, const clcnn_tensor *gamma,
+    const clcnn_tensor *beta, clcnn_tensor *running_mean, clcnn_tensor *running_var,
+    clcnn_tensor *save_mean, clcnn_tensor *save_invstd, clcnn_tensor *y,
+    const clcnn_batchnorm_params *params);
+
+/*
+ * Inference-mode forward with the running statistics:
+ * y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta.
+ * Shapes as clcnn_batchnorm_forward_train; y may be x itself (in place),
+ * a partial overlap is CLCNN_ERR_INVALID_ARGUMENT. params->momentum is not
+ * used (but checked).
+ */
+CLCNN_API clcnn_status clcnn_batchnorm_forward_inference(
+    clcnn_context *ctx, const clcnn_tensor *x, const clcnn_tensor *gamma,
+    const clcnn_tensor *beta, const clcnn_tensor *running_mean,
+    const clcnn_tensor *running_var, clcnn_tensor *y, const clcnn_batchnorm_params *params);
+
+/*
+ * Backward pass of the training-mode forward, with save_mean and
+ * save_invstd as that pass left them and x its input:
+ * x_hat = (x - mean) * invstd, dbeta += sum(dy), dgamma += sum(dy * x_hat)
+ * (sums per channel over N, H, W; accumulated like dw and db), and
+ * dx = gamma * invstd / M * (M * dy - sum(dy) - x_hat * sum(dy * x_hat)),
+ * overwritten. x, dy, dx (N,C,H,W); gamma, save_mean, save_invstd, dgamma,
+ * dbeta (C,1,1,1). dgamma and dbeta may be NULL (not wanted); dx must not
+ * overlap any other operand.
+ */
+CLCNN_API clcnn_status clcnn_batchnorm_backward(clcnn_context *ctx, const clcnn_tensor *x,
+                                                const clcnn_tensor *dy,
+                                                const clcnn_tensor *gamma,
+                                                const clcnn_tensor *save_mean,
+                                                const clcnn_tensor *save_invstd,
+                                                clcnn_tensor *dx, clcnn_tensor *dgamma,
+                                                clcnn_tensor *dbeta);
+
+/* ------------------------------------------------------------------------ */
+/* Dropout                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Inverted dropout. In training each element is kept with probability
+ * 1 - p and scaled by 1 / (1 - p), else zeroed; whether element i (its flat
+ * index in the tensor) is kept depends only on (seed, i), through a
+ * counter-based hash computed on the device, so the same seed gives the
+ * same mask on any device and the backward pass recomputes it instead of
+ * storing it. A network changes the seed every step. Inference (training
+ * 0) is the identity.
+ */
+typedef struct clcnn_dropout_params {
+    float p;                 /* probability of zeroing, in [0, 1]; 1 zeroes all */
+    unsigned long long seed; /* with the element index, decides the mask */
+    int training;            /* 0: y = x */
+} clcnn_dropout_params;
+
+/* Pure check: x_shape (N,C,H,W) -> y_shape, the same; params not NULL and
+ * p in [0, 1]. Statuses and message as clcnn_add_output_shape. */
+CLCNN_API clcnn_status clcnn_dropout_output_shape(const int x_shape[4],
+                                                  const clcnn_dropout_params *params,
+                                                  int y_shape[4], char *message,
+                                                  size_t message_size);
+
+/* y = x * mask / (1 - p) (training) or y = x. x, y (N,C,H,W), one shape;
+ * y may be x itself (in place), a partial overlap is
+ * CLCNN_ERR_INVALID_ARGUMENT. */
+CLCNN_API clcnn_status clcnn_dropout_forward(clcnn_context *ctx, const clcnn_tensor *x,
+                                             clcnn_tensor *y,
+                                             const clcnn_dropout_params *params);
+
+/* dx = dy * mask / (1 - p) with the mask of the forward pass that had the
+ * same params (training), or dx = dy; overwritten. dy, dx one shape; dx may
+ * be dy itself. */
+CLCNN_API clcnn_status clcnn_dropout_backward(clcnn_context *ctx, const clcnn_tensor *dy,
+                                              clcnn_tensor *dx,
+                                              const clcnn_dropout_params *params);
 
 /* ------------------------------------------------------------------------ */
 /* Loss and optimisers                                                      */

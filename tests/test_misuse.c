@@ -802,6 +802,145 @@ START_TEST(test_networks)
 }
 END_TEST
 
+/* The ops of residual and mobile networks: add, axpy, global average
+ * pooling, batch normalization and dropout, on x / dx (2,3,6,6). */
+START_TEST(test_modern_ops_operands)
+{
+    clcnn_context *ctx = tu_ctx();
+    operands o, foreign;
+    make_conv_operands(ctx, &o);
+    make_conv_operands(other, &foreign);
+
+    tu_ok(clcnn_add_forward(ctx, o.x, o.x, o.dx));
+    EXPECT_NOCTX(clcnn_add_forward(NULL, o.x, o.x, o.dx), INVALID);
+    EACH_BAD_OPERAND(o, x, clcnn_add_forward(ctx, o.x, o.dx, o.dx));
+    EACH_BAD_OPERAND(o, dx, clcnn_add_forward(ctx, o.x, o.x, o.dx));
+    EXPECT(ctx, clcnn_add_forward(ctx, o.x, o.y, o.dx), SHAPE);
+    EXPECT(ctx, clcnn_add_forward(ctx, o.x, o.x, o.y), SHAPE);
+    tu_ok(clcnn_add_backward(ctx, o.x, o.dx, NULL));
+    EXPECT_NOCTX(clcnn_add_backward(NULL, o.x, o.dx, NULL), INVALID);
+    EACH_BAD_OPERAND(o, x, clcnn_add_backward(ctx, o.x, o.dx, NULL));
+    EXPECT(ctx, clcnn_add_backward(ctx, o.x, foreign.dx, NULL), INVALID);
+    EXPECT(ctx, clcnn_add_backward(ctx, o.x, NULL, foreign.dx), INVALID);
+    EXPECT(ctx, clcnn_add_backward(ctx, o.x, o.y, NULL), SHAPE);
+    tu_ok(clcnn_axpy(ctx, 0.5f, o.x, o.dx));
+    EXPECT_NOCTX(clcnn_axpy(NULL, 0.5f, o.x, o.dx), INVALID);
+    EACH_BAD_OPERAND(o, x, clcnn_axpy(ctx, 0.5f, o.x, o.dx));
+    EACH_BAD_OPERAND(o, dx, clcnn_axpy(ctx, 0.5f, o.x, o.dx));
+    EXPECT(ctx, clcnn_axpy(ctx, NAN, o.x, o.dx), INVALID);
+    EXPECT(ctx, clcnn_axpy(ctx, 1.0f, o.x, o.y), SHAPE);
+    EXPECT(ctx, clcnn_axpy(ctx, 1.0f, o.x, o.x), INVALID);
+
+    /* global average pooling: (2,3,6,6) -> (2,3,1,1) in the per-channel
+     * tensors below */
+    clcnn_tensor *pc[2][7];
+    clcnn_context *ctxs[2] = {ctx, other};
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 7; j++)
+            tu_ok(clcnn_tensor_create(ctxs[i], j == 0 ? 2 : 3, j == 0 ? 3 : 1, 1, 1, &pc[i][j]));
+    clcnn_tensor *gy = pc[0][0], *fgy = pc[1][0];
+    tu_ok(clcnn_global_avgpool_forward(ctx, o.x, gy));
+    EXPECT_NOCTX(clcnn_global_avgpool_forward(NULL, o.x, gy), INVALID);
+    EACH_BAD_OPERAND(o, x, clcnn_global_avgpool_forward(ctx, o.x, gy));
+    EXPECT(ctx, clcnn_global_avgpool_forward(ctx, o.x, NULL), INVALID);
+    EXPECT(ctx, clcnn_global_avgpool_forward(ctx, o.x, fgy), INVALID);
+    EXPECT(ctx, clcnn_global_avgpool_forward(ctx, o.x, o.y), SHAPE);
+    tu_ok(clcnn_global_avgpool_backward(ctx, gy, o.dx));
+    EXPECT_NOCTX(clcnn_global_avgpool_backward(NULL, gy, o.dx), INVALID);
+    EACH_BAD_OPERAND(o, dx, clcnn_global_avgpool_backward(ctx, gy, o.dx));
+    EXPECT(ctx, clcnn_global_avgpool_backward(ctx, NULL, o.dx), INVALID);
+    EXPECT(ctx, clcnn_global_avgpool_backward(ctx, fgy, o.dx), INVALID);
+    EXPECT(ctx, clcnn_global_avgpool_backward(ctx, o.y, o.dx), SHAPE);
+    EXPECT_NOCTX(clcnn_global_avgpool_output_shape(NULL, (int[4]){0}, NULL, 0), INVALID);
+    EXPECT_NOCTX(clcnn_global_avgpool_output_shape((int[]){INT_MAX, INT_MAX, 2, 2}, (int[4]){0},
+                                                   NULL, 0),
+                 SHAPE);
+    EXPECT_NOCTX(clcnn_add_output_shape((int[]){INT_MAX, INT_MAX, 2, 2},
+                                        (int[]){INT_MAX, INT_MAX, 2, 2}, (int[4]){0}, NULL, 0),
+                 SHAPE);
+
+    /* batch normalization of x into dx; per-channel tensors (3,1,1,1) */
+    clcnn_tensor *g = pc[0][1], *be = pc[0][2], *rm = pc[0][3], *rv = pc[0][4];
+    clcnn_tensor *sm = pc[0][5], *si = pc[0][6], *fg = pc[1][1];
+    tu_ok(clcnn_tensor_fill(g, 1.0f));
+    tu_ok(clcnn_tensor_fill(be, 0.0f));
+    tu_ok(clcnn_tensor_fill(rm, 0.0f));
+    tu_ok(clcnn_tensor_fill(rv, 1.0f));
+    clcnn_batchnorm_params bp = {0};
+    tu_ok(clcnn_batchnorm_forward_train(ctx, o.x, g, be, rm, rv, sm, si, o.dx, &bp));
+    EXPECT_NOCTX(clcnn_batchnorm_forward_train(NULL, o.x, g, be, rm, rv, sm, si, o.dx, &bp),
+                 INVALID);
+    EACH_BAD_OPERAND(o, x, clcnn_batchnorm_forward_train(ctx, o.x, g, be, rm, rv, sm, si, o.dx,
+                                                         &bp));
+    EACH_BAD_OPERAND(o, dx, clcnn_batchnorm_forward_train(ctx, o.x, g, be, rm, rv, sm, si, o.dx,
+                                                          &bp));
+    EXPECT(ctx, clcnn_batchnorm_forward_train(ctx, o.x, fg, be, rm, rv, sm, si, o.dx, &bp),
+           INVALID);
+    EXPECT(ctx, clcnn_batchnorm_forward_train(ctx, o.x, g, be, rm, NULL, sm, si, o.dx, &bp),
+           INVALID);
+    EXPECT(ctx, clcnn_batchnorm_forward_train(ctx, o.x, g, be, rm, rv, sm, si, o.y, &bp), SHAPE);
+    EXPECT(ctx, clcnn_batchnorm_forward_train(ctx, o.x, o.b, be, rm, rv, sm, si, o.dx, &bp),
+           SHAPE);
+    bp.eps = -1.0f;
+    EXPECT(ctx, clcnn_batchnorm_forward_train(ctx, o.x, g, be, rm, rv, sm, si, o.dx, &bp),
+           INVALID);
+    bp = (clcnn_batchnorm_params){.momentum = FLT_MAX};
+    EXPECT(ctx, clcnn_batchnorm_forward_inference(ctx, o.x, g, be, rm, rv, o.dx, &bp), INVALID);
+    tu_ok(clcnn_batchnorm_forward_inference(ctx, o.x, g, be, rm, rv, o.dx, NULL));
+    EXPECT_NOCTX(clcnn_batchnorm_forward_inference(NULL, o.x, g, be, rm, rv, o.dx, NULL),
+                 INVALID);
+    EACH_BAD_OPERAND(o, x, clcnn_batchnorm_forward_inference(ctx, o.x, g, be, rm, rv, o.dx,
+                                                             NULL));
+    EXPECT(ctx, clcnn_batchnorm_forward_inference(ctx, o.x, g, be, NULL, rv, o.dx, NULL),
+           INVALID);
+    EXPECT(ctx, clcnn_batchnorm_forward_inference(ctx, o.x, g, be, rm, fg, o.dx, NULL), INVALID);
+    clcnn_tensor *bdy;
+    tu_ok(clcnn_tensor_create(ctx, 2, 3, 6, 6, &bdy));
+    tu_ok(clcnn_tensor_fill(bdy, 0.25f));
+    tu_ok(clcnn_batchnorm_backward(ctx, o.x, bdy, g, sm, si, o.dx, rm, rv));
+    EXPECT_NOCTX(clcnn_batchnorm_backward(NULL, o.x, bdy, g, sm, si, o.dx, rm, rv), INVALID);
+    EACH_BAD_OPERAND(o, x, clcnn_batchnorm_backward(ctx, o.x, bdy, g, sm, si, o.dx, rm, rv));
+    EACH_BAD_OPERAND(o, dx, clcnn_batchnorm_backward(ctx, o.x, bdy, g, sm, si, o.dx, rm, rv));
+    EXPECT(ctx, clcnn_batchnorm_backward(ctx, o.x, bdy, g, sm, si, o.dx, fg, rv), INVALID);
+    EXPECT(ctx, clcnn_batchnorm_backward(ctx, o.x, o.y, g, sm, si, o.dx, rm, rv), SHAPE);
+    EXPECT_NOCTX(clcnn_batchnorm_output_shape(NULL, 1, NULL, (int[4]){0}, NULL, 0), INVALID);
+    EXPECT_NOCTX(clcnn_batchnorm_output_shape((int[]){INT_MAX, INT_MAX, 2, 2}, 1, NULL,
+                                              (int[4]){0}, NULL, 0),
+                 SHAPE);
+    clcnn_tensor_destroy(bdy);
+
+    /* dropout */
+    clcnn_dropout_params dp = {.p = 0.5f, .seed = 3, .training = 1};
+    tu_ok(clcnn_dropout_forward(ctx, o.x, o.dx, &dp));
+    EXPECT_NOCTX(clcnn_dropout_forward(NULL, o.x, o.dx, &dp), INVALID);
+    EXPECT(ctx, clcnn_dropout_forward(ctx, o.x, o.dx, NULL), INVALID);
+    EACH_BAD_OPERAND(o, x, clcnn_dropout_forward(ctx, o.x, o.dx, &dp));
+    EACH_BAD_OPERAND(o, dx, clcnn_dropout_forward(ctx, o.x, o.dx, &dp));
+    EXPECT(ctx, clcnn_dropout_forward(ctx, o.x, o.y, &dp), SHAPE);
+    tu_ok(clcnn_dropout_backward(ctx, o.x, o.dx, &dp));
+    EXPECT_NOCTX(clcnn_dropout_backward(NULL, o.x, o.dx, &dp), INVALID);
+    EXPECT(ctx, clcnn_dropout_backward(ctx, o.x, o.dx, NULL), INVALID);
+    EACH_BAD_OPERAND(o, x, clcnn_dropout_backward(ctx, o.x, o.dx, &dp));
+    EACH_BAD_OPERAND(o, dx, clcnn_dropout_backward(ctx, o.x, o.dx, &dp));
+    dp.p = -FLT_MIN;
+    EXPECT(ctx, clcnn_dropout_forward(ctx, o.x, o.dx, &dp), INVALID);
+    dp.p = NAN;
+    EXPECT(ctx, clcnn_dropout_backward(ctx, o.x, o.dx, &dp), INVALID);
+    dp.p = 0.5f;
+    EXPECT_NOCTX(clcnn_dropout_output_shape((int[]){INT_MAX, INT_MAX, 2, 2}, &dp, (int[4]){0},
+                                            NULL, 0),
+                 SHAPE);
+    EXPECT_NOCTX(clcnn_dropout_output_shape((int[]){1, 1, 1, 1}, &dp, NULL, NULL, 0), INVALID);
+
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 7; j++)
+            clcnn_tensor_destroy(pc[i][j]);
+
+    free_operands(&o);
+    free_operands(&foreign);
+}
+END_TEST
+
 static Suite *misuse_suite(void)
 {
     Suite *s = suite_create("misuse");
@@ -816,6 +955,7 @@ static Suite *misuse_suite(void)
     tcase_add_test(tc, test_shape_checks_overflow);
     tcase_add_test(tc, test_data_and_rng);
     tcase_add_test(tc, test_networks);
+    tcase_add_test(tc, test_modern_ops_operands);
     suite_add_tcase(s, tc);
     return s;
 }

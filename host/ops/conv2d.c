@@ -4,7 +4,9 @@
  * conv2d_choose.c for the tile variant to run and hands it to the file of its
  * algorithm (conv2d_direct.c, _gemm.c, _kvec.c, _plane.c, _1x1.c, _winograd.c,
  * _im2col.c, _bwd_data.c, _bwd_filter.c); those share conv2d_launch.c and call
- * nothing back.
+ * nothing back. Grouped layers run each group through the same dispatch
+ * (conv2d_group.c); depthwise ones, when the choice is the library's, by
+ * their own kernels.
  */
 #include <stdio.h>
 #include <string.h>
@@ -109,6 +111,38 @@ static clcnn_status run_backward_data(clcnn_context *ctx, const conv2d_tile *t, 
                        "conv2d: %s is not a backward-data variant", t->name);
 }
 
+/* The dispatchers above on one group's operands (conv2d_group.c's order). */
+static clcnn_status group_forward(clcnn_context *ctx, const conv2d_tile *t,
+                                  const conv2d_buf *ops, const conv2d_geom *g, int epilogue)
+{
+    return run_forward(ctx, t, ops[0], ops[1], ops[2], ops[3], g, epilogue);
+}
+
+static clcnn_status group_backward_data(clcnn_context *ctx, const conv2d_tile *t,
+                                        const conv2d_buf *ops, const conv2d_geom *g,
+                                        int epilogue)
+{
+    (void)epilogue;
+    return run_backward_data(ctx, t, ops[0], ops[1], ops[3], g);
+}
+
+static clcnn_status run_backward_filter(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf x,
+                                        conv2d_buf dy, conv2d_buf dw, conv2d_buf db,
+                                        const conv2d_geom *g)
+{
+    if (t->method == CONV2D_M_TILED)
+        return clcnn__conv2d_backward_filter_tiled(ctx, t, x, dy, dw, db, g);
+    return clcnn__conv2d_backward_filter_run(ctx, t, x, dy, dw, db, g);
+}
+
+static clcnn_status group_backward_filter(clcnn_context *ctx, const conv2d_tile *t,
+                                          const conv2d_buf *ops, const conv2d_geom *g,
+                                          int epilogue)
+{
+    (void)epilogue;
+    return run_backward_filter(ctx, t, ops[0], ops[1], ops[2], ops[3], g);
+}
+
 /* Fills g from the input shape (x or dx), the filter shape (w or dw) and
  * params, and checks that the output tensor (y or dy) has exactly the output
  * shape. op and the names go into the message. */
@@ -143,10 +177,11 @@ static clcnn_status make_geom(clcnn_context *ctx, const char *op, const clcnn_te
 static clcnn_status check_bias(clcnn_context *ctx, const char *op, const clcnn_tensor *b,
                                const char *name, const conv2d_geom *g)
 {
-    if (b && clcnn__shape_count(b->shape) != (size_t)g->K) {
+    const int K = g->K * (g->G > 1 ? g->G : 1); /* g is one group's */
+    if (b && clcnn__shape_count(b->shape) != (size_t)K) {
         char bs[64];
         return clcnn__fail(ctx, CLCNN_ERR_SHAPE, "%s: %s is %s but needs K = %d elements", op,
-                           name, clcnn__shape_str(b->shape, bs, sizeof bs), g->K);
+                           name, clcnn__shape_str(b->shape, bs, sizeof bs), K);
     }
     return CLCNN_OK;
 }
@@ -242,12 +277,21 @@ clcnn_status clcnn__conv2d_forward_act_variant(clcnn_context *ctx, const clcnn_t
         (st = check_bias(ctx, op, b, "b", &g)) != CLCNN_OK ||
         (st = check_overlap(ctx, op, y, "y", x, "x")) != CLCNN_OK ||
         (st = check_overlap(ctx, op, y, "y", w, "w")) != CLCNN_OK ||
-        (st = check_overlap(ctx, op, y, "y", b, "b")) != CLCNN_OK ||
-        (st = pick(ctx, op, CLCNN__CONV2D_FORWARD, &g, x->shape, w->shape, params, variant,
+        (st = check_overlap(ctx, op, y, "y", b, "b")) != CLCNN_OK)
+        return st;
+    const int epilogue = (b != NULL) | (relu << 1);
+    const conv2d_buf ops[4] = {conv2d_tensor_buf(x), conv2d_tensor_buf(w), conv2d_tensor_buf(b),
+                               conv2d_tensor_buf(y)};
+    if (conv2d_is_depthwise(&g) && variant < 0 && params->algo == CLCNN_CONV_AUTO)
+        return clcnn__conv2d_forward_depthwise(ctx, NULL, ops[0], ops[1],
+                                               b ? ops[2] : ops[1], ops[3], &g, epilogue);
+    if ((st = pick(ctx, op, CLCNN__CONV2D_FORWARD, &g, x->shape, w->shape, params, variant,
                    &t)) != CLCNN_OK)
         return st;
-    return run_forward(ctx, t, conv2d_tensor_buf(x), conv2d_tensor_buf(w), conv2d_tensor_buf(b),
-                       conv2d_tensor_buf(y), &g, (b != NULL) | (relu << 1));
+    if (g.G > 1)
+        return clcnn__conv2d_grouped(ctx, CLCNN__CONV2D_FORWARD, t, group_forward, ops, &g,
+                                     epilogue);
+    return run_forward(ctx, t, ops[0], ops[1], ops[2], ops[3], &g, epilogue);
 }
 
 clcnn_status clcnn__conv2d_forward_variant(clcnn_context *ctx, const clcnn_tensor *x,
@@ -292,12 +336,19 @@ clcnn_status clcnn__conv2d_backward_data_variant(clcnn_context *ctx, const clcnn
     const conv2d_tile *t = NULL;
     if ((st = make_geom(ctx, op, dx, "dx", w, "w", dy, "dy", params, &g)) != CLCNN_OK ||
         (st = check_overlap(ctx, op, dx, "dx", dy, "dy")) != CLCNN_OK ||
-        (st = check_overlap(ctx, op, dx, "dx", w, "w")) != CLCNN_OK ||
-        (st = pick(ctx, op, CLCNN__CONV2D_BACKWARD_DATA, &g, dx->shape, w->shape, params,
+        (st = check_overlap(ctx, op, dx, "dx", w, "w")) != CLCNN_OK)
+        return st;
+    const conv2d_buf ops[4] = {conv2d_tensor_buf(dy), conv2d_tensor_buf(w), {NULL, 0},
+                               conv2d_tensor_buf(dx)};
+    if (conv2d_is_depthwise(&g) && variant < 0)
+        return clcnn__conv2d_backward_data_depthwise(ctx, ops[0], ops[1], ops[3], &g);
+    if ((st = pick(ctx, op, CLCNN__CONV2D_BACKWARD_DATA, &g, dx->shape, w->shape, params,
                    variant, &t)) != CLCNN_OK)
         return st;
-    return run_backward_data(ctx, t, conv2d_tensor_buf(dy), conv2d_tensor_buf(w),
-                             conv2d_tensor_buf(dx), &g);
+    if (g.G > 1)
+        return clcnn__conv2d_grouped(ctx, CLCNN__CONV2D_BACKWARD_DATA, t, group_backward_data,
+                                     ops, &g, 0);
+    return run_backward_data(ctx, t, ops[0], ops[1], ops[3], &g);
 }
 
 /* dy (N,K,P,Q), w (K,C,R,S) -> dx (N,C,H,W), overwritten */
@@ -330,16 +381,19 @@ clcnn_status clcnn__conv2d_backward_filter_variant(clcnn_context *ctx, const clc
         (st = check_overlap(ctx, op, dw, "dw", dy, "dy")) != CLCNN_OK ||
         (st = check_overlap(ctx, op, dw, "dw", db, "db")) != CLCNN_OK ||
         (db && (st = check_overlap(ctx, op, db, "db", x, "x")) != CLCNN_OK) ||
-        (db && (st = check_overlap(ctx, op, db, "db", dy, "dy")) != CLCNN_OK) ||
-        (st = pick(ctx, op, CLCNN__CONV2D_BACKWARD_FILTER, &g, x->shape, dw->shape, params,
+        (db && (st = check_overlap(ctx, op, db, "db", dy, "dy")) != CLCNN_OK))
+        return st;
+    const conv2d_buf ops[4] = {conv2d_tensor_buf(x), conv2d_tensor_buf(dy),
+                               conv2d_tensor_buf(dw), conv2d_tensor_buf(db)};
+    if (conv2d_is_depthwise(&g) && variant < 0)
+        return clcnn__conv2d_backward_filter_depthwise(ctx, ops[0], ops[1], ops[2], ops[3], &g);
+    if ((st = pick(ctx, op, CLCNN__CONV2D_BACKWARD_FILTER, &g, x->shape, dw->shape, params,
                    variant, &t)) != CLCNN_OK)
         return st;
-    if (t->method == CONV2D_M_TILED)
-        return clcnn__conv2d_backward_filter_tiled(ctx, t, conv2d_tensor_buf(x),
-                                                   conv2d_tensor_buf(dy), conv2d_tensor_buf(dw),
-                                                   conv2d_tensor_buf(db), &g);
-    return clcnn__conv2d_backward_filter_run(ctx, t, conv2d_tensor_buf(x), conv2d_tensor_buf(dy),
-                                             conv2d_tensor_buf(dw), conv2d_tensor_buf(db), &g);
+    if (g.G > 1)
+        return clcnn__conv2d_grouped(ctx, CLCNN__CONV2D_BACKWARD_FILTER, t,
+                                     group_backward_filter, ops, &g, 0);
+    return run_backward_filter(ctx, t, ops[0], ops[1], ops[2], ops[3], &g);
 }
 
 /* x (N,C,H,W), dy (N,K,P,Q) -> dw (K,C,R,S) +=, db (K) += if not NULL */

@@ -10,10 +10,13 @@
 
 #include "conv2d.h"
 
-/* The geometry every kernel receives, in this order (GEOM_ARGS). */
+/* The geometry every kernel receives, in this order (GEOM_ARGS). With G > 1
+ * groups, C and K are those of one group (the algorithms run group by group,
+ * conv2d_group.c); G is not a kernel argument, and 0 means 1. */
 typedef struct conv2d_geom {
     int N, C, H, W, K, R, S, P, Q;
     int pad_top, pad_left, stride_h, stride_w, dil_h, dil_w;
+    int G;
 } conv2d_geom;
 
 #define GEOM_ARGS(g)                                                                           \
@@ -175,6 +178,32 @@ clcnn_status clcnn__conv2d_backward_data_gather(clcnn_context *ctx, const conv2d
                                                 const conv2d_geom *g);
 clcnn_status clcnn__conv2d_repack_filter(clcnn_context *ctx, const char *name, conv2d_buf w,
                                          const conv2d_geom *g, clcnn_tensor **out);
+
+/* conv2d_group.c: grouped convolution (g->G > 1) and depthwise convolution
+ * (one input channel per group, its own kernels). clcnn__conv2d_grouped runs
+ * tile t of pass group by group through `run` (conv2d.c's dispatch of one
+ * pass on one group), on contiguous copies of each group's channels where
+ * the batch has several images. ops are the pass's four operands on the full
+ * tensors in the order forward (x, w, b, y), backward-data (dy, w, -, dx),
+ * backward-filter (x, dy, dw, db); absent ones have mem NULL. */
+typedef clcnn_status (*conv2d_group_run)(clcnn_context *ctx, const conv2d_tile *t,
+                                         const conv2d_buf *ops, const conv2d_geom *g,
+                                         int epilogue);
+clcnn_status clcnn__conv2d_grouped(clcnn_context *ctx, clcnn__conv2d_pass pass,
+                                   const conv2d_tile *t, conv2d_group_run run,
+                                   const conv2d_buf ops[4], const conv2d_geom *g, int epilogue);
+/* Whether g is depthwise: several groups of one input channel each. */
+static inline int conv2d_is_depthwise(const conv2d_geom *g)
+{
+    return g->G > 1 && g->C == 1;
+}
+clcnn_status clcnn__conv2d_forward_depthwise(CONV2D_FORWARD_ARGS);
+clcnn_status clcnn__conv2d_backward_data_depthwise(clcnn_context *ctx, conv2d_buf dy,
+                                                   conv2d_buf w, conv2d_buf dx,
+                                                   const conv2d_geom *g);
+clcnn_status clcnn__conv2d_backward_filter_depthwise(clcnn_context *ctx, conv2d_buf x,
+                                                     conv2d_buf dy, conv2d_buf dw,
+                                                     conv2d_buf db, const conv2d_geom *g);
 
 /* conv2d_bwd_filter.c: rows, panel and flat variants. */
 clcnn_status clcnn__conv2d_backward_filter_run(clcnn_context *ctx, const conv2d_tile *t,

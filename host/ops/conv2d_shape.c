@@ -47,6 +47,13 @@ clcnn_status clcnn_conv2d_output_shape(const int x_shape[4], const int w_shape[4
                        (int)params->algo);
         return CLCNN_ERR_INVALID_ARGUMENT;
     }
+    if (params->groups < 0) {
+        clcnn__message(message, message_size,
+                       "params.groups is %d; it must be >= 0 (0 and 1 mean one group)",
+                       params->groups);
+        return CLCNN_ERR_INVALID_ARGUMENT;
+    }
+    const int G = params->groups > 1 ? params->groups : 1;
 
     char xs[64], ws[64];
     clcnn__shape_str(x_shape, xs, sizeof xs);
@@ -57,10 +64,24 @@ clcnn_status clcnn_conv2d_output_shape(const int x_shape[4], const int w_shape[4
                        ws);
         return CLCNN_ERR_SHAPE;
     }
-    if (x_shape[1] != w_shape[1]) {
+    if (G == 1 && x_shape[1] != w_shape[1]) {
         clcnn__message(message, message_size,
                        "x (N,C,H,W) %s has C = %d but w (K,C,R,S) %s has C = %d", xs,
                        x_shape[1], ws, w_shape[1]);
+        return CLCNN_ERR_SHAPE;
+    }
+    if (G > 1 && (x_shape[1] % G != 0 || w_shape[0] % G != 0)) {
+        clcnn__message(message, message_size,
+                       "params.groups is %d but x %s has C = %d and w %s has K = %d; both "
+                       "must be divisible by groups",
+                       G, xs, x_shape[1], ws, w_shape[0]);
+        return CLCNN_ERR_SHAPE;
+    }
+    if (G > 1 && w_shape[1] != x_shape[1] / G) {
+        clcnn__message(message, message_size,
+                       "x (N,C,H,W) %s has C = %d, so with groups %d w (K,C/groups,R,S) must "
+                       "have C/groups = %d, but w %s has %d",
+                       xs, x_shape[1], G, x_shape[1] / G, ws, w_shape[1]);
         return CLCNN_ERR_SHAPE;
     }
 
@@ -112,16 +133,18 @@ clcnn_status clcnn_conv2d_output_shape(const int x_shape[4], const int w_shape[4
     return CLCNN_OK;
 }
 
-/* The kernel geometry of valid shapes. */
+/* The kernel geometry of valid shapes: of one group, when there are several. */
 conv2d_geom clcnn__conv2d_geom_of(const int x_shape[4], const int w_shape[4], const int y_shape[4],
                                   const clcnn_conv2d_params *params)
 {
+    const int G = params->groups > 1 ? params->groups : 1;
     return (conv2d_geom){
         .N = x_shape[0],
-        .C = x_shape[1],
+        .C = x_shape[1] / G,
         .H = x_shape[2],
         .W = x_shape[3],
-        .K = w_shape[0],
+        .K = w_shape[0] / G,
+        .G = G,
         .R = w_shape[2],
         .S = w_shape[3],
         .P = y_shape[2],

@@ -51,7 +51,8 @@ class DeviceInfo(ctypes.Structure):
 class Conv2dParams(ctypes.Structure):
     _fields_ = [("pad_top", c_int), ("pad_bottom", c_int), ("pad_left", c_int),
                 ("pad_right", c_int), ("stride_h", c_int), ("stride_w", c_int),
-                ("dilation_h", c_int), ("dilation_w", c_int), ("algo", c_int)]
+                ("dilation_h", c_int), ("dilation_w", c_int), ("algo", c_int),
+                ("groups", c_int)]
 
 
 class LayerInfo(ctypes.Structure):

@@ -1,7 +1,8 @@
 /*
  * float64 reference for conv2d (see conv2d_ref.h). Every function walks the
  * forward definition y[n,k,p,q] = b[k] + sum_{c,r,s} x[n,c,h,w] w[k,c,r,s]
- * with h = p*stride_h - pad_top + r*dil_h (w likewise); the backward passes
+ * with h = p*stride_h - pad_top + r*dil_h (w likewise), c running over the
+ * input channels of k's group (all of them for one group); the backward passes
  * scatter along the same index map instead of inverting it, so they cannot
  * share an inversion mistake with the device kernels.
  */
@@ -24,6 +25,11 @@ int conv2d_ref_geom_finish(conv2d_ref_geom *g)
     return 1;
 }
 
+int conv2d_ref_groups(const conv2d_ref_geom *g)
+{
+    return g->groups > 1 ? g->groups : 1;
+}
+
 size_t conv2d_ref_x_count(const conv2d_ref_geom *g)
 {
     return (size_t)g->N * g->C * g->H * g->W;
@@ -31,7 +37,7 @@ size_t conv2d_ref_x_count(const conv2d_ref_geom *g)
 
 size_t conv2d_ref_w_count(const conv2d_ref_geom *g)
 {
-    return (size_t)g->K * g->C * g->R * g->S;
+    return (size_t)g->K * (g->C / conv2d_ref_groups(g)) * g->R * g->S;
 }
 
 size_t conv2d_ref_y_count(const conv2d_ref_geom *g)
@@ -46,8 +52,10 @@ size_t conv2d_ref_y_count(const conv2d_ref_geom *g)
         for (int k = 0; k < (g)->K; k++)                                                       \
             for (int p = 0; p < (g)->P; p++)                                                   \
                 for (int q = 0; q < (g)->Q; q++)                                               \
-                    for (int c = 0; c < (g)->C; c++)                                           \
+                    for (int cg = 0; cg < (g)->C / conv2d_ref_groups(g); cg++)                 \
                         for (int r = 0; r < (g)->R; r++) {                                     \
+                            const int CG = (g)->C / conv2d_ref_groups(g);                      \
+                            const int c = k / ((g)->K / conv2d_ref_groups(g)) * CG + cg;       \
                             int h = p * (g)->stride_h - (g)->pad_top + r * (g)->dil_h;         \
                             if (h < 0 || h >= (g)->H)                                          \
                                 continue;                                                      \
@@ -57,7 +65,7 @@ size_t conv2d_ref_y_count(const conv2d_ref_geom *g)
                                     continue;                                                  \
                                 size_t xi = (((size_t)n * (g)->C + c) * (g)->H + h) * (g)->W + \
                                             wc;                                                \
-                                size_t wi = (((size_t)k * (g)->C + c) * (g)->R + r) * (g)->S + \
+                                size_t wi = (((size_t)k * CG + cg) * (g)->R + r) * (g)->S +    \
                                             s;                                                 \
                                 size_t yi = (((size_t)n * (g)->K + k) * (g)->P + p) * (g)->Q + \
                                             q;                                                 \

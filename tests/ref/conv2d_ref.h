@@ -8,7 +8,9 @@
 
 #include <stddef.h>
 
-/* x (N,C,H,W), w (K,C,R,S) -> y (N,K,P,Q). Strides and dilations are >= 1. */
+/* x (N,C,H,W), w (K,C/groups,R,S) -> y (N,K,P,Q). Strides and dilations are
+ * >= 1; groups 0 or 1 is one group, else it divides C and K and output
+ * channel k sees input channels [k / (K/groups) * C/groups, + C/groups). */
 typedef struct conv2d_ref_geom {
     int N, C, H, W;
     int K, R, S;
@@ -16,7 +18,11 @@ typedef struct conv2d_ref_geom {
     int pad_top, pad_bottom, pad_left, pad_right;
     int stride_h, stride_w;
     int dil_h, dil_w;
+    int groups;
 } conv2d_ref_geom;
+
+/* groups, with 0 read as 1. */
+int conv2d_ref_groups(const conv2d_ref_geom *g);
 
 /* Fills P and Q from the other fields; returns 0 when the output would be
  * empty (the filter does not fit the padded input), 1 otherwise. */
