@@ -32,7 +32,7 @@ typedef struct translation {
     size_t const_count;
     const char **const_names;
     const Onnx__TensorProto **consts;
-    unsigned char *visited; /* per node */
+    unsigned char *visited; /* per node: 1 on the chain, 2 makes a constant */
     /* the network being built */
     char *spec;
     size_t spec_len, spec_cap;
@@ -1060,7 +1060,7 @@ static size_t consumers(const translation *t, const char *name, size_t *first)
     size_t count = 0;
     for (size_t i = 0; i < t->g->n_node; i++) {
         const Onnx__NodeProto *n = t->g->node[i];
-        if (strcmp(str(n->op_type), "Constant") == 0)
+        if (t->visited[i] == 2)
             continue;
         for (size_t j = 0; j < n->n_input; j++)
             if (strcmp(str(n->input[j]), name) == 0) {
@@ -1106,6 +1106,14 @@ static clcnn_status register_constants(translation *t)
             return node_fail(t, n, CLCNN_ERR_UNSUPPORTED,
                              "its operator domain '%.60s' is not supported (only the default "
                              "ONNX domain)", n->domain);
+        if (strcmp(str(n->op_type), "Identity") == 0 && n->n_input == 1 && n->n_output == 1 &&
+            constant(t, n->input[0])) {
+            /* an Identity of a constant (PyTorch writes them) is that constant */
+            t->const_names[t->const_count] = n->output[0];
+            t->consts[t->const_count++] = constant(t, n->input[0]);
+            t->visited[i] = 2;
+            continue;
+        }
         if (strcmp(str(n->op_type), "Constant") != 0)
             continue;
         const Onnx__AttributeProto *a = attr(n, "value");
@@ -1114,7 +1122,7 @@ static clcnn_status register_constants(translation *t)
                              "clcnn reads Constant nodes with one tensor attribute 'value'");
         t->const_names[t->const_count] = n->output[0];
         t->consts[t->const_count++] = a->t;
-        t->visited[i] = 1;
+        t->visited[i] = 2;
     }
     return CLCNN_OK;
 }
