@@ -984,12 +984,16 @@ static clcnn_status op_reshape(translation *t, const Onnx__NodeProto *n)
                       (t->model_batch > 0 && v[0] == t->model_batch);
     if (count == 2 && keeps_batch && (v[1] == -1 || v[1] == features) && !(v[0] == -1 && v[1] == -1))
         return flatten(t);
-    if (count == 4 && t->rank == 4 && keeps_batch && v[1] == t->shape[1] &&
-        v[2] == t->shape[2] && v[3] == t->shape[3])
+    if (count == 4 && keeps_batch && v[1] == t->shape[1] && v[2] == t->shape[2] &&
+        v[3] == t->shape[3]) {
+        /* (N, F) and (N, F, 1, 1) are the same memory in clcnn */
+        t->rank = 4;
         return CLCNN_OK;
+    }
     return node_fail(t, n, CLCNN_ERR_UNSUPPORTED,
                      "reshaping to a shape of %zu values (%lld, %lld, ...) is not supported: "
-                     "clcnn reshapes (N, C, H, W) to (N, C*H*W) = (N, %lld) only",
+                     "clcnn reshapes (N, C, H, W) to (N, C*H*W) = (N, %lld), and (N, F) to "
+                     "(N, F, 1, 1), only",
                      count, count ? (long long)v[0] : 0LL, count > 1 ? (long long)v[1] : 0LL,
                      (long long)features);
 }
