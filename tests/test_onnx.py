@@ -176,9 +176,9 @@ def test_torch_models(tmp):
     assert listed <= ops, f"not exercised: {listed - ops}"
 
 
-def expect_refusal(tmp, name, model, shape, words):
+def expect_refusal(tmp, name, model, shape, words, keep_bn=False):
     path = os.path.join(tmp, f"{name}.onnx")
-    export(model, torch.randn(*shape), path, 13)
+    export(model, torch.randn(*shape), path, 13, keep_bn)
     xs, ys = os.path.join(tmp, f"{name}.x.npy"), os.path.join(tmp, f"{name}.y.npy")
     np.save(xs, np.random.rand(*shape).astype(np.float32))
     r = run(CLCNN, "infer", "--model", path, "--input", xs, "--output", ys, check=False)
@@ -201,9 +201,20 @@ class Residual(nn.Module):
 def test_refusals(tmp):
     grouped = nn.Sequential(nn.Conv2d(4, 4, 3, groups=2), nn.Flatten(), nn.Linear(4 * 9, 2))
     expect_refusal(tmp, "grouped", grouped.eval(), (1, 4, 5, 5), ["(Conv)", "group = 2"])
-    expect_refusal(tmp, "residual", Residual().eval(), (1, 2, 5, 5), ["'x' feeds 2 nodes"])
+    expect_refusal(tmp, "residual", Residual().eval(), (1, 2, 5, 5), ["'x' feeds 2 nodes", "(Add)"])
     elu = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ELU(), nn.Flatten(), nn.Linear(2 * 9, 2))
     expect_refusal(tmp, "elu", elu.eval(), (1, 1, 5, 5), ["(Elu)", "operator 'Elu'"])
+    # batch norm that does not follow a conv has nothing to fold into
+    late_bn = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.BatchNorm2d(2), nn.Flatten(),
+                            nn.Linear(2 * 9, 2))
+    expect_refusal(tmp, "late_bn", randomise(late_bn), (1, 1, 5, 5),
+                   ["(BatchNormalization)", "does not come straight from a Conv"], keep_bn=True)
+    dense_bn = nn.Sequential(nn.Flatten(), nn.Linear(25, 4), nn.BatchNorm1d(4))
+    expect_refusal(tmp, "dense_bn", randomise(dense_bn), (2, 1, 5, 5),
+                   ["(BatchNormalization)", "does not come straight from a Conv"], keep_bn=True)
+    # a Softmax over the channels of a feature map is not the classifier's
+    pixel_softmax = nn.Sequential(nn.Conv2d(1, 3, 3), nn.Softmax(1))
+    expect_refusal(tmp, "pixel_softmax", pixel_softmax.eval(), (1, 1, 5, 5), ["(Softmax)"])
 
 
 # ---- clcnn -> onnxruntime ----------------------------------------------------------

@@ -1293,10 +1293,20 @@ static clcnn_status walk(translation *t)
         if (count == 0)
             break;
         const Onnx__NodeProto *n = g->node[first];
-        if (count > 1)
-            return node_fail(t, n, CLCNN_ERR_UNSUPPORTED,
-                             "tensor '%.100s' feeds %zu nodes; clcnn's networks are a chain, "
-                             "each tensor read by one node", cur, count);
+        if (count > 1) {
+            /* name the last reader too: usually the Add of a residual branch */
+            const Onnx__NodeProto *other = n;
+            for (size_t i = first + 1; i < g->n_node; i++)
+                for (size_t j = 0; j < g->node[i]->n_input && t->visited[i] != 2; j++)
+                    if (strcmp(str(g->node[i]->input[j]), cur) == 0)
+                        other = g->node[i];
+            return fail(t, CLCNN_ERR_UNSUPPORTED,
+                        "tensor '%.100s' feeds %zu nodes (among them '%.100s' (%.60s) and "
+                        "'%.100s' (%.60s)); clcnn's networks are a chain, each tensor read by "
+                        "one node, so branches and residual connections are not supported",
+                        cur, count, str(n->name), str(n->op_type), str(other->name),
+                        str(other->op_type));
+        }
         if (t->visited[first])
             return node_fail(t, n, CLCNN_ERR_FORMAT,
                              "it is reached a second time through '%.100s': the graph has a "
