@@ -53,10 +53,14 @@ static const char *str(const char *s)
     return s ? s : "";
 }
 
+/* data points to a flag set when an allocation fails, since protobuf-c
+ * reports that as a malformed message. */
 static void *pb_alloc(void *data, size_t size)
 {
-    (void)data;
-    return clcnn__malloc(size ? size : 1);
+    void *p = clcnn__malloc(size ? size : 1);
+    if (!p)
+        *(int *)data = 1;
+    return p;
 }
 
 static void pb_free(void *data, void *p)
@@ -1388,8 +1392,11 @@ clcnn_status clcnn__onnx_translate(const uint8_t *data, size_t size, clcnn__onnx
     if ((uint64_t)size >= CLCNN__ONNX_MAX_BYTES)
         return fail(&t, CLCNN_ERR_FORMAT, "the model is %zu bytes; clcnn reads models under "
                     "2 GiB", size);
-    ProtobufCAllocator allocator = {pb_alloc, pb_free, NULL};
+    int out_of_memory = 0;
+    ProtobufCAllocator allocator = {pb_alloc, pb_free, &out_of_memory};
     Onnx__ModelProto *m = onnx__model_proto__unpack(&allocator, size, data);
+    if (!m && out_of_memory)
+        return oom(&t);
     if (!m)
         return fail(&t, CLCNN_ERR_FORMAT,
                     "the file is not an ONNX model: its %zu bytes are not a well-formed "
