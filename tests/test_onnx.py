@@ -304,6 +304,24 @@ def test_export_onnxruntime(tmp):
     assert err <= TOLERANCE, err
     assert round(accuracy, 6) == round(report["accuracy"], 6), (accuracy, report["accuracy"])
 
+    # every layer kind and option clcnn has, through onnxruntime
+    spec = ("conv(4,3,pad=same,stride=2) leaky_relu(0.2) avgpool(3,2,pad=1,include_pad=1) "
+            "conv(5,2,3,pad=same,dilation=2) tanh maxpool(2,1,pad=1) avgpool(2,pad=1) sigmoid "
+            "dense(12) conv(6,1) relu flatten dense(10) softmax")
+    model = os.path.join(tmp, "options.clcnn")
+    run(CLCNN, "train", "--model", spec, "--data", MNIST, "--epochs", "1", "--train-limit",
+        "500", "--out", model)
+    exported = os.path.join(tmp, "options.onnx")
+    run(CLCNN, "export", model, exported)
+    onnx.checker.check_model(onnx.load(exported))
+    xs = os.path.join(tmp, "few.npy")
+    np.save(xs, x[:300])
+    run(CLCNN, "infer", "--model", model, "--input", xs, "--output", ys_clcnn)
+    run(py, script, exported, xs, ys_ort)
+    err = relative_error(np.load(ys_clcnn), np.load(ys_ort).astype(np.float64))
+    print(f"  {spec}: onnxruntime against clcnn infer: relative error {err:.2e}")
+    assert err <= TOLERANCE, err
+
 
 def main():
     r = run(CLCNN, "devices", check=False)

@@ -97,6 +97,8 @@ check "eval .clcnn" "$clcnn" eval --model "$tmp/m.clcnn" --data "$src/data/mnist
 checks=$((checks + 1))
 [ "$onnx_accuracy" = "$(sed 's/.*"accuracy": \([0-9.]*\).*/\1/' "$tmp/out")" ] ||
     fail "eval of the .onnx and the .clcnn differ"
+check "info .onnx" "$clcnn" info --model "$tmp/m.onnx"
+grep -q "61706" "$tmp/out" || fail "info of the .onnx lacks the parameter count"
 check "predict .onnx" "$clcnn" predict --model "$tmp/m.onnx" "$src/data/images/digits.png"
 
 infer=("$clcnn" infer --model "$tmp/m.onnx" --output "$tmp/bad.npy")
