@@ -337,8 +337,8 @@ static clcnn_status attr_ints(translation *t, const Onnx__NodeProto *n, const ch
         return st;
     if (a->n_ints != count)
         return node_fail(t, n, CLCNN_ERR_UNSUPPORTED,
-                         "attribute %s has %zu values; clcnn needs %zu (2-D)", name, a->n_ints,
-                         count);
+                         "attribute %s has %zu values; clcnn needs %zu here (2-D images)", name,
+                         a->n_ints, count);
     for (size_t i = 0; i < count; i++) {
         if (a->ints[i] < lo || a->ints[i] > hi)
             return node_fail(t, n, CLCNN_ERR_UNSUPPORTED,
@@ -522,6 +522,10 @@ static clcnn_status op_conv(translation *t, const Onnx__NodeProto *n)
                          "in height and width in clcnn",
                          (long long)strides[0], (long long)strides[1], (long long)dil[0],
                          (long long)dil[1]);
+    if ((int64_t)(r - 1) * dil[0] >= 65536 || (int64_t)(s - 1) * dil[1] >= 65536)
+        return node_fail(t, n, CLCNN_ERR_SHAPE,
+                         "its %d x %d filter dilated by %lld spans more than 65536 pixels", r, s,
+                         (long long)dil[0]);
     /* pads are (top, left, bottom, right) in ONNX */
     int top = (int)pads[0], left = (int)pads[1], bottom = (int)pads[2], right = (int)pads[3];
     int eh = (r - 1) * (int)dil[0], ew = (s - 1) * (int)dil[1];
