@@ -117,6 +117,8 @@ _SIGNATURES = {
     "clcnn_conv2d_backward_filter": (c_int, [c_void_p, c_void_p, c_void_p, c_void_p, c_void_p,
                                              P(Conv2dParams)]),
     "clcnn_net_load": (c_int, [c_void_p, c_char_p, c_int, P(c_void_p), c_void_p, c_void_p]),
+    "clcnn_net_load_onnx": (c_int, [c_void_p, c_char_p, c_int, P(c_void_p)]),
+    "clcnn_net_save_onnx": (c_int, [c_void_p, c_char_p]),
     "clcnn_net_destroy": (None, [c_void_p]),
     "clcnn_net_spec": (c_char_p, [c_void_p]),
     "clcnn_net_input_shape": (None, [c_void_p, P(c_int)]),
