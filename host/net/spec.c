@@ -179,7 +179,7 @@ static int parse_layer(const token *t, clcnn__layer_desc *d)
         d->pool.stride_h = d->pool.stride_w = stride ? stride : window;
         /* padding, as in ONNX and PyTorch: the average counts it or not */
         d->pool.pad_top = d->pool.pad_bottom = d->pool.pad_left = d->pool.pad_right = pad;
-        if (include_pad)
+        if (include_pad && pad) /* without padding the two averages are one */
             d->pool.mode = CLCNN_POOL_AVG_INCLUDE_PAD;
         return 1;
     }
