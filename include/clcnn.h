@@ -139,6 +139,17 @@ CLCNN_API clcnn_status clcnn_list_devices(const char *selector, clcnn_device_inf
 
 /* Options for clcnn_context_create; a NULL pointer or zeroed struct gives the
  * defaults. Strings are read during the call only. */
+/* The kernel families: the GPU family stages its operands in local memory in
+ * large work-groups (tiles of 16x16 to 128x64 outputs, kernels/gemm_tiled.cl);
+ * the CPU family runs work-groups of one over register blocks in private
+ * memory (PoCL). Both compute the same functions on any device. */
+typedef enum clcnn_kernel_family {
+    CLCNN_KERNELS_AUTO = 0, /* $CLCNN_KERNELS ("gpu" or "cpu") if set, else the
+                             * device's type: GPUs get the GPU family */
+    CLCNN_KERNELS_CPU = 1,
+    CLCNN_KERNELS_GPU = 2
+} clcnn_kernel_family;
+
 typedef struct clcnn_context_options {
     /* Device selector, as for clcnn_list_devices. NULL: $CLCNN_DEVICE. */
     const char *device;
@@ -150,6 +161,11 @@ typedef struct clcnn_context_options {
      * the library (for kernel development). NULL: $CLCNN_KERNEL_DIR, else
      * the built-in copies. */
     const char *kernel_dir;
+    /* Which kernel family AUTO convolutions and GEMMs choose from (an
+     * explicitly requested algorithm without a variant of that family runs
+     * its other family's). A $CLCNN_KERNELS other than "gpu", "cpu" or
+     * empty fails context creation with CLCNN_ERR_INVALID_ARGUMENT. */
+    clcnn_kernel_family kernels;
 } clcnn_context_options;
 
 /*
@@ -187,11 +203,15 @@ typedef struct clcnn_live_objects {
     long programs;     /* built programs, kept until the context is destroyed */
     long kernels;      /* their kernels */
     unsigned long long tensor_bytes; /* device memory of the tensors that own a buffer */
+    unsigned long long launches;     /* kernels enqueued since the context was made */
 } clcnn_live_objects;
 
 /* Fills *out (CLCNN_ERR_INVALID_ARGUMENT for a NULL argument). */
 CLCNN_API clcnn_status clcnn_context_live_objects(const clcnn_context *ctx,
                                                   clcnn_live_objects *out);
+
+/* The kernel family the context chose (CLCNN_KERNELS_CPU or _GPU). */
+CLCNN_API clcnn_kernel_family clcnn_context_kernels(const clcnn_context *ctx);
 
 /* ------------------------------------------------------------------------ */
 /* Tensors                                                                  */

@@ -135,6 +135,26 @@ int clcnn__bench_model(const char *model, const char *device, int batch, int rep
     }
     double t_first = bench_now_ms();
 
+    /* kernel launches of one training step and one inference batch: what
+     * bounds a small network's step on a GPU */
+    unsigned long long launches[3] = {0, 0, 0};
+    clcnn_live_objects live;
+    clcnn_status lst = clcnn_context_live_objects(ctx, &live);
+    launches[0] = live.launches;
+    if (lst == CLCNN_OK && (lst = step(&m, 1)) == CLCNN_OK &&
+        (lst = clcnn_context_live_objects(ctx, &live)) == CLCNN_OK) {
+        launches[1] = live.launches;
+        if ((lst = step(&m, 0)) == CLCNN_OK &&
+            (lst = clcnn_context_live_objects(ctx, &live)) == CLCNN_OK)
+            launches[2] = live.launches;
+    }
+    if (lst != CLCNN_OK) {
+        rc = clcnn__cli_library_fail(ctx, "bench --model");
+        goto done;
+    }
+    const unsigned long long train_launches = launches[1] - launches[0];
+    const unsigned long long infer_launches = launches[2] - launches[1];
+
     rate train, infer;
     if (time_rounds(ctx, &m, 1, warmup, repeat, &train) != CLCNN_OK ||
         clcnn_net_loss(m.net, &loss) != CLCNN_OK ||
@@ -156,9 +176,10 @@ int clcnn__bench_model(const char *model, const char *device, int batch, int rep
                batch, clcnn_net_param_count(m.net), t_context - t0, t_build - t_context,
                t_ready - t_build, t_ready - t0, t_first - t_ready);
         printf("\"train_images_per_s\": %.1f, \"train_best_images_per_s\": %.1f, "
-               "\"train_ms_per_step\": %.4f, \"train_cpu_ms_per_step\": %.4f, ",
+               "\"train_ms_per_step\": %.4f, \"train_cpu_ms_per_step\": %.4f, "
+               "\"train_launches_per_step\": %llu, \"infer_launches_per_batch\": %llu, ",
                train.images_per_s, train.best_images_per_s, train.ms_per_step,
-               train.cpu_ms_per_step);
+               train.cpu_ms_per_step, train_launches, infer_launches);
         printf("\"infer_images_per_s\": %.1f, \"infer_best_images_per_s\": %.1f, "
                "\"infer_ms_per_batch\": %.4f, \"infer_cpu_ms_per_batch\": %.4f, "
                "\"repeat\": %d, \"train_steps_per_round\": %d, \"infer_steps_per_round\": %d}\n",
@@ -180,6 +201,8 @@ int clcnn__bench_model(const char *model, const char *device, int batch, int rep
                infer.cpu_ms_per_step);
         printf("(median of %d rounds of %d training / %d inference steps)\n", repeat,
                train.steps_per_round, infer.steps_per_round);
+        printf("kernel launches: %llu per training step, %llu per inference batch\n",
+               train_launches, infer_launches);
     }
 done:
     free_data(&m);

@@ -188,6 +188,8 @@ static int bench_pass_of(clcnn_context *ctx, const options *o, const clcnn_devic
     char algo_name[32];
     bench_conv_algo_name(algo, algo_name, sizeof algo_name);
     const char *variant_name = clcnn__conv2d_variant_name(bench_conv_pass(pass), algo, variant);
+    const char *family =
+        clcnn__conv2d_variant_is_gpu(bench_conv_pass(pass), algo, variant) ? "gpu" : "cpu";
     double err, tol;
     bench_timing t;
     if (bench_conv_check(ctx, d, pass, CLCNN_CONV_AUTO, -1, CHECK_SAMPLES, &err, &tol) !=
@@ -213,11 +215,12 @@ static int bench_pass_of(clcnn_context *ctx, const options *o, const clcnn_devic
         printf("{\"type\": \"conv\", \"suite\": \"%s\", \"layer\": \"%s\", \"pass\": \"%s\", "
                "\"n\": %d, \"c\": %d, \"h\": %d, \"w\": %d, \"k\": %d, \"r\": %d, \"s\": %d, "
                "\"p\": %d, \"q\": %d, \"stride\": %d, \"pad\": %d, \"algo\": \"%s\", "
-               "\"variant\": \"%s\", \"tuned\": %s, \"check\": \"%s\", \"max_err\": %.3g, "
+               "\"variant\": \"%s\", \"family\": \"%s\", \"tuned\": %s, \"check\": \"%s\", "
+               "\"max_err\": %.3g, "
                "\"ms\": %.4f, \"min_ms\": %.4f, \"cpu_ms\": %.4f, \"gflop\": %.5f, "
                "\"gflops\": %.2f, \"min_gflops\": %.2f",
                c->suite, c->layer, bench_pass_name(pass), g->N, g->C, g->H, g->W, g->K, g->R,
-               g->S, g->P, g->Q, c->stride, c->pad, algo_name, variant_name,
+               g->S, g->P, g->Q, c->stride, c->pad, algo_name, variant_name, family,
                tuned ? "true" : "false", ok ? "ok" : "FAIL", err, t.median_ms, t.min_ms,
                t.cpu_ms, gflop, gflops, gflop / t.min_ms * 1e3);
         if (cpu_gflops > 0)

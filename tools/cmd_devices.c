@@ -61,6 +61,16 @@ static void json_string(const char *s)
     putchar('"');
 }
 
+/* The kernel family a context on d takes by default (see
+ * clcnn_context_options.kernels). */
+static const char *family_of(const clcnn_device_info *d)
+{
+    const char *env = getenv("CLCNN_KERNELS");
+    if (env && (strcmp(env, "gpu") == 0 || strcmp(env, "cpu") == 0))
+        return env;
+    return d->is_gpu ? "gpu" : "cpu";
+}
+
 static void print_json(const clcnn_device_info *devs, size_t count, int have_choice,
                        size_t chosen)
 {
@@ -79,7 +89,8 @@ static void print_json(const clcnn_device_info *devs, size_t count, int have_cho
         json_string(d->device_version);
         printf(", \"driver_version\": ");
         json_string(d->driver_version);
-        printf(", \"selected\": %s}", have_choice && i == chosen ? "true" : "false");
+        printf(", \"kernels\": \"%s\", \"selected\": %s}", family_of(d),
+               have_choice && i == chosen ? "true" : "false");
     }
     printf("%s]\n", count ? "\n" : "");
 }
@@ -96,7 +107,8 @@ static void print_table(const clcnn_device_info *devs, size_t count, int have_ch
         printf("       platform %s, %s, %u compute unit%s, %u MHz, %s\n", d->platform_name,
                d->is_gpu ? "GPU" : "CPU", d->compute_units, d->compute_units == 1 ? "" : "s",
                d->max_clock_mhz, mem);
-        printf("       %s, driver %s\n", d->device_version, d->driver_version);
+        printf("       %s, driver %s, %s kernels\n", d->device_version, d->driver_version,
+               family_of(d));
     }
 }
 

@@ -19,6 +19,9 @@ const char clcnn__usage_tune[] =
     "\n"
     "Finds the fastest convolution algorithm and tile variant on this device for\n"
     "each layer of the benchmark suites (see 'clcnn bench --list') in each pass.\n"
+    "The candidates are the variants of the context's kernel family (see\n"
+    "'clcnn devices'; CLCNN_KERNELS=gpu or cpu chooses), so on a GPU the tiled\n"
+    "configurations of the GPU family are searched.\n"
     "Every candidate is first checked against float64 sums at 300 sampled\n"
     "outputs; one that fails is reported and never chosen. The candidates that\n"
     "pass are then timed in interleaved rounds (one run of each per round, so a\n"
@@ -42,6 +45,8 @@ const char clcnn__usage_tune[] =
     "                     (default: per layer as 'clcnn bench' chooses)\n"
     "  --repeat N         timed rounds (default 5)\n"
     "  --out FILE         write this tuning file instead\n"
+    "  --max-seconds S    stop starting new layers after S seconds and keep what\n"
+    "                     was measured (default 1800)\n"
     "  --dry-run          measure and print, write nothing\n"
     "  --json             one JSON object per layer and pass\n"
     "  --device SELECTOR  OpenCL device (see 'clcnn devices')\n"
@@ -62,23 +67,24 @@ typedef struct candidate {
 typedef struct options {
     const char *suites, *layers, *out, *device;
     unsigned passes;
-    int batch, repeat, json, dry_run;
+    int batch, repeat, json, dry_run, seconds;
 } options;
 
 static int parse(int argc, char **argv, options *o)
 {
-    const char *pass = "all", *batch = NULL, *repeat = "5";
+    const char *pass = "all", *batch = NULL, *repeat = "5", *seconds = "1800";
     const clcnn__option table[] = {
         {"suite", 's', &o->suites, NULL}, {"layer", 'l', &o->layers, NULL},
         {"pass", 'p', &pass, NULL},       {"batch", 'b', &batch, NULL},
         {"repeat", 'r', &repeat, NULL},   {"out", 'o', &o->out, NULL},
         {"json", 0, NULL, &o->json},      {"dry-run", 0, NULL, &o->dry_run},
-        {"device", 0, &o->device, NULL},
+        {"device", 0, &o->device, NULL},  {"max-seconds", 0, &seconds, NULL},
     };
     int rc = clcnn__cli_parse("tune", argc, argv, table, sizeof table / sizeof table[0], NULL,
                               0, 0, NULL);
     if (rc || (rc = clcnn__bench_passes("tune", pass, &o->passes)) ||
         (rc = clcnn__cli_int("tune", "repeat", repeat, 1, 10000, &o->repeat)) ||
+        (rc = clcnn__cli_int("tune", "max-seconds", seconds, 1, 1000000, &o->seconds)) ||
         (batch && (rc = clcnn__cli_int("tune", "batch", batch, 1, 65536, &o->batch))))
         return rc;
     if (o->out && !*o->out)
@@ -86,13 +92,16 @@ static int parse(int argc, char **argv, options *o)
     return CLCNN__EXIT_OK;
 }
 
-/* Every (algorithm, variant) the op reports for the pass. */
-static int list_candidates(bench_pass pass, candidate *c)
+/* Every (algorithm, variant) of the context's kernel family the op reports
+ * for the pass: the library ignores tuning entries of the other family. */
+static int list_candidates(const clcnn_context *ctx, bench_pass pass, candidate *c)
 {
+    const int gpu = clcnn_context_kernels(ctx) == CLCNN_KERNELS_GPU;
     int n = 0;
     for (int a = 1; a < CLCNN_CONV_ALGO_COUNT; a++)
         for (int v = 0; v < clcnn__conv2d_variant_count(bench_conv_pass(pass), a); v++)
-            if (n < MAX_CANDIDATES)
+            if (n < MAX_CANDIDATES &&
+                clcnn__conv2d_variant_is_gpu(bench_conv_pass(pass), a, v) == gpu)
                 c[n++] = (candidate){(clcnn_conv_algo)a, v, 0, 0, 0, 0};
     return n;
 }
@@ -275,9 +284,15 @@ int clcnn__cmd_tune(int argc, char **argv)
         clcnn_context_destroy(ctx);
         return clcnn__cli_fail("tune", "out of memory");
     }
+    const double start_ms = bench_now_ms();
+    size_t left = 0;
     for (size_t i = 0; i < count && rc == CLCNN__EXIT_OK; i++) {
         if (!selected[i])
             continue;
+        if (bench_now_ms() - start_ms > 1e3 * o.seconds) {
+            left++;
+            continue;
+        }
         bench_conv_data d;
         int n = clcnn__bench_batch(&info, &cases[i], o.batch);
         if (bench_conv_setup(ctx, &cases[i], n, 42, &d) != CLCNN_OK) {
@@ -289,7 +304,7 @@ int clcnn__cmd_tune(int argc, char **argv)
                 continue;
             bench_pass pass = (bench_pass)p;
             candidate c[MAX_CANDIDATES];
-            int nc = list_candidates(pass, c);
+            int nc = list_candidates(ctx, pass, c);
             clcnn_conv_algo def_algo;
             int def_variant, def = -1;
             /* the built-in rule, whatever a tuning file says now */
@@ -311,6 +326,11 @@ int clcnn__cmd_tune(int argc, char **argv)
         }
         bench_conv_free(&d);
     }
+    if (left)
+        fprintf(stderr,
+                "clcnn: tune: --max-seconds %d reached; %zu layer%s left untuned (the "
+                "measured ones are kept)\n",
+                o.seconds, left, left == 1 ? "" : "s");
     if (rc == CLCNN__EXIT_OK && !o.dry_run)
         rc = save(ctx, &o, chosen, n_chosen);
     if (failures) {

@@ -1,635 +1,112 @@
 /*
  * conv2d: forward, backward-data and backward-filter of a 2-D convolution with
- * per-side padding, stride and dilation. Each pass has several algorithms, each
- * with tile variants (the table below); AUTO takes the device's tuning file
- * entry for the shape when there is one, else a measured rule. This file checks
- * arguments and chooses; conv2d_run.c launches the kernels (kernels/conv2d*.cl).
+ * per-side padding, stride and dilation. This file checks the arguments, asks
+ * conv2d_choose.c for the tile variant to run and hands it to the file of its
+ * algorithm (conv2d_direct.c, _gemm.c, _kvec.c, _plane.c, _1x1.c, _winograd.c,
+ * _im2col.c, _bwd_data.c, _bwd_filter.c); those share conv2d_launch.c and call
+ * nothing back.
  */
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "conv2d_impl.h"
-#include "tuning.h"
 
-/* Strides and dilations above this are rejected as out of range, so that the
- * kernels' int index arithmetic cannot overflow on absurd geometry. */
-#define CONV2D_MAX_STEP 65536
+/* ---- the algorithm of a tile variant ---- */
 
-#define COUNT_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
-/* ---- algorithms and their tile variants ---- */
-
-/* Forward. Direct: KB output channels x QB columns; variant 0 for big layers,
- * 1 for few channels or small images, where a large block would mostly
- * compute padding lanes. Plane: KB channels x PB rows x QB columns, the
- * filter size compiled in, whole planes per work-item (first layers on CPUs).
- * Flat: KB channels x QB pixels of a plane taken as one run of pixels, over
- * the image's im2col matrix in private memory (small images).
- * GEMM: TM x TN with a KC-row panel. */
-static const conv2d_tile fwd_direct[] = {
-    {"direct 8x16", CONV2D_M_DIRECT, 0, 8, 16, 0},
-    {"direct 4x8", CONV2D_M_DIRECT, 0, 4, 8, 0},
-    {"direct 1x16", CONV2D_M_DIRECT, 0, 1, 16, 0},
-    {"plane 6x4x16", CONV2D_M_PLANE, 0, 6, 4, 16},
-    {"plane 8x2x16", CONV2D_M_PLANE, 0, 8, 2, 16},
-    {"flat 8x16", CONV2D_M_FLAT, 0, 8, 0, 16},
-};
-static const conv2d_tile fwd_gemm[] = {
-    {"gemm 8x16 kc256", CONV2D_M_GEMM, 0, 8, 16, 256},
-    {"gemm 4x8 kc128", CONV2D_M_GEMM, 0, 4, 8, 128},
-    {"im2col gemm 8x16", CONV2D_M_IM2COL, 0, 8, 16, 0},
-    {"gemm 8x16 kc512", CONV2D_M_GEMM, 0, 8, 16, 512},
-    {"gemm 8x32 kc512", CONV2D_M_GEMM, 0, 8, 32, 512},
-    {"im2col gemm 8x32", CONV2D_M_IM2COL, 0, 8, 32, 0},
-    {"kvec 2x10", CONV2D_M_KVEC, 0, 2, 10, 0},
-};
-/* Winograd: the TM x TN block of the 16 products; 1x1: of the one product. */
-static const conv2d_tile fwd_winograd[] = {
-    {"winograd 8x16", CONV2D_M_WINO, 0, 8, 16, 0},
-    {"winograd 4x8", CONV2D_M_WINO, 0, 4, 8, 0},
-};
-static const conv2d_tile fwd_1x1[] = {
-    {"1x1 8x16", CONV2D_M_1X1, 0, 8, 16, 0},
-    {"1x1 4x8", CONV2D_M_1X1, 0, 4, 8, 0},
-    {"1x1 8x32", CONV2D_M_1X1, 0, 8, 32, 0},
-};
-/* Backward-data. The gather kernel (CB input channels x WB columns) runs any
- * geometry; the flipped variants run a forward kernel on dy (stride 1), the
- * rows one KB channels x PB rows x QB columns (dilation_h 1 too) for a first
- * layer's one or two input channels. Plane col2im: whole images of at most 32
- * taps (C*R*S) folded in private memory, QB columns. */
-static const conv2d_tile bwd_direct[] = {
-    {"gather 8x16", CONV2D_M_GATHER, 0, 8, 16, 0},
-    {"gather 4x8", CONV2D_M_GATHER, 0, 4, 8, 0},
-    {"flipped direct 8x16", CONV2D_M_DIRECT, 1, 8, 16, 0},
-    {"flipped direct 4x8", CONV2D_M_DIRECT, 1, 4, 8, 0},
-    {"flipped direct 1x16", CONV2D_M_DIRECT, 1, 1, 16, 0},
-    {"flipped direct rows 1x4x16", CONV2D_M_DIRECT, 1, 1, 16, 4},
-    {"gather 1x16", CONV2D_M_GATHER, 0, 1, 16, 0},
-    {"gather 4x16", CONV2D_M_GATHER, 0, 4, 16, 0},
-    {"plane col2im 16", CONV2D_M_PLANE_COL2IM, 0, 0, 0, 16},
-    {"flipped plane 1x8x16", CONV2D_M_PLANE, 1, 1, 8, 16},
-    {"flipped plane 6x4x16", CONV2D_M_PLANE, 1, 6, 4, 16},
-};
-static const conv2d_tile bwd_gemm[] = {
-    {"flipped gemm 8x16 kc256", CONV2D_M_GEMM, 1, 8, 16, 256},
-    {"gemm col2im 8x16", CONV2D_M_IM2COL, 0, 8, 16, 0},
-    {"flipped gemm 8x16 kc512", CONV2D_M_GEMM, 1, 8, 16, 512},
-    {"flipped gemm 8x32 kc512", CONV2D_M_GEMM, 1, 8, 32, 512},
-    {"gemm col2im 8x32", CONV2D_M_IM2COL, 0, 8, 32, 0},
-    {"flipped kvec 2x10", CONV2D_M_KVEC, 1, 2, 10, 0},
-};
-static const conv2d_tile bwd_winograd[] = {
-    {"flipped winograd 8x16", CONV2D_M_WINO, 1, 8, 16, 0},
-};
-/* the flipped 1x1 product also runs strides: it fills every stride-th pixel */
-static const conv2d_tile bwd_1x1[] = {
-    {"flipped 1x1 8x16", CONV2D_M_1X1, 1, 8, 16, 0},
-    {"flipped 1x1 8x32", CONV2D_M_1X1, 1, 8, 32, 0},
-};
-/* Backward-filter. Rows: TM output channels x TJ taps x QV columns of an
- * output row per step (vectors along the pixels; for few output channels).
- * Panel: TM output channels x TN taps over a KC-pixel gathered panel (vectors
- * along the taps; everything else). Flat: TM x TJ x QB over the image's
- * im2col matrix, read from rows of shifted input in private memory, summing
- * db on the way (small images, CPUs). */
-static const conv2d_tile bwd_filter[] = {
-    {"rows 6x4x8", CONV2D_M_FILTER, 0, 6, 4, 8},
-    {"rows 4x4x4", CONV2D_M_FILTER, 0, 4, 4, 4},
-    {"rows 8x3x8", CONV2D_M_FILTER, 0, 8, 3, 8},
-    {"panel 8x16 kc128", CONV2D_M_PANEL, 0, 8, 16, 128},
-    {"panel 4x8 kc128", CONV2D_M_PANEL, 0, 4, 8, 128},
-    {"panel 8x16 kc512", CONV2D_M_PANEL, 0, 8, 16, 512},
-    {"panel 8x32 kc512", CONV2D_M_PANEL, 0, 8, 32, 512},
-    {"flat 2x9x16", CONV2D_M_FLAT_FILTER, 0, 2, 9, 16},
-    {"flat 4x5x16", CONV2D_M_FLAT_FILTER, 0, 4, 5, 16},
-};
-
-static const struct family {
-    clcnn__conv2d_pass pass;
-    clcnn_conv_algo algo;
-    const conv2d_tile *tiles;
-    int count;
-} families[] = {
-    {CLCNN__CONV2D_FORWARD, CLCNN_CONV_DIRECT, fwd_direct, COUNT_OF(fwd_direct)},
-    {CLCNN__CONV2D_FORWARD, CLCNN_CONV_GEMM, fwd_gemm, COUNT_OF(fwd_gemm)},
-    {CLCNN__CONV2D_FORWARD, CLCNN_CONV_WINOGRAD, fwd_winograd, COUNT_OF(fwd_winograd)},
-    {CLCNN__CONV2D_FORWARD, CLCNN_CONV_GEMM_1X1, fwd_1x1, COUNT_OF(fwd_1x1)},
-    {CLCNN__CONV2D_BACKWARD_DATA, CLCNN_CONV_DIRECT, bwd_direct, COUNT_OF(bwd_direct)},
-    {CLCNN__CONV2D_BACKWARD_DATA, CLCNN_CONV_GEMM, bwd_gemm, COUNT_OF(bwd_gemm)},
-    {CLCNN__CONV2D_BACKWARD_DATA, CLCNN_CONV_WINOGRAD, bwd_winograd, COUNT_OF(bwd_winograd)},
-    {CLCNN__CONV2D_BACKWARD_DATA, CLCNN_CONV_GEMM_1X1, bwd_1x1, COUNT_OF(bwd_1x1)},
-    {CLCNN__CONV2D_BACKWARD_FILTER, CLCNN_CONV_GEMM, bwd_filter, COUNT_OF(bwd_filter)},
-};
-
-const conv2d_tile *clcnn__conv2d_tiles(clcnn__conv2d_pass pass, clcnn_conv_algo algo,
-                                       int *count)
+static clcnn_status run_forward(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf x,
+                                conv2d_buf w, conv2d_buf b, conv2d_buf y, const conv2d_geom *g,
+                                int epilogue)
 {
-    for (int i = 0; i < COUNT_OF(families); i++)
-        if (families[i].pass == pass && families[i].algo == algo) {
-            *count = families[i].count;
-            return families[i].tiles;
-        }
-    *count = 0;
-    return NULL;
+    /* Without a bias the kernels get w's buffer as a never-read stand-in. */
+    if (!b.mem)
+        b = (conv2d_buf){w.mem, 0};
+    switch (t->method) {
+    case CONV2D_M_DIRECT:
+        return clcnn__conv2d_forward_direct(ctx, t, x, w, b, y, g, epilogue);
+    case CONV2D_M_GEMM:
+        return clcnn__conv2d_forward_gemm(ctx, t, x, w, b, y, g, epilogue);
+    case CONV2D_M_PLANE:
+        return clcnn__conv2d_forward_plane(ctx, t, x, w, b, y, g, epilogue);
+    case CONV2D_M_FLAT:
+        return clcnn__conv2d_forward_flat(ctx, t, x, w, b, y, g, epilogue);
+    case CONV2D_M_KVEC:
+        return clcnn__conv2d_forward_kvec(ctx, t, x, w, b, y, g, epilogue);
+    case CONV2D_M_1X1:
+        return clcnn__conv2d_forward_1x1(ctx, t, x, w, b, y, g, epilogue);
+    case CONV2D_M_WINO:
+        return clcnn__conv2d_forward_winograd(ctx, t, x, w, b, y, g, epilogue);
+    case CONV2D_M_IM2COL:
+        return clcnn__conv2d_forward_im2col(ctx, t, x, w, b, y, g, epilogue);
+    case CONV2D_M_TILED:
+        return clcnn__conv2d_forward_tiled(ctx, t, x, w, b, y, g, epilogue);
+    default:
+        return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED, "conv2d: %s is not a forward variant",
+                           t->name);
+    }
 }
-
-const char *clcnn__conv2d_algo_name(clcnn_conv_algo algo)
-{
-    static const char *const names[CLCNN_CONV_ALGO_COUNT] = {"auto", "direct", "gemm",
-                                                             "winograd", "gemm_1x1"};
-    return (unsigned)algo < (unsigned)CLCNN_CONV_ALGO_COUNT ? names[algo] : "?";
-}
-
-int clcnn__conv2d_variant_count(clcnn__conv2d_pass pass, clcnn_conv_algo algo)
-{
-    int count;
-    clcnn__conv2d_tiles(pass, algo, &count);
-    return count;
-}
-
-const char *clcnn__conv2d_variant_name(clcnn__conv2d_pass pass, clcnn_conv_algo algo,
-                                       int variant)
-{
-    int count;
-    const conv2d_tile *t = clcnn__conv2d_tiles(pass, algo, &count);
-    return t && variant >= 0 && variant < count ? t[variant].name : "?";
-}
-
-static const conv2d_tile *find_tile(clcnn__conv2d_pass pass, clcnn_conv_algo algo, int variant)
-{
-    int count;
-    const conv2d_tile *t = clcnn__conv2d_tiles(pass, algo, &count);
-    return t && variant >= 0 && variant < count ? &t[variant] : NULL;
-}
-
-int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
-                                const conv2d_geom *g, const char **why)
-{
-    const char *reason = NULL;
-    const int stride1 = g->stride_h == 1 && g->stride_w == 1;
-    /* the transformed tiles and their products, 16 planes each (of the
-     * output, or of the input for a flipped pass) */
-    const size_t tiles = (size_t)g->N * (((g->P > g->H ? g->P : g->H) + 1) / 2) *
-                         (((g->Q > g->W ? g->Q : g->W) + 1) / 2);
-    const size_t planes = 16 * (g->C > g->K ? (size_t)g->C : (size_t)g->K);
-    if (t->flipped && !stride1 && t->method != CONV2D_M_1X1)
-        reason = "needs stride 1";
-    else if (t->method == CONV2D_M_DIRECT && t->c && g->dil_h != 1)
-        reason = "needs dilation_h 1";
-    else if (t->method == CONV2D_M_PLANE &&
-             (!stride1 || g->dil_h != 1 || g->dil_w != 1 || g->R > 9 || g->S > 9))
-        reason = "needs stride 1, dilation 1 and a filter of at most 9x9";
-    else if (t->method == CONV2D_M_PLANE_COL2IM &&
-             (!stride1 || g->dil_h != 1 || g->dil_w != 1 || g->S > t->c ||
-              g->C * g->R * g->S > 32 ||
-              (size_t)g->C * (g->P + g->R - 1) * (conv2d_ceil_div((size_t)g->Q, t->c) + 1) *
-                      t->c > CONV2D_PLANE_FLOATS))
-        reason = "needs stride 1, dilation 1, at most 32 taps and a small image";
-    else if ((t->method == CONV2D_M_FLAT || t->method == CONV2D_M_FLAT_FILTER) &&
-             ctx->info.is_gpu)
-        reason = "runs on CPU devices only (it holds an image's im2col matrix in private "
-                 "memory)";
-    else if (t->method == CONV2D_M_FLAT &&
-             (!stride1 || g->dil_h != 1 || g->dil_w != 1 || (long long)g->P * g->Q < t->c ||
-              conv2d_flat_floats(g, g->C, t->c) > CONV2D_FLAT_FLOATS))
-        reason = "needs stride 1, dilation 1 and a small image";
-    else if (t->method == CONV2D_M_FLAT_FILTER &&
-             (!stride1 || g->dil_h != 1 || g->dil_w != 1 || (long long)g->P * g->Q < t->c ||
-              conv2d_flat_floats(g, conv2d_flat_channels(g, t->b), t->c) >
-                  CONV2D_FLAT_FLOATS ||
-              conv2d_ceil_div((size_t)g->K, t->a) * t->a * t->b > 512))
-        reason = "needs stride 1, dilation 1, a small image and at most 512 vectors of sums "
-                 "(K times the taps of a group)";
-    else if (t->method == CONV2D_M_1X1 && (g->R != 1 || g->S != 1))
-        reason = "needs a 1x1 filter";
-    else if (t->method == CONV2D_M_WINO &&
-             (g->R != 3 || g->S != 3 || !stride1 || g->dil_h != 1 || g->dil_w != 1))
-        reason = "needs a 3x3 filter, stride 1 and dilation 1";
-    else if (t->method == CONV2D_M_WINO && planes * tiles > 0x7fffffff)
-        reason = "needs more scratch memory than one buffer holds";
-    else if (t->method == CONV2D_M_IM2COL &&
-             (size_t)g->C * g->R * g->S * g->N * g->P * g->Q > ((size_t)1 << 27))
-        reason = "needs more than 512 MiB of scratch memory for the im2col matrix";
-    else if ((t->method == CONV2D_M_GEMM || t->method == CONV2D_M_PANEL) &&
-             (unsigned long long)(t->b + 1) * t->c * sizeof(float) > ctx->local_mem_bytes)
-        reason = "needs more local memory than the device has";
-
-    if (why)
-        *why = reason;
-    return reason == NULL;
-}
-
-/* The kernel geometry of valid shapes. */
-static conv2d_geom geom_of(const int x_shape[4], const int w_shape[4], const int y_shape[4],
-                           const clcnn_conv2d_params *params)
-{
-    return (conv2d_geom){
-        .N = x_shape[0], .C = x_shape[1], .H = x_shape[2], .W = x_shape[3],
-        .K = w_shape[0], .R = w_shape[2], .S = w_shape[3], .P = y_shape[2], .Q = y_shape[3],
-        .pad_top = params->pad_top, .pad_left = params->pad_left,
-        .stride_h = params->stride_h ? params->stride_h : 1,
-        .stride_w = params->stride_w ? params->stride_w : 1,
-        .dil_h = params->dilation_h ? params->dilation_h : 1,
-        .dil_w = params->dilation_w ? params->dilation_w : 1,
-    };
-}
-
-int clcnn__conv2d_variant_supported(const clcnn_context *ctx, clcnn__conv2d_pass pass,
-                                    clcnn_conv_algo algo, int variant, const int x_shape[4],
-                                    const int w_shape[4], const clcnn_conv2d_params *params)
-{
-    const conv2d_tile *t = find_tile(pass, algo, variant);
-    int y_shape[4];
-    if (!t || clcnn_conv2d_output_shape(x_shape, w_shape, params, y_shape, NULL, 0) != CLCNN_OK)
-        return 0;
-    const conv2d_geom g = geom_of(x_shape, w_shape, y_shape, params);
-    return clcnn__conv2d_tile_supports(ctx, t, &g, NULL);
-}
-
-/* ---- the algorithm choice ---- */
-
-/* Indices into the tables above that the rule names. */
-enum {
-    V_DIRECT_8X16 = 0, V_DIRECT_4X8 = 1, V_DIRECT_1X16 = 2,
-    V_GEMM_4X8 = 1, V_GEMM_8X16_KC512 = 3, V_GEMM_8X32_KC512 = 4, V_1X1_8X16 = 0,
-    V_1X1_4X8 = 1, V_1X1_8X32 = 2, V_FLIPPED_GEMM_KC512 = 2, V_FLIPPED_GEMM_8X32_KC512 = 3,
-    V_COL2IM_8X32 = 4, V_FLIPPED_1X1_8X16 = 0, V_FLIPPED_1X1_8X32 = 1, V_KVEC_2X10 = 6,
-    V_FLIPPED_KVEC_2X10 = 5,
-    V_GATHER_8X16 = 0, V_GATHER_4X8 = 1, V_FLIPPED_DIRECT_1X16 = 4, V_FLIPPED_PLANE_6X4X16 = 10,
-    V_FLIPPED_ROWS_1X4X16 = 5, V_GATHER_1X16 = 6, V_GATHER_4X16 = 7,
-    V_ROWS_6X4X8 = 0, V_PANEL_8X16_KC512 = 5, V_PANEL_8X32_KC512 = 6,
-    V_PLANE_6X4X16 = 3, V_PLANE_8X2X16 = 4, V_FLAT_8X16 = 5, V_PLANE_COL2IM = 8,
-    V_FLAT_FILTER_2X9X16 = 7, V_FLAT_FILTER_4X5X16 = 8,
-};
 
 /*
- * The AUTO rule, measured with bench_conv2d -s all on PoCL (2-core AVX-512
- * host, shared and loaded, so differences under ~15% are not resolved; the
- * figures are GFLOP/s estimated from CPU time); the tuning file overrides it
- * per shape:
- * - forward: 1x1 filters of stride 1 as one matrix product (GEMM_1X1), which
- *   beat the implicit GEMM 1.1-1.9x; DIRECT where the reduction C*R*S is
- *   short (< 200: LeNet, the first layers) and stride_w is 1, since the
- *   implicit GEMM would gather its panel for a few output channels only; the
- *   implicit GEMM everywhere else (1.1-1.5x over DIRECT from VGG to the 9x9
- *   layers, 3-7x for strides and small images, where its panel gathers lanes
- *   with vector address arithmetic; the explicit im2col GEMM only ties it on
- *   3x3 outputs), with a panel of 512 reduction rows, 3-7% over 256 (fewer
- *   passes over the partial sums in y). Winograd is not chosen: against the
- *   implicit GEMM with two vectors per work-item it lost on every 3x3 layer
- *   measured (VGG 128@28: 160 vs 326, 256@28: 215 vs 372), its transforms'
- *   memory traffic and scratch buffers costing more than the multiplications
- *   it saves.
- * - the products (implicit GEMM, 1x1, col2im) take two vectors of 16 pixels
- *   per work-item where a plane has at least 120 pixels: 16 accumulators
- *   instead of 8, and 10 loads per 16 fma's instead of 9 per 8 (VGG 64@56
- *   forward 203 -> 288, 1x1 64 -> 256 forward 271 -> 381); on smaller planes
- *   the second vector is mostly padding.
- * - small planes with at least 32 channels out and at most 2^20 weights: the
- *   vectors along the output channels instead of the pixels (kvec), forward
- *   for outputs of at most 100 pixels (Keras conv3: 145 -> 256 over the
- *   implicit GEMM, L4 244 -> 263; at 121 pixels it loses, Keras conv2 175
- *   vs 220), backward-data as the flipped forward for 3x3 filters, 32+ input
- *   channels and inputs of under 200 pixels (Keras conv2 118 -> 211 over the
- *   gather, conv3 94 -> 248 over col2im, skipping the taps in the padding;
- *   with 384 channels the filter no longer stays in the caches and it loses
- *   2x).
- * - backward-data: tiny outputs (P*Q <= 16) by the product of the transposed
- *   filter and dy with col2im, which skips the padding the flipped forms
- *   multiply by zero (Keras conv3: 72 -> 101); 1x1 filters as one product,
- *   upsampled into dx for strides (ResNet 1x1 stride 2: 143 -> 334 over the
- *   gather); other strided layers gather (the flipped form needs stride 1),
- *   in blocks of 4 channels for 3 or 4 (the RGB input of L1 and the ResNet
- *   stem: 114 -> 160); stride 1 runs a forward algorithm on the flipped
- *   filter: one or two input channels with a one-channel direct block (of 4
- *   rows for filters of 5+ rows, LeNet conv1: 44 -> 51), with >= 64 channels
- *   and filters of up to 3x3 the implicit GEMM (VGG 64@56: 238 -> 264 over
- *   the gather), larger filters by the product of the transposed filter and
- *   dy, its columns summed back by col2im, which computes no padding (L2 256
- *   -> 286, L3 204 -> 243, L4 175 -> 238 over the flipped GEMM; with 3x3
- *   filters it loses 25%), as also for few input channels when there are
- *   64+ output channels to sum over (L1 146 -> 268 over the gather; with 16
- *   it loses 2x), the gather otherwise.
- * - backward-filter: the tap panel of 512 pixels (whose dy rows stream long
- *   enough for the prefetcher: Keras conv1 48 -> 56 over 128 pixels), with two
- *   vectors of 16 taps per work-item where there are more than 16 taps (VGG
- *   64@56: 222 -> 268, L2 279 -> 352), except for at most 8 output channels,
- *   where its vectors along the taps would sweep too few channels to pay for
- *   the gather and the row kernel wins (LeNet's K = 6).
- * - blocks shrink where the large ones would mostly compute padding lanes:
- *   K <= 4 (forward), fewer than 8 columns per phase (gather), P*Q <= 8.
- * - on CPUs, the plane kernels, whose work-items sweep whole images with the
- *   filter size compiled in (stride 1, filters up to 9x9). For first layers
- *   (at most 32 taps C*R*S, small images; measured at batch 64, where the
- *   layer stays in the caches): backward-data by col2im in private
- *   memory (Keras conv1 44 -> 203 over the gather, LeNet conv1 63 -> 145 over
- *   the flipped rows), backward-data of 5 or 6 input channels by the
- *   flipped plane kernel with blocks of 6 channels, where the gather's
- *   blocks of 8 leave a quarter of their lanes idle (LeNet conv2 116 -> 169;
- *   with 3 channels it ties the gather of 4, with 8 it loses 2x to the
- *   gather of 8); forward, for at most 32 channels out,
- *   wherever the rule takes DIRECT (batch 1024: LeNet conv1 108 -> 194,
- *   conv2 122 -> 160, Keras conv1 59 -> 81 over the direct kernel, whose
- *   partial blocks store lane by lane where the plane kernel's spill into the
- *   next row). Where an image's im2col matrix (forward) or a group of its
- *   rows (backward-filter) fits in private memory, the flat kernels, whose
- *   vectors run across row ends and whose weights come as scalars from the
- *   caches: forward for 16 or more channels out, whatever the filter (batch
- *   1024: Keras conv1 80 -> 128 over the plane kernel, conv2 227 -> 276
- *   over the implicit GEMM, LeNet conv2 177 -> 236; C32 8x8 K128 3x3 186 ->
- *   330 over kvec, 1x1 C64 8x8 K128 297 -> 340 over the 1x1 product; with
- *   LeNet conv1's 6 channels the plane kernel ties), backward-filter for up
- *   to 56 channels out, any number of taps (first layers of at most 32 taps
- *   with more channels: blocks of 4 channels and 5 taps), with db summed in
- *   the same pass over dy instead of conv2d_bwd_bias's second one (Keras
- *   conv1 73 -> 160 and LeNet conv1 89 -> 192 over the panel and the rows,
- *   which a plane kernel over zero-padded image copies had taken to 115 and
- *   150; LeNet conv2 112 -> 135 over the panel, C16 K32 32x32 170 -> 289,
- *   C1 48x48 3x3 85 -> 155 over that plane kernel, which the flat one now
- *   replaces).
- * On GPUs the same rule applies, without the plane kernels, until a tuning
- * file exists.
+ * With stride 1, dx is the forward convolution of dy (N,K,P,Q) with the
+ * filter transposed to (C,K,R,S) and flipped in r and s, padded by the
+ * dilated extent minus the original padding: the forward kernels, tuned
+ * harder than any gather, then compute the backward pass as well.
  */
-static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__conv2d_pass pass,
-                      clcnn_conv_algo forced, clcnn_conv_algo *algo, int *variant)
+static clcnn_status backward_flipped(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf dy,
+                                     conv2d_buf w, conv2d_buf dx, const conv2d_geom *g)
 {
-    const int stride1 = g->stride_h == 1 && g->stride_w == 1;
-    const int one = g->R == 1 && g->S == 1;
-    const long long crs = (long long)g->C * g->R * g->S;
-    const int cpu = !ctx->info.is_gpu;
-    /* planes of at least 120 pixels: two vectors per work-item (out: the
-     * forward output; in: the input, which the flipped backward passes write) */
-    const int wide_out = (long long)g->P * g->Q >= 120, wide_in = (long long)g->H * g->W >= 120;
-    /* filters of at most 2^20 weights (4 MiB), which the channel-vector
-     * kernel streams once per block of pixels */
-    const int small_filter = crs * g->K <= (1 << 20);
-    if (pass == CLCNN__CONV2D_BACKWARD_FILTER) {
-        *algo = CLCNN_CONV_GEMM;
-        *variant = g->K <= 8 ? V_ROWS_6X4X8 : crs > 16 ? V_PANEL_8X32_KC512 : V_PANEL_8X16_KC512;
-        if (cpu && clcnn__conv2d_tile_supports(ctx, &bwd_filter[V_FLAT_FILTER_2X9X16], g, NULL))
-            *variant = V_FLAT_FILTER_2X9X16;
-        else if (cpu && crs <= 32 &&
-                 clcnn__conv2d_tile_supports(ctx, &bwd_filter[V_FLAT_FILTER_4X5X16], g, NULL))
-            *variant = V_FLAT_FILTER_4X5X16; /* first layers with more channels */
-        return;
-    }
-    if (pass == CLCNN__CONV2D_BACKWARD_DATA) {
-        *algo = CLCNN_CONV_DIRECT;
-        *variant = g->C <= 2 ? V_GATHER_1X16
-                   : (g->W + g->stride_w - 1) / g->stride_w < 8 ? V_GATHER_4X8
-                   : g->C <= 4                                   ? V_GATHER_4X16
-                                                                 : V_GATHER_8X16;
-        if (stride1 && g->C >= 32 && g->R * g->S <= 9 && (long long)g->H * g->W < 200 &&
-            small_filter) {
-            *algo = CLCNN_CONV_GEMM;
-            *variant = V_FLIPPED_KVEC_2X10;
-            return;
-        }
-        if ((long long)g->P * g->Q <= 16 && g->K >= 64 && g->C * g->R * g->S >= 128) {
-            *algo = CLCNN_CONV_GEMM;
-            *variant = V_COL2IM_8X32;
-            return;
-        }
-        if (one) {
-            *algo = CLCNN_CONV_GEMM_1X1;
-            *variant = wide_out ? V_FLIPPED_1X1_8X32 : V_FLIPPED_1X1_8X16;
-            return;
-        }
-        if (cpu && clcnn__conv2d_tile_supports(ctx, &bwd_direct[V_PLANE_COL2IM], g, NULL)) {
-            *variant = V_PLANE_COL2IM;
-            return;
-        }
-        if (!stride1)
-            return;
-        if (g->C <= 2) {
-            *variant = g->R >= 5 && g->dil_h == 1 ? V_FLIPPED_ROWS_1X4X16 : V_FLIPPED_DIRECT_1X16;
-        } else if (cpu && (g->C == 5 || g->C == 6) &&
-                   clcnn__conv2d_tile_supports(ctx, &bwd_direct[V_FLIPPED_PLANE_6X4X16], g,
-                                               NULL)) {
-            *variant = V_FLIPPED_PLANE_6X4X16;
-        } else if (g->R * g->S >= 25 && (g->C >= 64 || (g->K >= 64 && crs >= 128))) {
-            *algo = CLCNN_CONV_GEMM;
-            *variant = V_COL2IM_8X32;
-        } else if (g->C >= 64) {
-            *algo = CLCNN_CONV_GEMM;
-            *variant = wide_in ? V_FLIPPED_GEMM_8X32_KC512 : V_FLIPPED_GEMM_KC512;
-        }
-        return;
-    }
-    *algo = forced;
-    if ((forced == CLCNN_CONV_AUTO || forced == CLCNN_CONV_DIRECT) && cpu && g->K >= 16 &&
-        clcnn__conv2d_tile_supports(ctx, &fwd_direct[V_FLAT_8X16], g, NULL)) {
-        *algo = CLCNN_CONV_DIRECT;
-        *variant = V_FLAT_8X16;
-        return;
-    }
-    if (*algo == CLCNN_CONV_AUTO) {
-        if (one && stride1)
-            *algo = CLCNN_CONV_GEMM_1X1;
-        else if (crs < 200 && g->stride_w == 1)
-            *algo = CLCNN_CONV_DIRECT;
-        else
-            *algo = CLCNN_CONV_GEMM;
-    }
-    if (*algo == CLCNN_CONV_DIRECT && cpu && g->K <= 32 &&
-        clcnn__conv2d_tile_supports(ctx, &fwd_direct[V_PLANE_6X4X16], g, NULL))
-        *variant = g->K <= 6 ? V_PLANE_6X4X16 : V_PLANE_8X2X16;
-    else if (*algo == CLCNN_CONV_DIRECT)
-        *variant = g->K > 4 ? V_DIRECT_8X16 : g->K > 2 ? V_DIRECT_4X8 : V_DIRECT_1X16;
-    else if (*algo == CLCNN_CONV_GEMM && g->K >= 32 && (long long)g->P * g->Q <= 100 &&
-             small_filter)
-        *variant = V_KVEC_2X10;
-    else if (*algo == CLCNN_CONV_GEMM)
-        *variant = g->K <= 4 || (long long)g->P * g->Q <= 8 ? V_GEMM_4X8
-                   : wide_out                                ? V_GEMM_8X32_KC512
-                                                             : V_GEMM_8X16_KC512;
-    else if (*algo == CLCNN_CONV_GEMM_1X1)
-        *variant = g->K <= 4 ? V_1X1_4X8 : wide_out ? V_1X1_8X32 : V_1X1_8X16;
-    else
-        *variant = g->K > 4 ? 0 : 1;
-}
-
-/* heuristic() on a supported choice: the first supported variant of the same
- * algorithm when the rule's own is not (-1 when there is none). */
-static void choose_geom(const clcnn_context *ctx, const conv2d_geom *g, clcnn__conv2d_pass pass,
-                        clcnn_conv_algo forced, clcnn_conv_algo *algo, int *variant)
-{
-    heuristic(ctx, g, pass, forced, algo, variant);
-    const conv2d_tile *t = find_tile(pass, *algo, *variant);
-    if (t && clcnn__conv2d_tile_supports(ctx, t, g, NULL))
-        return;
-    for (int v = 0; v < clcnn__conv2d_variant_count(pass, *algo); v++)
-        if (clcnn__conv2d_tile_supports(ctx, find_tile(pass, *algo, v), g, NULL)) {
-            *variant = v;
-            return;
-        }
-    *variant = -1;
-}
-
-void clcnn__conv2d_choose(const clcnn_context *ctx, clcnn__conv2d_pass pass,
-                          const int x_shape[4], const int w_shape[4],
-                          const clcnn_conv2d_params *params, clcnn_conv_algo *algo,
-                          int *variant)
-{
-    int y_shape[4] = {0, 0, 0, 0};
-    clcnn_conv2d_output_shape(x_shape, w_shape, params, y_shape, NULL, 0);
-    const conv2d_geom g = geom_of(x_shape, w_shape, y_shape, params);
-    choose_geom(ctx, &g, pass, pass == CLCNN__CONV2D_FORWARD ? params->algo : CLCNN_CONV_AUTO,
-                algo, variant);
-}
-
-/* ---- the tuning file ---- */
-
-static const char *const tuning_op[CLCNN__CONV2D_PASS_COUNT] = {
-    "conv2d.fwd", "conv2d.bwd_data", "conv2d.bwd_filter"};
-
-void clcnn__conv2d_tuning_key(const int x_shape[4], const int w_shape[4],
-                              const clcnn_conv2d_params *p, char *buf, size_t size)
-{
-    if (!buf || size == 0)
-        return;
-    snprintf(buf, size, "x%dx%dx%dx%d-w%dx%dx%dx%d-pad%d,%d,%d,%d-str%d,%d-dil%d,%d",
-             x_shape[0], x_shape[1], x_shape[2], x_shape[3], w_shape[0], w_shape[1], w_shape[2],
-             w_shape[3], p->pad_top, p->pad_bottom, p->pad_left, p->pad_right,
-             p->stride_h ? p->stride_h : 1, p->stride_w ? p->stride_w : 1,
-             p->dilation_h ? p->dilation_h : 1, p->dilation_w ? p->dilation_w : 1);
-}
-
-/* The tuning file's choice when it has one that exists, runs g and (for a
- * forced forward algorithm) is of that algorithm; else the rule's. */
-static void select_geom(clcnn_context *ctx, const conv2d_geom *g, clcnn__conv2d_pass pass,
-                        const int x_shape[4], const int w_shape[4],
-                        const clcnn_conv2d_params *params, clcnn_conv_algo forced,
-                        clcnn_conv_algo *algo, int *variant)
-{
-    char key[160];
-    int a = 0, v = 0;
-    clcnn__conv2d_tuning_key(x_shape, w_shape, params, key, sizeof key);
-    if (clcnn__tuning_lookup(ctx, tuning_op[pass], key, &a, &v) && a > CLCNN_CONV_AUTO &&
-        a < CLCNN_CONV_ALGO_COUNT && (forced == CLCNN_CONV_AUTO || (int)forced == a)) {
-        const conv2d_tile *t = find_tile(pass, (clcnn_conv_algo)a, v);
-        if (t && clcnn__conv2d_tile_supports(ctx, t, g, NULL)) {
-            *algo = (clcnn_conv_algo)a;
-            *variant = v;
-            return;
-        }
-    }
-    choose_geom(ctx, g, pass, forced, algo, variant);
-}
-
-void clcnn__conv2d_select(clcnn_context *ctx, clcnn__conv2d_pass pass, const int x_shape[4],
-                          const int w_shape[4], const clcnn_conv2d_params *params,
-                          clcnn_conv_algo *algo, int *variant)
-{
-    int y_shape[4] = {0, 0, 0, 0};
-    clcnn_conv2d_output_shape(x_shape, w_shape, params, y_shape, NULL, 0);
-    const conv2d_geom g = geom_of(x_shape, w_shape, y_shape, params);
-    select_geom(ctx, &g, pass, x_shape, w_shape, params,
-                pass == CLCNN__CONV2D_FORWARD ? params->algo : CLCNN_CONV_AUTO, algo, variant);
-}
-
-/* ---- shape checks ---- */
-
-clcnn_status clcnn_conv2d_output_shape(const int x_shape[4], const int w_shape[4],
-                                       const clcnn_conv2d_params *params, int y_shape[4],
-                                       char *message, size_t message_size)
-{
-    if (!x_shape || !w_shape || !params || !y_shape) {
-        clcnn__message(message, message_size, "%s is NULL",
-                       !x_shape ? "x_shape" : !w_shape ? "w_shape" : !params ? "params"
-                                                                             : "y_shape");
-        return CLCNN_ERR_INVALID_ARGUMENT;
-    }
-    memset(y_shape, 0, 4 * sizeof *y_shape);
-    const struct {
-        const char *name;
-        int value, max;
-    } fields[] = {
-        {"pad_top", params->pad_top, INT_MAX},       {"pad_bottom", params->pad_bottom, INT_MAX},
-        {"pad_left", params->pad_left, INT_MAX},     {"pad_right", params->pad_right, INT_MAX},
-        {"stride_h", params->stride_h, CONV2D_MAX_STEP},
-        {"stride_w", params->stride_w, CONV2D_MAX_STEP},
-        {"dilation_h", params->dilation_h, CONV2D_MAX_STEP},
-        {"dilation_w", params->dilation_w, CONV2D_MAX_STEP},
+    /* the implicit GEMM reads w flipped itself (FLIP_W) */
+    clcnn_tensor *wf = NULL;
+    clcnn_status st = t->method == CONV2D_M_GEMM
+                          ? CLCNN_OK
+                          : clcnn__conv2d_repack_filter(ctx, "conv2d_flip_filter", w, g, &wf);
+    if (st != CLCNN_OK)
+        return st;
+    const conv2d_buf wflip = wf ? conv2d_tensor_buf(wf) : w;
+    const conv2d_geom f = {
+        .N = g->N, .C = g->K, .H = g->P, .W = g->Q, .K = g->C, .R = g->R, .S = g->S,
+        .P = g->H, .Q = g->W,
+        .pad_top = (g->R - 1) * g->dil_h - g->pad_top,
+        .pad_left = (g->S - 1) * g->dil_w - g->pad_left,
+        .stride_h = 1, .stride_w = 1, .dil_h = g->dil_h, .dil_w = g->dil_w,
     };
-    for (int i = 0; i < COUNT_OF(fields); i++)
-        if (fields[i].value < 0 || fields[i].value > fields[i].max) {
-            clcnn__message(message, message_size,
-                           "params.%s is %d; it must be in [0, %d] (0 means 1 for strides "
-                           "and dilations)",
-                           fields[i].name, fields[i].value, fields[i].max);
-            return CLCNN_ERR_INVALID_ARGUMENT;
-        }
-    if ((unsigned)params->algo >= (unsigned)CLCNN_CONV_ALGO_COUNT) {
-        clcnn__message(message, message_size, "params.algo is %d; it must be a clcnn_conv_algo",
-                       (int)params->algo);
-        return CLCNN_ERR_INVALID_ARGUMENT;
+    if (g->stride_h == 1 && g->stride_w == 1) {
+        st = run_forward(ctx, t, dy, wflip, (conv2d_buf){NULL, 0}, dx, &f, 0);
+    } else {
+        /* a strided 1x1 filter: dx holds w^T dy at every stride-th pixel and
+         * zeros between them */
+        const conv2d_geom f1 = {
+            .N = g->N, .C = g->K, .H = g->P, .W = g->Q, .K = g->C, .R = 1, .S = 1,
+            .P = g->P, .Q = g->Q, .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1,
+        };
+        clcnn_tensor *tmp = NULL;
+        st = clcnn__conv2d_scratch(ctx, (size_t)g->N * g->C * g->P * g->Q, &tmp);
+        if (st == CLCNN_OK)
+            st = run_forward(ctx, t, dy, wflip, (conv2d_buf){NULL, 0},
+                                           conv2d_tensor_buf(tmp), &f1, 0);
+        if (st == CLCNN_OK)
+            st = clcnn__conv2d_resample(ctx, "conv2d_upsample", conv2d_tensor_buf(tmp), dx,
+                                        g->N * g->C, g);
+        clcnn_tensor_destroy(tmp);
     }
+    clcnn_tensor_destroy(wf);
+    return st;
+}
 
-    char xs[64], ws[64];
-    clcnn__shape_str(x_shape, xs, sizeof xs);
-    clcnn__shape_str(w_shape, ws, sizeof ws);
-    if (clcnn__shape_count(x_shape) == 0 || clcnn__shape_count(w_shape) == 0) {
-        clcnn__message(message, message_size,
-                       "x %s or w %s is not a valid shape: every dimension must be >= 1", xs,
-                       ws);
-        return CLCNN_ERR_SHAPE;
-    }
-    if (x_shape[1] != w_shape[1]) {
-        clcnn__message(message, message_size,
-                       "x (N,C,H,W) %s has C = %d but w (K,C,R,S) %s has C = %d", xs,
-                       x_shape[1], ws, w_shape[1]);
-        return CLCNN_ERR_SHAPE;
-    }
-
-    const int stride_h = params->stride_h ? params->stride_h : 1;
-    const int stride_w = params->stride_w ? params->stride_w : 1;
-    const int dil_h = params->dilation_h ? params->dilation_h : 1;
-    const int dil_w = params->dilation_w ? params->dilation_w : 1;
-    const long long ext_h = (long long)(w_shape[2] - 1) * dil_h + 1;
-    const long long ext_w = (long long)(w_shape[3] - 1) * dil_w + 1;
-    const struct {
-        const char *name;
-        int pad;
-        long long extent;
-    } pads[] = {{"pad_top", params->pad_top, ext_h},
-                {"pad_bottom", params->pad_bottom, ext_h},
-                {"pad_left", params->pad_left, ext_w},
-                {"pad_right", params->pad_right, ext_w}};
-    for (int i = 0; i < COUNT_OF(pads); i++)
-        if (pads[i].pad >= pads[i].extent) {
-            clcnn__message(message, message_size,
-                           "params.%s is %d; it must be smaller than the dilated filter "
-                           "extent %lld of w %s, so that every output sees an input pixel",
-                           pads[i].name, pads[i].pad, pads[i].extent, ws);
-            return CLCNN_ERR_INVALID_ARGUMENT;
-        }
-
-    const long long span_h = (long long)x_shape[2] + params->pad_top + params->pad_bottom;
-    const long long span_w = (long long)x_shape[3] + params->pad_left + params->pad_right;
-    if (span_h > INT_MAX / 2 || span_w > INT_MAX / 2) {
-        clcnn__message(message, message_size, "the padded input of x %s is too large", xs);
-        return CLCNN_ERR_SHAPE;
-    }
-    if (span_h < ext_h || span_w < ext_w) {
-        clcnn__message(message, message_size,
-                       "the dilated filter (%lld x %lld) of w %s does not fit the padded "
-                       "input (%lld x %lld) of x %s",
-                       ext_h, ext_w, ws, span_h, span_w, xs);
-        return CLCNN_ERR_SHAPE;
-    }
-    int out[4] = {x_shape[0], w_shape[0], (int)((span_h - ext_h) / stride_h + 1),
-                  (int)((span_w - ext_w) / stride_w + 1)};
-    if (clcnn__shape_count(out) == 0) {
-        char ys[64];
-        clcnn__message(message, message_size, "the output %s of x %s and w %s is too large",
-                       clcnn__shape_str(out, ys, sizeof ys), xs, ws);
-        return CLCNN_ERR_SHAPE;
-    }
-    memcpy(y_shape, out, sizeof out);
-    return CLCNN_OK;
+static clcnn_status run_backward_data(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf dy,
+                                      conv2d_buf w, conv2d_buf dx, const conv2d_geom *g)
+{
+    if (t->flipped)
+        return backward_flipped(ctx, t, dy, w, dx, g);
+    if (t->method == CONV2D_M_TILED)
+        return clcnn__conv2d_backward_data_tiled(ctx, t, dy, w, dx, g);
+    if (t->method == CONV2D_M_GATHER)
+        return clcnn__conv2d_backward_data_gather(ctx, t, dy, w, dx, g);
+    if (t->method == CONV2D_M_IM2COL)
+        return clcnn__conv2d_backward_col2im(ctx, t, dy, w, dx, g);
+    if (t->method == CONV2D_M_PLANE_COL2IM)
+        return clcnn__conv2d_backward_data_plane(ctx, t, dy, w, dx, g);
+    return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED,
+                       "conv2d: %s is not a backward-data variant", t->name);
 }
 
 /* Fills g from the input shape (x or dx), the filter shape (w or dw) and
@@ -658,7 +135,7 @@ static clcnn_status make_geom(clcnn_context *ctx, const char *op, const clcnn_te
                            clcnn__shape_str(filter->shape, fs, sizeof fs),
                            clcnn__shape_str(y_shape, ys, sizeof ys));
     }
-    *g = geom_of(in->shape, filter->shape, y_shape, params);
+    *g = clcnn__conv2d_geom_of(in->shape, filter->shape, y_shape, params);
     return CLCNN_OK;
 }
 
@@ -704,14 +181,14 @@ static clcnn_status pick(clcnn_context *ctx, const char *op, clcnn__conv2d_pass 
 {
     clcnn_conv_algo algo = params->algo;
     if (variant < 0) {
-        select_geom(ctx, g, pass, x_shape, w_shape, params,
+        clcnn__conv2d_select_geom(ctx, g, pass, x_shape, w_shape, params,
                     pass == CLCNN__CONV2D_FORWARD ? params->algo : CLCNN_CONV_AUTO, &algo,
                     &variant);
         if (variant < 0) {
             /* only an explicitly requested forward algorithm can lack a
              * variant for the shape */
             const char *why = NULL;
-            clcnn__conv2d_tile_supports(ctx, find_tile(pass, algo, 0), g, &why);
+            clcnn__conv2d_tile_supports(ctx, clcnn__conv2d_find_tile(pass, algo, 0), g, &why);
             return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED,
                                "%s: params.algo %d does not run these shapes: %s", op,
                                (int)algo, why ? why : "no variant");
@@ -721,7 +198,7 @@ static clcnn_status pick(clcnn_context *ctx, const char *op, clcnn__conv2d_pass 
                            "%s: a forced tile variant needs params.algo set to an algorithm",
                            op);
     }
-    *t = find_tile(pass, algo, variant);
+    *t = clcnn__conv2d_find_tile(pass, algo, variant);
     if (!*t)
         return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT,
                            "%s: no tile variant %d for algorithm %d (it has %d)", op, variant,
@@ -740,18 +217,12 @@ static clcnn_status pick(clcnn_context *ctx, const char *op, clcnn__conv2d_pass 
     return CLCNN_OK;
 }
 
-static conv2d_buf buf_of(const clcnn_tensor *t)
-{
-    return t ? (conv2d_buf){t->mem, (int)t->offset} : (conv2d_buf){NULL, 0};
-}
-
 /* ---- forward ---- */
 
 clcnn_status clcnn__conv2d_forward_act_variant(clcnn_context *ctx, const clcnn_tensor *x,
                                                const clcnn_tensor *w, const clcnn_tensor *b,
-                                               clcnn_tensor *y,
-                                               const clcnn_conv2d_params *params, int relu,
-                                               int variant)
+                                               clcnn_tensor *y, const clcnn_conv2d_params *params,
+                                               int relu, int variant)
 {
     static const char op[] = "clcnn_conv2d_forward";
     if (!ctx)
@@ -775,8 +246,8 @@ clcnn_status clcnn__conv2d_forward_act_variant(clcnn_context *ctx, const clcnn_t
         (st = pick(ctx, op, CLCNN__CONV2D_FORWARD, &g, x->shape, w->shape, params, variant,
                    &t)) != CLCNN_OK)
         return st;
-    return clcnn__conv2d_run_forward(ctx, t, buf_of(x), buf_of(w), buf_of(b), buf_of(y), &g,
-                                     (b != NULL) | (relu << 1));
+    return run_forward(ctx, t, conv2d_tensor_buf(x), conv2d_tensor_buf(w), conv2d_tensor_buf(b),
+                       conv2d_tensor_buf(y), &g, (b != NULL) | (relu << 1));
 }
 
 clcnn_status clcnn__conv2d_forward_variant(clcnn_context *ctx, const clcnn_tensor *x,
@@ -807,8 +278,7 @@ clcnn_status clcnn_conv2d_forward(clcnn_context *ctx, const clcnn_tensor *x,
 
 clcnn_status clcnn__conv2d_backward_data_variant(clcnn_context *ctx, const clcnn_tensor *dy,
                                                  const clcnn_tensor *w, clcnn_tensor *dx,
-                                                 const clcnn_conv2d_params *params,
-                                                 int variant)
+                                                 const clcnn_conv2d_params *params, int variant)
 {
     static const char op[] = "clcnn_conv2d_backward_data";
     if (!ctx)
@@ -826,7 +296,8 @@ clcnn_status clcnn__conv2d_backward_data_variant(clcnn_context *ctx, const clcnn
         (st = pick(ctx, op, CLCNN__CONV2D_BACKWARD_DATA, &g, dx->shape, w->shape, params,
                    variant, &t)) != CLCNN_OK)
         return st;
-    return clcnn__conv2d_run_backward_data(ctx, t, buf_of(dy), buf_of(w), buf_of(dx), &g);
+    return run_backward_data(ctx, t, conv2d_tensor_buf(dy), conv2d_tensor_buf(w),
+                             conv2d_tensor_buf(dx), &g);
 }
 
 /* dy (N,K,P,Q), w (K,C,R,S) -> dx (N,C,H,W), overwritten */
@@ -840,8 +311,7 @@ clcnn_status clcnn_conv2d_backward_data(clcnn_context *ctx, const clcnn_tensor *
 clcnn_status clcnn__conv2d_backward_filter_variant(clcnn_context *ctx, const clcnn_tensor *x,
                                                    const clcnn_tensor *dy, clcnn_tensor *dw,
                                                    clcnn_tensor *db,
-                                                   const clcnn_conv2d_params *params,
-                                                   int variant)
+                                                   const clcnn_conv2d_params *params, int variant)
 {
     static const char op[] = "clcnn_conv2d_backward_filter";
     if (!ctx)
@@ -864,8 +334,12 @@ clcnn_status clcnn__conv2d_backward_filter_variant(clcnn_context *ctx, const clc
         (st = pick(ctx, op, CLCNN__CONV2D_BACKWARD_FILTER, &g, x->shape, dw->shape, params,
                    variant, &t)) != CLCNN_OK)
         return st;
-    return clcnn__conv2d_run_backward_filter(ctx, t, buf_of(x), buf_of(dy), buf_of(dw),
-                                             buf_of(db), &g);
+    if (t->method == CONV2D_M_TILED)
+        return clcnn__conv2d_backward_filter_tiled(ctx, t, conv2d_tensor_buf(x),
+                                                   conv2d_tensor_buf(dy), conv2d_tensor_buf(dw),
+                                                   conv2d_tensor_buf(db), &g);
+    return clcnn__conv2d_backward_filter_run(ctx, t, conv2d_tensor_buf(x), conv2d_tensor_buf(dy),
+                                             conv2d_tensor_buf(dw), conv2d_tensor_buf(db), &g);
 }
 
 /* x (N,C,H,W), dy (N,K,P,Q) -> dw (K,C,R,S) +=, db (K) += if not NULL */

@@ -54,6 +54,10 @@ int clcnn__conv2d_variant_count(clcnn__conv2d_pass pass, clcnn_conv_algo algo);
 const char *clcnn__conv2d_variant_name(clcnn__conv2d_pass pass, clcnn_conv_algo algo,
                                        int variant);
 
+/* 1 when the variant is of the GPU kernel family (kernels/gemm_tiled.cl), 0
+ * when of the CPU family or out of range. */
+int clcnn__conv2d_variant_is_gpu(clcnn__conv2d_pass pass, clcnn_conv_algo algo, int variant);
+
 /* 1 when (pass, algo, variant) exists and runs these shapes on ctx's device
  * (some need stride 1, a 3x3 filter, enough local memory...), 0 otherwise,
  * including for shapes clcnn_conv2d_output_shape rejects. */

@@ -1,8 +1,9 @@
 /*
  * Private to host/ops/conv2d*.c: the geometry every conv2d kernel receives,
  * the table of algorithms and tile variants, and the launchers that run one
- * variant on device buffers. conv2d.c checks arguments and chooses;
- * conv2d_run.c enqueues kernels.
+ * variant on device buffers. conv2d.c checks the arguments and dispatches,
+ * conv2d_choose.c chooses, one file per algorithm enqueues its kernels, and
+ * conv2d_launch.c holds what those share.
  */
 #ifndef CLCNN_CONV2D_IMPL_H
 #define CLCNN_CONV2D_IMPL_H
@@ -47,8 +48,10 @@ typedef enum conv2d_method {
                             * matrix in private memory, KB channels x QB pixels */
     CONV2D_M_FLAT_FILTER,  /* kernels/conv2d_plane.cl: backward-filter over an image's
                             * im2col matrix, TM x TJ x QB block */
-    CONV2D_M_KVEC          /* kernels/conv2d_kvec.cl: KV vectors of 16 output channels x
+    CONV2D_M_KVEC,         /* kernels/conv2d_kvec.cl: KV vectors of 16 output channels x
                             * PT pixels */
+    CONV2D_M_TILED         /* kernels/gemm_tiled.cl: the GPU family's implicit GEMM of
+                            * every pass, a tiled configuration (gemm_tiled.c) */
 } conv2d_method;
 
 /* The private copy of one image that conv2d_bwd_data_plane holds, and the
@@ -64,18 +67,40 @@ typedef struct conv2d_tile {
     conv2d_method method;
     int flipped;
     int a, b, c; /* block sizes in the order of the method's comment */
+    int gpu;     /* the GPU family: 1 + its tiled configuration (the product
+                  * of a TILED, WINO or 1X1 variant); 0: the CPU family */
 } conv2d_tile;
+
+/* ---- conv2d_shape.c, conv2d_choose.c ---- */
+
+#define CONV2D_COUNT_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* The kernel geometry of shapes that passed clcnn_conv2d_output_shape. */
+conv2d_geom clcnn__conv2d_geom_of(const int x_shape[4], const int w_shape[4],
+                                  const int y_shape[4], const clcnn_conv2d_params *params);
 
 /* The variants of (pass, algo); NULL with *count 0 when there are none. */
 const conv2d_tile *clcnn__conv2d_tiles(clcnn__conv2d_pass pass, clcnn_conv_algo algo,
                                        int *count);
+
+/* Variant `variant` of (pass, algo), or NULL when there is no such variant. */
+const conv2d_tile *clcnn__conv2d_find_tile(clcnn__conv2d_pass pass, clcnn_conv_algo algo,
+                                           int variant);
 
 /* Whether tile t runs geometry g on ctx's device; when not and why is not
  * NULL, a short reason ("needs stride 1") goes there. */
 int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
                                 const conv2d_geom *g, const char **why);
 
-/* ---- shared by the launchers (conv2d_run.c, conv2d_winograd.c) ---- */
+/* clcnn__conv2d_select on a geometry already made; forced is the algorithm
+ * the caller asked for (AUTO: any). *variant is -1 when forced has none
+ * that runs g. */
+void clcnn__conv2d_select_geom(clcnn_context *ctx, const conv2d_geom *g,
+                               clcnn__conv2d_pass pass, const int x_shape[4],
+                               const int w_shape[4], const clcnn_conv2d_params *params,
+                               clcnn_conv_algo forced, clcnn_conv_algo *algo, int *variant);
+
+/* ---- shared by the algorithms' launchers (conv2d_launch.c) ---- */
 
 static inline size_t conv2d_ceil_div(size_t a, size_t b)
 {
@@ -99,6 +124,16 @@ static inline int conv2d_flat_channels(const conv2d_geom *g, int taps)
     return spanned < g->C ? spanned : g->C;
 }
 
+/* A device operand for tensor t (NULL: absent). */
+static inline conv2d_buf conv2d_tensor_buf(const clcnn_tensor *t)
+{
+    return t ? (conv2d_buf){t->mem, (int)t->offset} : (conv2d_buf){NULL, 0};
+}
+
+/* The local size for kernels that allow any: one on a CPU, where PoCL runs a
+ * work-group of one as straight-line code; NULL (the driver's choice) on a GPU. */
+const size_t *clcnn__conv2d_local_size(const clcnn_context *ctx);
+
 /* A scratch tensor of count floats; CLCNN_ERR_UNSUPPORTED above INT_MAX. */
 clcnn_status clcnn__conv2d_scratch(clcnn_context *ctx, size_t count, clcnn_tensor **t);
 
@@ -109,8 +144,54 @@ void clcnn__conv2d_size_1d(const clcnn_context *ctx, size_t count, size_t *globa
 /* The device's compute units (at least 1). */
 size_t clcnn__conv2d_compute_units(const clcnn_context *ctx);
 
-/* out[b] (M x L) = a[b] (M x C) * in[b] (C x L) (+ bias, ReLU per epilogue) for
- * b < batches, with tile t's TM x TN block; strides in elements between the
+/* Launches a 1-D kernel of conv2d_1x1.cl that resamples (N*C planes) between
+ * H x W and P x Q with the strides: "conv2d_subsample" or "conv2d_upsample". */
+clcnn_status clcnn__conv2d_resample(clcnn_context *ctx, const char *kernel, conv2d_buf src,
+                                    conv2d_buf dst, int planes, const conv2d_geom *g);
+
+/* ---- the algorithms: each enqueues one pass with tile t on checked
+ * geometry g; epilogue: bit 0 adds b (b.mem is never NULL: conv2d.c passes
+ * a stand-in), bit 1 applies ReLU ---- */
+
+#define CONV2D_FORWARD_ARGS                                                                    \
+    clcnn_context *ctx, const conv2d_tile *t, conv2d_buf x, conv2d_buf w, conv2d_buf b,        \
+        conv2d_buf y, const conv2d_geom *g, int epilogue
+
+/* conv2d_direct.c, conv2d_gemm.c, conv2d_kvec.c, conv2d_plane.c */
+clcnn_status clcnn__conv2d_forward_direct(CONV2D_FORWARD_ARGS);
+clcnn_status clcnn__conv2d_forward_gemm(CONV2D_FORWARD_ARGS);
+clcnn_status clcnn__conv2d_forward_kvec(CONV2D_FORWARD_ARGS);
+clcnn_status clcnn__conv2d_forward_plane(CONV2D_FORWARD_ARGS);
+clcnn_status clcnn__conv2d_forward_flat(CONV2D_FORWARD_ARGS);
+clcnn_status clcnn__conv2d_backward_data_plane(clcnn_context *ctx, const conv2d_tile *t,
+                                               conv2d_buf dy, conv2d_buf w, conv2d_buf dx,
+                                               const conv2d_geom *g);
+
+/* conv2d_bwd_data.c: the gather, and the filter w (K,C,R,S) rewritten by
+ * kernel `name` of conv2d_bwd_data.cl into a new scratch tensor *out
+ * (conv2d_flip_filter: (C,K,R,S) flipped; conv2d_pack_rskc: (R,S,K,C)). */
+clcnn_status clcnn__conv2d_backward_data_gather(clcnn_context *ctx, const conv2d_tile *t,
+                                                conv2d_buf dy, conv2d_buf w, conv2d_buf dx,
+                                                const conv2d_geom *g);
+clcnn_status clcnn__conv2d_repack_filter(clcnn_context *ctx, const char *name, conv2d_buf w,
+                                         const conv2d_geom *g, clcnn_tensor **out);
+
+/* conv2d_bwd_filter.c: rows, panel and flat variants. */
+clcnn_status clcnn__conv2d_backward_filter_run(clcnn_context *ctx, const conv2d_tile *t,
+                                               conv2d_buf x, conv2d_buf dy, conv2d_buf dw,
+                                               conv2d_buf db, const conv2d_geom *g);
+
+/* conv2d_tiled.c: the GPU family's implicit GEMMs (t->gpu set) */
+clcnn_status clcnn__conv2d_forward_tiled(CONV2D_FORWARD_ARGS);
+clcnn_status clcnn__conv2d_backward_data_tiled(clcnn_context *ctx, const conv2d_tile *t,
+                                               conv2d_buf dy, conv2d_buf w, conv2d_buf dx,
+                                               const conv2d_geom *g);
+clcnn_status clcnn__conv2d_backward_filter_tiled(clcnn_context *ctx, const conv2d_tile *t,
+                                                 conv2d_buf x, conv2d_buf dy, conv2d_buf dw,
+                                                 conv2d_buf db, const conv2d_geom *g);
+
+/* conv2d_1x1.c: out[b] (M x L) = a[b] (M x C) * in[b] (C x L) (+ bias, ReLU per epilogue) for
+ * b < batches, with tile t's TM x TN block (or its tiled configuration); strides in elements between the
  * batches (a_stride 0: one matrix for all); a_trans: a[b] is stored as its
  * transpose (C x M). */
 clcnn_status clcnn__conv2d_batched_gemm(clcnn_context *ctx, const conv2d_tile *t,
@@ -119,39 +200,17 @@ clcnn_status clcnn__conv2d_batched_gemm(clcnn_context *ctx, const conv2d_tile *t
                                         int epilogue, conv2d_buf out, size_t out_stride,
                                         int batches, int M, int C, int L);
 
-/* Forward passes of the 1x1 GEMM (R = S = 1) and Winograd F(2x2, 3x3) (3x3,
- * stride 1, dilation 1) algorithms; arguments as clcnn__conv2d_run_forward. */
-clcnn_status clcnn__conv2d_forward_1x1(clcnn_context *ctx, const conv2d_tile *t, conv2d_buf x,
-                                       conv2d_buf w, conv2d_buf b, conv2d_buf y,
-                                       const conv2d_geom *g, int epilogue);
-clcnn_status clcnn__conv2d_forward_winograd(clcnn_context *ctx, const conv2d_tile *t,
-                                            conv2d_buf x, conv2d_buf w, conv2d_buf b,
-                                            conv2d_buf y, const conv2d_geom *g, int epilogue);
+/* the 1x1 GEMM (R = S = 1, any stride) */
+clcnn_status clcnn__conv2d_forward_1x1(CONV2D_FORWARD_ARGS);
 
-/* The explicit GEMM forms: y from a product over im2col(x), dx by col2im
- * from a product of the transposed filter and dy. */
-clcnn_status clcnn__conv2d_forward_im2col(clcnn_context *ctx, const conv2d_tile *t,
-                                          conv2d_buf x, conv2d_buf w, conv2d_buf b,
-                                          conv2d_buf y, const conv2d_geom *g, int epilogue);
+/* conv2d_winograd.c: F(2x2, 3x3) (3x3, stride 1, dilation 1) */
+clcnn_status clcnn__conv2d_forward_winograd(CONV2D_FORWARD_ARGS);
+
+/* conv2d_im2col.c, the explicit GEMM forms: y from a product over im2col(x),
+ * dx by col2im from a product of the transposed filter and dy. */
+clcnn_status clcnn__conv2d_forward_im2col(CONV2D_FORWARD_ARGS);
 clcnn_status clcnn__conv2d_backward_col2im(clcnn_context *ctx, const conv2d_tile *t,
                                            conv2d_buf dy, conv2d_buf w, conv2d_buf dx,
                                            const conv2d_geom *g);
-
-/* Launches a 1-D kernel of conv2d_1x1.cl that resamples (N*C planes) between
- * H x W and P x Q with the strides: "conv2d_subsample" or "conv2d_upsample". */
-clcnn_status clcnn__conv2d_resample(clcnn_context *ctx, const char *kernel, conv2d_buf src,
-                                    conv2d_buf dst, int planes, const conv2d_geom *g);
-
-/* The launchers: enqueue one pass with tile t on checked geometry g.
- * epilogue: bit 0 adds b, bit 1 applies ReLU. */
-clcnn_status clcnn__conv2d_run_forward(clcnn_context *ctx, const conv2d_tile *t,
-                                       conv2d_buf x, conv2d_buf w, conv2d_buf b, conv2d_buf y,
-                                       const conv2d_geom *g, int epilogue);
-clcnn_status clcnn__conv2d_run_backward_data(clcnn_context *ctx, const conv2d_tile *t,
-                                             conv2d_buf dy, conv2d_buf w, conv2d_buf dx,
-                                             const conv2d_geom *g);
-clcnn_status clcnn__conv2d_run_backward_filter(clcnn_context *ctx, const conv2d_tile *t,
-                                               conv2d_buf x, conv2d_buf dy, conv2d_buf dw,
-                                               conv2d_buf db, const conv2d_geom *g);
 
 #endif /* CLCNN_CONV2D_IMPL_H */

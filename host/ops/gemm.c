@@ -12,27 +12,35 @@
  * per work-item (TM x TN, the -D options), the work-group shape and, for
  * C = A B^T, whether rows of A and B are multiplied as dot products (dot:
  * the vector width along K, or 0 for the broadcast form). */
-enum { VARIANT_4X8, VARIANT_8X16, VARIANT_GPU, VARIANT_DOT16, VARIANT_DOT8 };
+enum { VARIANT_4X8, VARIANT_8X16, VARIANT_GPU, VARIANT_DOT16, VARIANT_DOT8, VARIANT_TILED };
 static const struct gemm_variant {
     const char *name;
     int tm, tn;
     size_t wg_x, wg_y;
     int dot;
+    int tiled; /* the GPU family: 1 + the tiled configuration (gemm_tiled.c); 0: none */
 } variants[] = {
     /* CPUs with 8-wide float vectors (AVX2), and outputs too small to give
      * every core an 8x16 block: 32 accumulators in four float8 */
-    [VARIANT_4X8] = {"4x8", 4, 8, 1, 1, 0},
+    [VARIANT_4X8] = {"4x8", 4, 8, 1, 1, 0, 0},
     /* CPUs with 16-wide float vectors (AVX-512): 128 accumulators in eight
      * float16 registers, about three times the 4x8 speed on PoCL */
-    [VARIANT_8X16] = {"8x16", 8, 16, 1, 1, 0},
+    [VARIANT_8X16] = {"8x16", 8, 16, 1, 1, 0, 0},
     /* GPUs: many small blocks in work-groups of 64 */
-    [VARIANT_GPU] = {"4x4-wg8x8", 4, 4, 8, 8, 0},
+    [VARIANT_GPU] = {"4x4-wg8x8", 4, 4, 8, 8, 0, 0},
     /* CPUs, C = A B^T (a dense layer's forward pass): 16 float16 partial
      * sums and 8 loads per 16 steps of K (AVX-512: 24 of 32 registers);
      * other transposes run the broadcast form with a 4x4 block */
-    [VARIANT_DOT16] = {"dot4x4x16", 4, 4, 1, 1, 16},
+    [VARIANT_DOT16] = {"dot4x4x16", 4, 4, 1, 1, 16, 0},
     /* the same for 8-wide vectors: 8 float8 partial sums, 6 loads */
-    [VARIANT_DOT8] = {"dot2x4x8", 2, 4, 1, 1, 8},
+    [VARIANT_DOT8] = {"dot2x4x8", 2, 4, 1, 1, 8, 0},
+    /* the GPU family: tiles staged in local memory (kernels/gemm_tiled.cl) */
+    [VARIANT_TILED] = {"tiled 128x64", 0, 0, 0, 0, 0, 1},
+    {"tiled 64x64 k16", 0, 0, 0, 0, 0, 2},
+    {"tiled 64x64 r8x8", 0, 0, 0, 0, 0, 3},
+    {"tiled 32x32", 0, 0, 0, 0, 0, 4},
+    {"tiled 16x16", 0, 0, 0, 0, 0, 5},
+    {"tiled 16x128", 0, 0, 0, 0, 0, 6},
 };
 enum { VARIANT_COUNT = (int)(sizeof variants / sizeof variants[0]) };
 
@@ -55,6 +63,11 @@ static size_t block_count(int M, int N, int variant)
 int clcnn__gemm_choose(const clcnn_context *ctx, int trans_a, int trans_b, int M, int N, int K)
 {
     (void)K;
+    if (ctx->gpu_kernels) {
+        const int c = clcnn__tiled_choose(ctx, M, N);
+        if (c >= 0)
+            return VARIANT_TILED + c;
+    }
     if (ctx->info.is_gpu)
         return VARIANT_GPU;
     cl_uint width = 0;
@@ -221,6 +234,26 @@ static void variant_options(int variant, int trans_a, int trans_b, char *buf, si
 
 /* ---- the GEMM ---- */
 
+static clcnn_status gemm_tiled(clcnn_context *ctx, const clcnn__gemm_desc *d,
+                               const clcnn__tiled_config *c)
+{
+    const clcnn__tiled_product p = {
+        .M = d->M, .N = d->N, .K = d->K, .batches = 1,
+        .trans_a = d->trans_a, .trans_b = d->trans_b, .alpha = d->alpha, .beta = d->beta,
+        .a = d->a->mem, .a_off = (int)(d->a->offset + d->a_off), .lda = d->lda,
+        .b = d->b->mem, .b_off = (int)(d->b->offset + d->b_off), .ldb = d->ldb,
+        .c = d->c->mem, .c_off = (int)(d->c->offset + d->c_off), .ldc = d->ldc,
+        .bias = d->bias_mode != CLCNN__GEMM_BIAS_NONE ? d->bias->mem : NULL,
+        .bias_off = d->bias_mode != CLCNN__GEMM_BIAS_NONE ? (int)(d->bias->offset + d->bias_off)
+                                                           : 0,
+        .bias_mode = (int)d->bias_mode,
+        .epilogue = (d->relu ? 1 : 0) | (d->mask ? 2 : 0),
+        .mask = d->mask ? d->mask->mem : NULL,
+        .mask_off = d->mask ? (int)(d->mask->offset + d->mask_off) : 0, .ldm = d->ldm,
+    };
+    return clcnn__tiled_gemm(ctx, c, &p);
+}
+
 clcnn_status clcnn__gemm_variant(clcnn_context *ctx, const clcnn__gemm_desc *d, int variant)
 {
     if (!ctx)
@@ -234,6 +267,8 @@ clcnn_status clcnn__gemm_variant(clcnn_context *ctx, const clcnn__gemm_desc *d, 
         return clcnn__fail(ctx, CLCNN_ERR_INVALID_ARGUMENT,
                            "clcnn__gemm: variant %d is not in [0, %d)", variant, VARIANT_COUNT);
     const struct gemm_variant *v = &variants[variant];
+    if (v->tiled)
+        return gemm_tiled(ctx, d, clcnn__tiled_config_at(v->tiled - 1));
 
     char options[96];
     variant_options(variant, d->trans_a, d->trans_b, options, sizeof options);

@@ -68,6 +68,51 @@ clcnn_status clcnn__gemm(clcnn_context *ctx, const clcnn__gemm_desc *d);
  * run every variant. */
 clcnn_status clcnn__gemm_variant(clcnn_context *ctx, const clcnn__gemm_desc *d, int variant);
 
+/* ---- the GPU family's tiled product (gemm_tiled.c, kernels/gemm_tiled.cl) ---- */
+
+/* A tile configuration: BM x BN outputs per work-group from BK-deep stages
+ * in local memory, RM x RN per work-item. */
+typedef struct clcnn__tiled_config {
+    const char *name;
+    int bm, bn, bk, rm, rn;
+} clcnn__tiled_config;
+
+int clcnn__tiled_config_count(void);
+/* NULL outside [0, count). */
+const clcnn__tiled_config *clcnn__tiled_config_at(int index);
+
+/* Whether c's work-group and local memory fit ctx's device; when not and why
+ * is not NULL, a short reason goes there. */
+int clcnn__tiled_fits(const clcnn_context *ctx, const clcnn__tiled_config *c, const char **why);
+
+/* The configuration for an M x N product on ctx's device: of those that fit,
+ * the largest tile that gives two work-groups per compute unit with at most
+ * half of its outputs in the edge padding, else the least padded; -1 when
+ * none fits. */
+int clcnn__tiled_choose(const clcnn_context *ctx, long long M, long long N);
+
+/* The gemm_tiled kernel of mode 0-3 built for c, and its local size; fails
+ * with CLCNN_ERR_UNSUPPORTED (never launching) when c does not fit the device
+ * or the compiled kernel's CL_KERNEL_WORK_GROUP_SIZE. */
+clcnn_status clcnn__tiled_kernel(clcnn_context *ctx, const clcnn__tiled_config *c, int mode,
+                                 int trans_a, int trans_b, cl_kernel *k, size_t local[3]);
+
+/* C[z] = alpha op(A[z]) op(B[z]) + beta C[z] (+ bias, ReLU, mask as in
+ * clcnn__gemm_desc; epilogue bit 0 ReLU, bit 1 mask) for z < batches, on
+ * buffers and element offsets already checked; *_stride: elements between
+ * batches. */
+typedef struct clcnn__tiled_product {
+    int M, N, K, batches;
+    int trans_a, trans_b;
+    float alpha, beta;
+    cl_mem a, b, c, bias, mask; /* bias, mask NULL: none */
+    int a_off, lda, a_stride, b_off, ldb, b_stride, c_off, ldc, c_stride;
+    int bias_off, bias_mode, epilogue, mask_off, ldm;
+} clcnn__tiled_product;
+
+clcnn_status clcnn__tiled_gemm(clcnn_context *ctx, const clcnn__tiled_config *c,
+                               const clcnn__tiled_product *p);
+
 /* out[j] = beta * out[j] + sum_i A[i][j] for an (M,N) matrix A with row
  * stride lda at a_off in a; beta 0 or 1 as for clcnn__gemm. */
 clcnn_status clcnn__gemm_colsum(clcnn_context *ctx, int M, int N, const clcnn_tensor *a,

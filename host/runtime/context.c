@@ -46,9 +46,35 @@ static clcnn_status finish_setup(clcnn_context *ctx, const clcnn_context_options
     clGetDeviceInfo(ctx->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits,
                     NULL);
     ctx->max_work_group_size = wg ? wg : 1;
+    size_t items[3] = {0, 0, 0};
+    if (clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof items, items, NULL) !=
+        CL_SUCCESS)
+        items[0] = items[1] = items[2] = 1;
+    memcpy(ctx->max_work_item_sizes, items, sizeof items);
     ctx->local_mem_bytes = local;
     ctx->max_alloc_bytes = max_alloc;
     ctx->mem_base_align_bytes = (int)(align_bits / 8);
+
+    clcnn_kernel_family family = options ? options->kernels : CLCNN_KERNELS_AUTO;
+    const char *env = getenv("CLCNN_KERNELS");
+    if (family == CLCNN_KERNELS_AUTO && env && *env) {
+        if (strcmp(env, "gpu") == 0)
+            family = CLCNN_KERNELS_GPU;
+        else if (strcmp(env, "cpu") == 0)
+            family = CLCNN_KERNELS_CPU;
+        else {
+            clcnn__message(error, error_size,
+                           "CLCNN_KERNELS is \"%s\"; it must be \"gpu\", \"cpu\" or unset", env);
+            return CLCNN_ERR_INVALID_ARGUMENT;
+        }
+    }
+    if (family != CLCNN_KERNELS_AUTO && family != CLCNN_KERNELS_CPU &&
+        family != CLCNN_KERNELS_GPU) {
+        clcnn__message(error, error_size, "options.kernels is %d, not a clcnn_kernel_family",
+                       (int)family);
+        return CLCNN_ERR_INVALID_ARGUMENT;
+    }
+    ctx->gpu_kernels = family == CLCNN_KERNELS_AUTO ? ctx->info.is_gpu : family == CLCNN_KERNELS_GPU;
 
     const char *cache = options ? options->cache_dir : NULL;
     const char *kdir = options ? options->kernel_dir : NULL;
@@ -207,7 +233,8 @@ clcnn_status clcnn_context_live_objects(const clcnn_context *ctx, clcnn_live_obj
     if (!ctx || !out)
         return CLCNN_ERR_INVALID_ARGUMENT;
     clcnn_live_objects o = {.tensors = ctx->live_tensors, .nets = ctx->live_nets,
-                            .buffers = ctx->live_tensors, .tensor_bytes = ctx->tensor_bytes};
+                            .buffers = ctx->live_tensors, .tensor_bytes = ctx->tensor_bytes,
+                            .launches = ctx->launches};
     for (int i = 0; i < CLCNN__SCRATCH_SLOTS; i++)
         o.buffers += ctx->scratch[i].mem != NULL;
     for (size_t i = 0; i < ctx->program_count; i++) {
@@ -217,6 +244,11 @@ clcnn_status clcnn_context_live_objects(const clcnn_context *ctx, clcnn_live_obj
     }
     *out = o;
     return CLCNN_OK;
+}
+
+clcnn_kernel_family clcnn_context_kernels(const clcnn_context *ctx)
+{
+    return ctx && ctx->gpu_kernels ? CLCNN_KERNELS_GPU : CLCNN_KERNELS_CPU;
 }
 
 clcnn_status clcnn_context_finish(clcnn_context *ctx)

@@ -397,5 +397,6 @@ clcnn_status clcnn__launch(clcnn_context *ctx, cl_kernel kernel, cl_uint dims,
         snprintf(what, sizeof what, "clEnqueueNDRangeKernel(%s)", name);
         return clcnn__cl_fail(ctx, err, what);
     }
+    ctx->launches++;
     return CLCNN_OK;
 }

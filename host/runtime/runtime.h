@@ -37,7 +37,10 @@ struct clcnn_context {
     cl_command_queue queue;
     clcnn_device_info info;
     size_t max_work_group_size;
+    size_t max_work_item_sizes[3];
     unsigned long long local_mem_bytes;
+    int gpu_kernels; /* the GPU kernel family (clcnn_context_options.kernels) */
+    unsigned long long launches; /* kernels enqueued */
     unsigned long long max_alloc_bytes;
     int mem_base_align_bytes;
     char *cache_dir;  /* NULL: no disk cache */

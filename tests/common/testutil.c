@@ -27,7 +27,8 @@ int tu_main(Suite *suite)
     }
     clcnn_device_info info;
     clcnn_context_device(shared_ctx, &info);
-    printf("device: %s (%s)\n", info.device_name, info.platform_name);
+    printf("device: %s (%s), %s kernels\n", info.device_name, info.platform_name,
+           clcnn_context_kernels(shared_ctx) == CLCNN_KERNELS_GPU ? "gpu" : "cpu");
     SRunner *sr = srunner_create(suite);
     srunner_set_fork_status(sr, CK_NOFORK);
     srunner_run_all(sr, CK_NORMAL);
