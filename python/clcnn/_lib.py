@@ -37,7 +37,8 @@ class Handle:
 
 
 class ContextOptions(ctypes.Structure):
-    _fields_ = [("device", c_char_p), ("cache_dir", c_char_p), ("kernel_dir", c_char_p)]
+    _fields_ = [("device", c_char_p), ("cache_dir", c_char_p), ("kernel_dir", c_char_p),
+                ("kernels", c_int)]  # clcnn_kernel_family; 0: AUTO
 
 
 class DeviceInfo(ctypes.Structure):
