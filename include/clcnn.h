@@ -755,7 +755,9 @@ typedef struct clcnn_net clcnn_net;
  *             conv(128,3) relu flatten dense(10) softmax   (the Keras example)
  *   conv(K,R[,S][,pad=P|same][,stride=T][,dilation=D])  K filters of R x S
  *   relu | leaky_relu(ALPHA) | tanh | sigmoid
- *   maxpool(W[,STRIDE]) | avgpool(W[,STRIDE])
+ *   maxpool(W[,STRIDE][,pad=P]) | avgpool(W[,STRIDE][,pad=P][,include_pad=1])
+ *             (P pixels of padding on each side; the average counts them
+ *             with include_pad=1, else only the real pixels)
  *   flatten | dense(K) | softmax (last layer only)
  * The network's output is K class scores; a trailing softmax makes
  * clcnn_net_predict return probabilities (it always does) and is fused
@@ -805,6 +807,14 @@ CLCNN_API clcnn_status clcnn_net_layer(const clcnn_net *net, int index, clcnn_la
  * NULL, CLCNN_ERR_SHAPE for another count. */
 CLCNN_API clcnn_status clcnn_net_layer_params(clcnn_net *net, int index, float *dst,
                                               size_t count);
+
+/* Overwrites layer index's parameters from src, in the order
+ * clcnn_net_layer_params reads them (count must be its param_count). The
+ * optimiser state and step count are kept. CLCNN_ERR_INVALID_ARGUMENT,
+ * CLCNN_ERR_SHAPE as clcnn_net_layer_params; CLCNN_ERR_NUMERIC, with nothing
+ * written, when a value is NaN or infinite. */
+CLCNN_API clcnn_status clcnn_net_set_layer_params(clcnn_net *net, int index, const float *src,
+                                                  size_t count);
 
 /* Copies layer index's output of the last clcnn_net_forward (or predict)
  * into dst: n images of out_shape[1] x [2] x [3] values each, NCHW, where n
@@ -997,6 +1007,40 @@ CLCNN_API clcnn_status clcnn_net_save(clcnn_net *net, const char *path,
 CLCNN_API clcnn_status clcnn_net_load(clcnn_context *ctx, const char *path, int batch,
                                       clcnn_net **out, clcnn_train_state *state,
                                       int *has_state);
+
+/* ---- ONNX interchange ---- */
+
+/*
+ * Loads an ONNX model (a ModelProto file, opsets 9 to 18) into a new network
+ * for batch size batch (0: the file's batch dimension when fixed, else 1).
+ * The graph must be a chain from one float32 (N, C, H, W) input, with C, H
+ * and W fixed, to one output, of the operators Conv (group 1; pads equal on
+ * all sides or as pad=same), BatchNormalization right after a Conv (folded
+ * into its weights and bias), Gemm, MatMul (and an Add of a constant bias
+ * after it), Relu, LeakyRelu, Tanh, Sigmoid, MaxPool and AveragePool (square
+ * windows without padding), GlobalAveragePool and GlobalMaxPool (square
+ * maps), Flatten (axis 1), Reshape to (N, -1), Dropout, Softmax (last) and
+ * Identity; weights are initializers or Constant nodes of FLOAT type, as
+ * raw_data or float_data. Every field is checked before it is used.
+ * Errors: CLCNN_ERR_IO when the file cannot be read, CLCNN_ERR_FORMAT for a
+ * malformed file or one of 2 GiB or more (refused before reading),
+ * CLCNN_ERR_UNSUPPORTED for an operator, attribute or data type clcnn cannot
+ * run (message: the node, its operator and what is missing),
+ * CLCNN_ERR_NUMERIC for NaN or infinite weights, and the errors of
+ * clcnn_net_create. On failure *out is NULL.
+ */
+CLCNN_API clcnn_status clcnn_net_load_onnx(clcnn_context *ctx, const char *path, int batch,
+                                           clcnn_net **out);
+
+/*
+ * Saves the network as an ONNX model (IR version 7, opset 13) that
+ * onnxruntime and other ONNX tools run: input "input" (N, C, H, W) with a
+ * symbolic N, output "output" (N, K), the class scores, or probabilities when
+ * the network ends in softmax. Written atomically as clcnn_net_save writes.
+ * The optimiser state is not saved. CLCNN_ERR_IO when the file cannot be
+ * written, CLCNN_ERR_NUMERIC (nothing written) for non-finite parameters.
+ */
+CLCNN_API clcnn_status clcnn_net_save_onnx(clcnn_net *net, const char *path);
 
 /* ---- training and evaluation loops ---- */
 

@@ -411,6 +411,27 @@ static clcnn_status op_net_load(char *msg, size_t size)
     return st;
 }
 
+/* LeNet-5 written as ONNX, read back and run. */
+static clcnn_status op_onnx(char *msg, size_t size)
+{
+    clcnn_context *ctx = tu_ctx();
+    clcnn_net *net = NULL, *back = NULL;
+    char path[400];
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    float probs[BATCH * 10];
+    clcnn_status st = clcnn_net_create(ctx, "lenet5", BATCH, 1, 28, 28, &net);
+    if (st == CLCNN_OK)
+        st = clcnn_net_save_onnx(net, path);
+    if (st == CLCNN_OK)
+        st = clcnn_net_load_onnx(ctx, path, BATCH, &back);
+    if (st == CLCNN_OK)
+        st = clcnn_net_predict(back, batch_x, BATCH, probs);
+    copy_error(ctx, st, msg, size);
+    clcnn_net_destroy(back);
+    clcnn_net_destroy(net);
+    return st;
+}
+
 static clcnn_status op_dataset(char *msg, size_t size)
 {
     clcnn_dataset *ds = NULL;
@@ -470,6 +491,7 @@ START_TEST(test_host_allocation_failures)
     ck_assert(sweep("net load", CLCNN__FAULT_HOST, op_net_load, oom, NULL) > 0);
     ck_assert(sweep("data set load", CLCNN__FAULT_HOST, op_dataset, oom, NULL) > 0);
     ck_assert(sweep("train epoch + evaluate", CLCNN__FAULT_HOST, op_train_eval, oom, NULL) > 0);
+    ck_assert(sweep("ONNX save + load", CLCNN__FAULT_HOST, op_onnx, oom, NULL) > 0);
 }
 END_TEST
 
@@ -484,6 +506,7 @@ START_TEST(test_device_allocation_failures)
     ck_assert(sweep("net create+train+save", CLCNN__FAULT_DEVICE, op_net_train_save, oom,
                     checkpoint_intact) > 0);
     ck_assert(sweep("net load", CLCNN__FAULT_DEVICE, op_net_load, oom, NULL) > 0);
+    ck_assert(sweep("ONNX save + load", CLCNN__FAULT_DEVICE, op_onnx, oom, NULL) > 0);
 }
 END_TEST
 

@@ -773,6 +773,27 @@ START_TEST(test_networks)
     EXPECT(ctx, clcnn_net_load(ctx, "/dev/null", 0, &loaded, NULL, NULL), CLCNN_ERR_IO);
     ck_assert(loaded == NULL);
 
+    /* ONNX */
+    loaded = (clcnn_net *)ctx;
+    EXPECT_NOCTX(clcnn_net_load_onnx(NULL, "x.onnx", 0, &loaded), INVALID);
+    EXPECT(ctx, clcnn_net_load_onnx(ctx, NULL, 0, &loaded), INVALID);
+    EXPECT(ctx, clcnn_net_load_onnx(ctx, "x.onnx", 0, NULL), INVALID);
+    EXPECT(ctx, clcnn_net_load_onnx(ctx, "x.onnx", -1, &loaded), INVALID);
+    EXPECT(ctx, clcnn_net_load_onnx(ctx, "x.onnx", INT_MAX, &loaded), INVALID);
+    EXPECT(ctx, clcnn_net_load_onnx(ctx, "", 0, &loaded), CLCNN_ERR_IO);
+    EXPECT(ctx, clcnn_net_load_onnx(ctx, "/", 0, &loaded), CLCNN_ERR_IO);
+    EXPECT(ctx, clcnn_net_load_onnx(ctx, "/dev/null", 0, &loaded), CLCNN_ERR_IO);
+    ck_assert(loaded == NULL);
+    EXPECT_NOCTX(clcnn_net_save_onnx(NULL, "/tmp/x.onnx"), INVALID);
+    EXPECT(ctx, clcnn_net_save_onnx(net, NULL), INVALID);
+    EXPECT(ctx, clcnn_net_save_onnx(net, ""), CLCNN_ERR_IO);
+    EXPECT(ctx, clcnn_net_save_onnx(net, "/nonexistent-folder/model.onnx"), CLCNN_ERR_IO);
+    EXPECT_NOCTX(clcnn_net_set_layer_params(NULL, 0, x, 1), INVALID);
+    EXPECT(ctx, clcnn_net_set_layer_params(net, 0, NULL, 1), INVALID);
+    EXPECT(ctx, clcnn_net_set_layer_params(net, -1, x, 1), INVALID);
+    EXPECT(ctx, clcnn_net_set_layer_params(net, INT_MAX, x, 1), INVALID);
+    EXPECT(ctx, clcnn_net_set_layer_params(net, 0, x, SIZE_MAX), SHAPE);
+
     /* a data set of another image size and one with more classes than outputs */
     char err[512];
     clcnn_dataset *ds = NULL;

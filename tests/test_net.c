@@ -52,6 +52,23 @@ START_TEST(test_builtin_specs)
                                           "leaky_relu(0.2) avgpool(3,2) tanh dense(7) sigmoid "
                                           "dense(3) softmax");
     clcnn_net_destroy(net);
+
+    /* padded pooling, the average counting the padding or not; include_pad
+     * without padding is the plain average */
+    tu_ok(clcnn_net_create(tu_ctx(),
+                           "maxpool(3,2,pad=1) avgpool(3,1,include_pad=1,pad=1) "
+                           "avgpool(2,pad=1) avgpool(1,include_pad=1) flatten dense(3)",
+                           1, 2, 9, 8, &net));
+    ck_assert_str_eq(clcnn_net_spec(net), "maxpool(3,2,pad=1) avgpool(3,1,pad=1,include_pad=1) "
+                                          "avgpool(2,pad=1) avgpool(1) flatten dense(3)");
+    ck_assert_int_eq(net->layers[0].d.pool.pad_left, 1);
+    ck_assert_int_eq(net->layers[1].d.pool.mode, CLCNN_POOL_AVG_INCLUDE_PAD);
+    ck_assert_int_eq(net->layers[2].d.pool.mode, CLCNN_POOL_AVG_EXCLUDE_PAD);
+    ck_assert_int_eq(net->layers[3].d.pool.mode, CLCNN_POOL_AVG_EXCLUDE_PAD);
+    /* 9x8 -> 5x4 -> 5x4 -> 3x3 */
+    ck_assert_int_eq(net->layers[2].out_shape[2], 3);
+    ck_assert_int_eq(net->layers[2].out_shape[3], 3);
+    clcnn_net_destroy(net);
     clcnn_net_destroy(NULL);
 }
 END_TEST
@@ -72,6 +89,10 @@ START_TEST(test_bad_specs)
         {"dense(10) softmax relu", CLCNN_ERR_FORMAT},
         {"transformer(12)", CLCNN_ERR_FORMAT},
         {"maxpool(2,2,2) dense(10)", CLCNN_ERR_FORMAT},
+        {"maxpool(2,pad=1,include_pad=1) dense(10)", CLCNN_ERR_FORMAT},
+        {"avgpool(2,pad=1,include_pad=2) dense(10)", CLCNN_ERR_FORMAT},
+        {"avgpool(2,pad=-1) dense(10)", CLCNN_ERR_FORMAT},
+        {"avgpool(2,pad=2) dense(10)", CLCNN_ERR_INVALID_ARGUMENT}, /* more than half the window */
         {"leaky_relu(nan) dense(10)", CLCNN_ERR_FORMAT},
         {"leaky_relu(.18e52) dense(10)", CLCNN_ERR_FORMAT}, /* infinite as a float */
         {"leaky_relu(-3.5e38) dense(10)", CLCNN_ERR_FORMAT},

@@ -318,6 +318,23 @@ def test_installed(tmp):
     assert os.path.exists(lib), f"_paths.py names {lib}, which the install lacks"
 
 
+def test_onnx(ctx, model, tmp):
+    """Net.save_onnx and Net.load of the .onnx give the same probabilities."""
+    images, _ = clcnn.load_idx(MNIST, "t10k", limit=50)
+    path = os.path.join(tmp, "lenet5.onnx")
+    with clcnn.Net.load(model, batch=16, context=ctx) as net:
+        want = net.predict(images)
+        net.save_onnx(path)
+    with clcnn.Net.load(path, batch=16, context=ctx) as net:
+        assert net.spec.startswith("conv(6,5,pad=2)") and net.classes == 10, net
+        assert np.array_equal(net.predict(images), want)
+    try:
+        clcnn.Net.load(os.path.join(tmp, "missing.onnx"), context=ctx)
+        raise AssertionError("a missing .onnx loaded")
+    except clcnn.Error as e:
+        assert e.name == "CLCNN_ERR_IO", e
+
+
 def main():
     try:
         ctx = clcnn.Context()
@@ -337,6 +354,7 @@ def main():
                  ("load_idx", test_load_idx),
                  ("Net.load and predict", lambda: test_net(ctx, model)),
                  ("lifetimes", lambda: test_lifetimes(model)),
+                 ("ONNX save and load", lambda: test_onnx(ctx, model, tmp)),
                  ("README example", lambda: test_readme_example(model)),
                  ("meson install", lambda: test_installed(tmp))]
         for name, fn in tests:

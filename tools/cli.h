@@ -35,7 +35,10 @@ enum {
     X(bench, "time conv layers (GFLOP/s, % of peak), the FP32 peak, or a whole network")     \
     X(tune, "find the fastest conv algorithm per layer and write the device's tuning file")   \
     X(plot, "draw the training curves of `clcnn train --json` logs as a PNG chart")           \
-    X(show, "draw a model's first-layer filters, or the feature maps of an image, as PNG")
+    X(show, "draw a model's first-layer filters, or the feature maps of an image, as PNG")   \
+    X(infer, "run a clcnn or ONNX model on a float32 (N, C, H, W) .npy array")                \
+    X(import, "convert an ONNX model into a clcnn model file")                                \
+    X(export, "write a clcnn model as an ONNX model")
 
 #define CLCNN__DECLARE_COMMAND_(name, summary)                                                 \
     int clcnn__cmd_##name(int argc, char **argv);                                              \
@@ -101,6 +104,13 @@ int clcnn__cli_library_fail(const clcnn_context *ctx, const char *what);
  * then the default rule); prints the reason on failure. Returns
  * CLCNN__EXIT_OK or CLCNN__EXIT_FAILURE. */
 int clcnn__cli_context(const char *command, const char *selector, clcnn_context **out);
+
+/* Loads a model for `batch` images: an ONNX model when path ends in .onnx
+ * (clcnn_net_load_onnx), else a clcnn model or checkpoint (clcnn_net_load).
+ * Errors are on ctx. */
+clcnn_status clcnn__cli_load_model(clcnn_context *ctx, const char *path, int batch,
+                                   clcnn_net **out);
+int clcnn__cli_is_onnx(const char *path);
 
 /* An image as the network's input (predict and show): grey, area-averaged
  * to in[2] x in[3], inverted when invert is 1 (yes) or 0 (auto) and its

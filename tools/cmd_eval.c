@@ -18,7 +18,7 @@ const char clcnn__usage_eval[] =
     "true class, columns: predicted class).\n"
     "\n"
     "Options:\n"
-    "  --model FILE       model or checkpoint written by 'clcnn train'\n"
+    "  --model FILE       model or checkpoint written by 'clcnn train', or .onnx\n"
     "  --data DIR         folder of the IDX files\n"
     "  --split NAME       file prefix of the split to evaluate (default t10k)\n"
     "  --batch B          images per forward pass (default 256)\n"
@@ -60,7 +60,7 @@ int clcnn__cmd_eval(int argc, char **argv)
     rc = clcnn__cli_context("eval", device, &ctx);
     clcnn_net *net = NULL;
     long *confusion = NULL;
-    if (rc == CLCNN__EXIT_OK && clcnn_net_load(ctx, model, batch, &net, NULL, NULL) != CLCNN_OK)
+    if (rc == CLCNN__EXIT_OK && clcnn__cli_load_model(ctx, model, batch, &net) != CLCNN_OK)
         rc = clcnn__cli_library_fail(ctx, "eval");
     int classes = net ? clcnn_net_classes(net) : 0;
     if (rc == CLCNN__EXIT_OK) {

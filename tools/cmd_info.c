@@ -15,7 +15,7 @@ const char clcnn__usage_info[] =
     "The file is fully validated (checksum included) on the way.\n"
     "\n"
     "Options:\n"
-    "  --model FILE       the model or checkpoint file\n"
+    "  --model FILE       the model or checkpoint file, or an ONNX model (.onnx)\n"
     "  --device SELECTOR  OpenCL device (see 'clcnn devices')\n"
     "  -h, --help         show this help\n";
 
@@ -38,14 +38,18 @@ int clcnn__cmd_info(int argc, char **argv)
     clcnn_net *net = NULL;
     clcnn_train_state state;
     int has_state = 0;
-    if (clcnn_net_load(ctx, model, 1, &net, &state, &has_state) != CLCNN_OK) {
+    clcnn_status st = clcnn__cli_is_onnx(model) ? clcnn_net_load_onnx(ctx, model, 1, &net)
+                                                : clcnn_net_load(ctx, model, 1, &net, &state,
+                                                                 &has_state);
+    if (st != CLCNN_OK) {
         rc = clcnn__cli_library_fail(ctx, "info");
         clcnn_context_destroy(ctx);
         return rc;
     }
     int in[4];
     clcnn_net_input_shape(net, in);
-    printf("model:   %s (%s)\n", model, has_state ? "checkpoint" : "weights");
+    printf("model:   %s (%s)\n", model,
+           clcnn__cli_is_onnx(model) ? "ONNX" : has_state ? "checkpoint" : "weights");
     printf("spec:    %s\n", clcnn_net_spec(net));
     printf("input:   %d x %d x %d (C x H x W)\n\n", in[1], in[2], in[3]);
     printf("  #  %-34s %-18s %10s\n", "layer", "output (C,H,W)", "parameters");

@@ -21,7 +21,7 @@ const char clcnn__usage_predict[] =
     "inverted first.\n"
     "\n"
     "Options:\n"
-    "  --model FILE       model or checkpoint written by 'clcnn train'\n"
+    "  --model FILE       model or checkpoint written by 'clcnn train', or .onnx\n"
     "  --invert MODE      auto (default), yes or no\n"
     "  --top N            also list the N most likely classes (default 1)\n"
     "  --json             one JSON object per image\n"
@@ -113,7 +113,7 @@ int clcnn__cmd_predict(int argc, char **argv)
     if ((rc = clcnn__cli_context("predict", device, &ctx)) != CLCNN__EXIT_OK)
         return rc;
     clcnn_net *net = NULL;
-    if (clcnn_net_load(ctx, model, 1, &net, NULL, NULL) != CLCNN_OK) {
+    if (clcnn__cli_load_model(ctx, model, 1, &net) != CLCNN_OK) {
         rc = clcnn__cli_library_fail(ctx, "predict");
         clcnn_context_destroy(ctx);
         return rc;

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(gcc pkg-config meson ninja-build python3 ocl-icd-opencl-dev opencl-headers
-          pocl-opencl-icd check zlib1g-dev libpng-dev python3-numpy libopenmpi-dev openmpi-bin)
+          pocl-opencl-icd check zlib1g-dev libpng-dev python3-numpy libopenmpi-dev openmpi-bin
+          libprotobuf-c-dev protobuf-c-compiler python3-torch python3-onnx)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

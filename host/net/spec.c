@@ -159,14 +159,28 @@ static int parse_layer(const token *t, clcnn__layer_desc *d)
     if (strcmp(n, "maxpool") == 0 || strcmp(n, "avgpool") == 0) {
         d->kind = CLCNN__LAYER_POOL;
         d->pool.mode = n[0] == 'm' ? CLCNN_POOL_MAX : CLCNN_POOL_AVG_EXCLUDE_PAD;
-        int window = 0, stride = 0;
-        if (t->argc < 1 || t->argc > 2 || t->keys[0][0] || !parse_int(t->values[0], &window) ||
-            window < 1)
-            return 0;
-        if (t->argc == 2 && (t->keys[1][0] || !parse_int(t->values[1], &stride) || stride < 1))
+        int window = 0, stride = 0, positional = 0, pad = 0, include_pad = 0;
+        for (int i = 0; i < t->argc; i++) {
+            const char *k = t->keys[i], *v = t->values[i];
+            int *slot = !*k && positional == 0 ? &window
+                      : !*k && positional == 1 ? &stride
+                      : strcmp(k, "pad") == 0 ? &pad
+                      : strcmp(k, "include_pad") == 0 && d->pool.mode != CLCNN_POOL_MAX
+                          ? &include_pad
+                          : NULL;
+            positional += !*k;
+            if (!slot || !parse_int(v, slot) || (slot != &pad && slot != &include_pad && *slot < 1) ||
+                (slot == &include_pad && *slot > 1))
+                return 0;
+        }
+        if (window < 1)
             return 0;
         d->pool.window_h = d->pool.window_w = window;
         d->pool.stride_h = d->pool.stride_w = stride ? stride : window;
+        /* padding, as in ONNX and PyTorch: the average counts it or not */
+        d->pool.pad_top = d->pool.pad_bottom = d->pool.pad_left = d->pool.pad_right = pad;
+        if (include_pad && pad) /* without padding the two averages are one */
+            d->pool.mode = CLCNN_POOL_AVG_INCLUDE_PAD;
         return 1;
     }
     if (strcmp(n, "dense") == 0) {
@@ -243,7 +257,8 @@ clcnn_status clcnn__spec_parse(clcnn_context *ctx, const char *spec, clcnn__laye
             return clcnn__fail(ctx, CLCNN_ERR_FORMAT,
                                "spec: cannot read layer \"%.*s\" (expected conv(K,R[,S][,pad=P|"
                                "same][,stride=T][,dilation=D]), relu, leaky_relu(A), tanh, "
-                               "sigmoid, maxpool(W[,T]), avgpool(W[,T]), flatten, dense(K) or "
+                               "sigmoid, maxpool(W[,T][,pad=P]), avgpool(W[,T][,pad=P][,include_pad=1]), "
+                               "flatten, dense(K) or "
                                "softmax)",
                                (int)(p - start), start);
         }
@@ -284,10 +299,14 @@ void clcnn__layer_text(const clcnn__layer_desc *d, char *buf, size_t size)
     }
     case CLCNN__LAYER_POOL: {
         const char *name = d->pool.mode == CLCNN_POOL_MAX ? "maxpool" : "avgpool";
+        char rest[48] = "";
+        if (d->pool.pad_top)
+            snprintf(rest, sizeof rest, ",pad=%d%s", d->pool.pad_top,
+                     d->pool.mode == CLCNN_POOL_AVG_INCLUDE_PAD ? ",include_pad=1" : "");
         if (d->pool.stride_h == d->pool.window_h)
-            snprintf(buf, size, "%s(%d)", name, d->pool.window_h);
+            snprintf(buf, size, "%s(%d%s)", name, d->pool.window_h, rest);
         else
-            snprintf(buf, size, "%s(%d,%d)", name, d->pool.window_h, d->pool.stride_h);
+            snprintf(buf, size, "%s(%d,%d%s)", name, d->pool.window_h, d->pool.stride_h, rest);
         break;
     }
     case CLCNN__LAYER_DENSE:

@@ -37,7 +37,8 @@ class Handle:
 
 
 class ContextOptions(ctypes.Structure):
-    _fields_ = [("device", c_char_p), ("cache_dir", c_char_p), ("kernel_dir", c_char_p)]
+    _fields_ = [("device", c_char_p), ("cache_dir", c_char_p), ("kernel_dir", c_char_p),
+                ("kernels", c_int)]  # clcnn_kernel_family; 0: AUTO
 
 
 class DeviceInfo(ctypes.Structure):
@@ -118,6 +119,8 @@ _SIGNATURES = {
     "clcnn_conv2d_backward_filter": (c_int, [c_void_p, c_void_p, c_void_p, c_void_p, c_void_p,
                                              P(Conv2dParams)]),
     "clcnn_net_load": (c_int, [c_void_p, c_char_p, c_int, P(c_void_p), c_void_p, c_void_p]),
+    "clcnn_net_load_onnx": (c_int, [c_void_p, c_char_p, c_int, P(c_void_p)]),
+    "clcnn_net_save_onnx": (c_int, [c_void_p, c_char_p]),
     "clcnn_net_destroy": (None, [c_void_p]),
     "clcnn_net_spec": (c_char_p, [c_void_p]),
     "clcnn_net_input_shape": (None, [c_void_p, P(c_int)]),

@@ -1,5 +1,6 @@
-# clcnn.Net: a trained model file loaded for inference (clcnn_net_load,
-# clcnn_net_predict), with the input normalisation that clcnn train uses.
+# clcnn.Net: a trained model file or ONNX model loaded for inference
+# (clcnn_net_load, clcnn_net_load_onnx, clcnn_net_predict), with the input
+# normalisation that clcnn train uses.
 import ctypes
 import os
 
@@ -30,15 +31,22 @@ class Net(_lib.Handle):
     @classmethod
     def load(cls, path, batch=0, context=None, device=None):
         """Loads path (validated, checksum included) for batches of up to
-        batch images (0: the batch size it was saved with). context: the
-        Context to run on; None makes one (on device, a selector as
-        CLCNN_DEVICE takes) that this Net owns and closes."""
+        batch images (0: the batch size it was saved with). A path ending in
+        .onnx is read as an ONNX model (clcnn_net_load_onnx; batch 0: the
+        model's batch size when fixed, else 1). context: the Context to run
+        on; None makes one (on device, a selector as CLCNN_DEVICE takes) that
+        this Net owns and closes."""
         own = context is None
         ctx = Context(device) if own else context
         handle = ctypes.c_void_p()
         try:
-            _lib.check(lib.clcnn_net_load(ctx.handle, os.fsencode(path), int(batch),
-                                          ctypes.byref(handle), None, None), ctx.handle)
+            if os.fspath(path).endswith(".onnx"):
+                st = lib.clcnn_net_load_onnx(ctx.handle, os.fsencode(path), int(batch),
+                                             ctypes.byref(handle))
+            else:
+                st = lib.clcnn_net_load(ctx.handle, os.fsencode(path), int(batch),
+                                        ctypes.byref(handle), None, None)
+            _lib.check(st, ctx.handle)
         except BaseException:
             if own:
                 ctx.close()
@@ -105,6 +113,11 @@ class Net(_lib.Handle):
                                              probs[start:].ctypes.data_as(fp)),
                        self.context.handle)
         return probs
+
+    def save_onnx(self, path):
+        """Writes the network as an ONNX model (clcnn_net_save_onnx): input
+        "input" (N, C, H, W), output "output" (N, classes), opset 13."""
+        _lib.check(lib.clcnn_net_save_onnx(self.handle, os.fsencode(path)), self.context.handle)
 
     def close(self):
         if self._handle:

@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 seconds=${1:-60}
 shift || true
-all=(idx idx_gz model spec png pnm tuning)
+all=(idx idx_gz model spec png pnm tuning onnx npy)
 harnesses=("$@")
 [ ${#harnesses[@]} -gt 0 ] || harnesses=("${all[@]}")
 build=${CLCNN_FUZZ_BUILD:-build-fuzz}

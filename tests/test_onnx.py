@@ -1,0 +1,350 @@
+# ONNX against PyTorch and onnxruntime, through the clcnn command as a user
+# runs it: networks with random weights exported by torch.onnx.export (every
+# operator clcnn imports, several opsets) run by `clcnn infer --logits` equal
+# PyTorch's outputs (relative error <= 1e-4); operators clcnn cannot run are
+# refused naming the node; a LeNet-5 trained by `clcnn train` and written by
+# `clcnn export` runs in onnxruntime (from PyPI, in a virtual environment
+# made here) with the outputs of `clcnn infer` and the accuracy of
+# `clcnn eval`.
+# Usage: test_onnx.py CLCNN_BINARY SOURCE_DIR BUILD_DIR. Exit 0 pass, 1 fail,
+# 77 skip (python3-torch or python3-onnx missing, or no OpenCL device and
+# CLCNN_REQUIRE_DEVICE unset).
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import traceback
+
+try:
+    import numpy as np
+    import onnx
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError as e:
+    print(f"SKIP: {e.name} is missing (apt-get install python3-torch python3-onnx)",
+          file=sys.stderr)
+    sys.exit(77)
+
+CLCNN, SOURCE, BUILD = sys.argv[1:4]
+MNIST = os.path.join(SOURCE, "data", "mnist")
+TOLERANCE = 1e-4
+
+
+def run(*args, check=True):
+    r = subprocess.run([str(a) for a in args], capture_output=True, text=True)
+    if check:
+        assert r.returncode == 0, f"{' '.join(map(str, args))}: exit {r.returncode}\n{r.stderr}"
+    return r
+
+
+def relative_error(got, want):
+    return float(np.abs(got.astype(np.float64) - want).max() / max(np.abs(want).max(), 1e-30))
+
+
+# ---- networks with random weights, one per group of operators --------------------
+
+class ListedHead(nn.Module):
+    """Conv with and without bias, padding, stride, dilation, a non-square
+    filter; batch norm after a conv; every activation; max and average pooling
+    with padding, counted and not; Flatten; Linear (Gemm); Dropout."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(3, 5, 3, padding=1), nn.BatchNorm2d(5), nn.ReLU(),
+            nn.MaxPool2d(3, 1, padding=1),
+            nn.Conv2d(5, 7, 3, stride=2, bias=False), nn.BatchNorm2d(7), nn.LeakyReLU(0.1),
+            nn.Conv2d(7, 6, 3, padding=2, dilation=2), nn.Tanh(),
+            nn.AvgPool2d(3, 2, padding=1, count_include_pad=True),
+            nn.AvgPool2d(3, 1, padding=1, count_include_pad=False),
+            nn.Conv2d(6, 8, (3, 2), padding=1), nn.Sigmoid(),
+            nn.Flatten(), nn.Dropout(0.5), nn.Linear(8 * 4 * 6, 20), nn.ReLU(),
+            nn.Linear(20, 10))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class MatMulNet(nn.Module):
+    """x @ W + b (MatMul and Add), a constant Reshape, global average pooling."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, padding=1)
+        self.w = nn.Parameter(torch.randn(4 * 3 * 3, 6))
+        self.b = nn.Parameter(torch.randn(6))
+        self.w2 = nn.Parameter(torch.randn(6, 5))
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv(x)), 2)             # 3x3
+        x = x.reshape(-1, 4 * 3 * 3)
+        x = torch.sigmoid(x @ self.w + self.b)
+        return x @ self.w2
+
+
+class GlobalPool(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x):
+        x = F.adaptive_avg_pool2d(F.relu(self.conv(x)), 1)
+        return self.fc(torch.flatten(x, 1))
+
+
+def lenet5():
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+
+
+def keras_convnet():
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 128, 3), nn.ReLU(), nn.Flatten(), nn.Linear(128 * 3 * 3, 10),
+        nn.Softmax(1))
+
+
+def randomise(model):
+    """Random weights, and batch-norm statistics far from the identity."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.5, 0.5)
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+    return model.eval()
+
+
+def export(model, x, path, opset, keep_bn=False):
+    kwargs = {"training": torch.onnx.TrainingMode.PRESERVE} if keep_bn else {}
+    torch.onnx.export(model, x, path, opset_version=opset, input_names=["x"],
+                      output_names=["y"], dynamic_axes={"x": {0: "n"}, "y": {0: "n"}},
+                      **kwargs)
+    onnx.checker.check_model(onnx.load(path))
+    return [n.op_type for n in onnx.load(path).graph.node]
+
+
+def check_against_torch(tmp, name, model, shape, opset, logits=True, keep_bn=False,
+                        batch=None):
+    torch.manual_seed(hash(name) % 1000)
+    x = torch.randn(*shape)
+    path = os.path.join(tmp, f"{name}.onnx")
+    ops = export(model, x, path, opset, keep_bn)
+    with torch.no_grad():
+        want = model(x).double().numpy()
+    xs, ys = os.path.join(tmp, f"{name}.x.npy"), os.path.join(tmp, f"{name}.y.npy")
+    np.save(xs, x.numpy())
+    args = [CLCNN, "infer", "--model", path, "--input", xs, "--output", ys]
+    if logits:
+        args.append("--logits")
+    if batch:
+        args += ["--batch", batch]
+    run(*args)
+    got = np.load(ys)
+    assert got.dtype == np.float32 and got.shape == want.shape, (got.dtype, got.shape)
+    err = relative_error(got, want)
+    print(f"  {name} (opset {opset}; {' '.join(sorted(set(ops)))}): relative error {err:.2e}")
+    assert err <= TOLERANCE, f"{name}: relative error {err} > {TOLERANCE}"
+    return ops
+
+
+def test_torch_models(tmp):
+    torch.manual_seed(1)
+    ops = set()
+    for opset in (9, 11, 13, 17):
+        ops |= set(check_against_torch(tmp, f"listed{opset}", randomise(ListedHead()),
+                                       (5, 3, 17, 19), opset, keep_bn=True, batch=2))
+    ops |= set(check_against_torch(tmp, "listed_folded", randomise(ListedHead()),
+                                   (3, 3, 17, 19), 13))
+    ops |= set(check_against_torch(tmp, "matmul", MatMulNet().eval(), (4, 2, 7, 7), 13))
+    ops |= set(check_against_torch(tmp, "global_pool", GlobalPool().eval(), (3, 3, 9, 9), 13))
+    ops |= set(check_against_torch(tmp, "lenet5", lenet5().eval(), (6, 1, 28, 28), 11))
+    # the convnet ends in Softmax: probabilities without --logits
+    ops |= set(check_against_torch(tmp, "convnet", keras_convnet().eval(), (3, 1, 28, 28), 13,
+                                   logits=False))
+    listed = {"Conv", "BatchNormalization", "Gemm", "MatMul", "Add", "Relu", "LeakyRelu",
+              "Tanh", "Sigmoid", "MaxPool", "AveragePool", "Pad", "GlobalAveragePool",
+              "Flatten", "Reshape", "Softmax"}
+    assert listed <= ops, f"not exercised: {listed - ops}"
+
+
+def expect_refusal(tmp, name, model, shape, words, keep_bn=False):
+    path = os.path.join(tmp, f"{name}.onnx")
+    export(model, torch.randn(*shape), path, 13, keep_bn)
+    xs, ys = os.path.join(tmp, f"{name}.x.npy"), os.path.join(tmp, f"{name}.y.npy")
+    np.save(xs, np.random.rand(*shape).astype(np.float32))
+    r = run(CLCNN, "infer", "--model", path, "--input", xs, "--output", ys, check=False)
+    assert r.returncode == 1 and not os.path.exists(ys), (r.returncode, r.stderr)
+    for w in words:
+        assert w in r.stderr, f"{name}: '{w}' not in: {r.stderr}"
+    print(f"  {name}: {r.stderr.strip()}")
+
+
+class Residual(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 2, 3, padding=1)
+        self.fc = nn.Linear(2 * 5 * 5, 3)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(F.relu(self.conv(x)) + x, 1))
+
+
+def test_refusals(tmp):
+    grouped = nn.Sequential(nn.Conv2d(4, 4, 3, groups=2), nn.Flatten(), nn.Linear(4 * 9, 2))
+    expect_refusal(tmp, "grouped", grouped.eval(), (1, 4, 5, 5), ["(Conv)", "group = 2"])
+    expect_refusal(tmp, "residual", Residual().eval(), (1, 2, 5, 5), ["'x' feeds 2 nodes", "(Add)"])
+    elu = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ELU(), nn.Flatten(), nn.Linear(2 * 9, 2))
+    expect_refusal(tmp, "elu", elu.eval(), (1, 1, 5, 5), ["(Elu)", "operator 'Elu'"])
+    # batch norm that does not follow a conv has nothing to fold into
+    late_bn = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.BatchNorm2d(2), nn.Flatten(),
+                            nn.Linear(2 * 9, 2))
+    expect_refusal(tmp, "late_bn", randomise(late_bn), (1, 1, 5, 5),
+                   ["(BatchNormalization)", "does not come straight from a Conv"], keep_bn=True)
+    dense_bn = nn.Sequential(nn.Flatten(), nn.Linear(25, 4), nn.BatchNorm1d(4))
+    expect_refusal(tmp, "dense_bn", randomise(dense_bn), (2, 1, 5, 5),
+                   ["(BatchNormalization)", "does not come straight from a Conv"], keep_bn=True)
+    # a Softmax over the channels of a feature map is not the classifier's
+    pixel_softmax = nn.Sequential(nn.Conv2d(1, 3, 3), nn.Softmax(1))
+    expect_refusal(tmp, "pixel_softmax", pixel_softmax.eval(), (1, 1, 5, 5), ["(Softmax)"])
+
+
+# ---- clcnn -> onnxruntime ----------------------------------------------------------
+
+def onnxruntime_python(tmp):
+    """A venv with onnxruntime from PyPI (kept in the build folder for the next
+    run), or None with the reason printed when pip cannot get it."""
+    venv = os.path.join(BUILD, "onnx-venv")
+    py = os.path.join(venv, "bin", "python")
+    probe = [py, "-c", "import onnxruntime"]
+    if os.path.exists(py) and subprocess.run(probe, capture_output=True).returncode == 0:
+        return py
+    r = subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", venv],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"SKIP (part): cannot make a virtual environment: {r.stderr.strip()}")
+        return None
+    try:
+        r = subprocess.run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                            "onnxruntime"], capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        print("SKIP (part): pip install onnxruntime timed out: PyPI is not reachable")
+        return None
+    if r.returncode != 0:
+        print("SKIP (part): pip install onnxruntime failed, PyPI is not reachable from here: "
+              + r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "")
+        return None
+    return py
+
+
+def read_idx(path):
+    with gzip.open(path) as f:
+        data = f.read()
+    rank = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(rank)]
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * rank).reshape(dims)
+
+
+ORT_SCRIPT = r"""
+import sys, numpy as np, onnxruntime as ort
+session = ort.InferenceSession(sys.argv[1], providers=["CPUExecutionProvider"])
+x = np.load(sys.argv[2])
+outputs = [session.run(None, {"input": x[i:i + 500]})[0] for i in range(0, len(x), 500)]
+np.save(sys.argv[3], np.concatenate(outputs))
+"""
+
+
+def test_export_onnxruntime(tmp):
+    model = os.path.join(tmp, "lenet5.clcnn")
+    run(CLCNN, "train", "--model", "lenet5", "--data", MNIST, "--epochs", "1",
+        "--train-limit", "6000", "--seed", "3", "--out", model)
+    exported = os.path.join(tmp, "lenet5.onnx")
+    run(CLCNN, "export", model, exported)
+    onnx.checker.check_model(onnx.load(exported))
+    report = json.loads(run(CLCNN, "eval", "--model", model, "--data", MNIST, "--json").stdout)
+    # the same images as clcnn eval sees them: (p / 255 - mean) / std
+    images = read_idx(os.path.join(MNIST, "t10k-images-idx3-ubyte.gz"))
+    labels = read_idx(os.path.join(MNIST, "t10k-labels-idx1-ubyte.gz"))
+    x = ((images.astype(np.float32) / np.float32(255) - np.float32(0.1307))
+         / np.float32(0.3081))[:, None].astype(np.float32)
+    xs = os.path.join(tmp, "t10k.npy")
+    np.save(xs, x)
+    # clcnn eval reads the exported model too, and clcnn import brings it back
+    onnx_report = json.loads(run(CLCNN, "eval", "--model", exported, "--data", MNIST,
+                                 "--json").stdout)
+    assert onnx_report["accuracy"] == report["accuracy"], (onnx_report, report)
+    back = os.path.join(tmp, "back.clcnn")
+    run(CLCNN, "import", exported, back)
+    ys_clcnn = os.path.join(tmp, "clcnn.npy")
+    run(CLCNN, "infer", "--model", back, "--input", xs, "--output", ys_clcnn, "--logits",
+        "--batch", "500")
+    print(f"  clcnn eval: accuracy {report['accuracy']:.4f} on {report['images']} images "
+          "(the .clcnn, its export and its re-import agree)")
+    py = onnxruntime_python(tmp)
+    if not py:
+        return
+    ys_ort = os.path.join(tmp, "ort.npy")
+    script = os.path.join(tmp, "ort.py")
+    with open(script, "w") as f:
+        f.write(ORT_SCRIPT)
+    run(py, script, exported, xs, ys_ort)
+    ort_out, clcnn_out = np.load(ys_ort), np.load(ys_clcnn)
+    err = relative_error(clcnn_out, ort_out.astype(np.float64))
+    accuracy = float((ort_out.argmax(1) == labels).mean())
+    print(f"  onnxruntime: accuracy {accuracy:.4f}, outputs against clcnn infer: relative "
+          f"error {err:.2e}")
+    assert err <= TOLERANCE, err
+    assert round(accuracy, 6) == round(report["accuracy"], 6), (accuracy, report["accuracy"])
+
+    # every layer kind and option clcnn has, through onnxruntime
+    spec = ("conv(4,3,pad=same,stride=2) leaky_relu(0.2) avgpool(3,2,pad=1,include_pad=1) "
+            "conv(5,2,3,pad=same,dilation=2) tanh maxpool(2,1,pad=1) avgpool(2,pad=1) sigmoid "
+            "dense(12) conv(6,1) relu flatten dense(10) softmax")
+    model = os.path.join(tmp, "options.clcnn")
+    run(CLCNN, "train", "--model", spec, "--data", MNIST, "--epochs", "1", "--train-limit",
+        "500", "--out", model)
+    exported = os.path.join(tmp, "options.onnx")
+    run(CLCNN, "export", model, exported)
+    onnx.checker.check_model(onnx.load(exported))
+    xs = os.path.join(tmp, "few.npy")
+    np.save(xs, x[:300])
+    run(CLCNN, "infer", "--model", model, "--input", xs, "--output", ys_clcnn)
+    run(py, script, exported, xs, ys_ort)
+    err = relative_error(np.load(ys_clcnn), np.load(ys_ort).astype(np.float64))
+    print(f"  {spec}: onnxruntime against clcnn infer: relative error {err:.2e}")
+    assert err <= TOLERANCE, err
+
+
+def main():
+    r = run(CLCNN, "devices", check=False)
+    if r.returncode != 0:
+        required = os.environ.get("CLCNN_REQUIRE_DEVICE") == "1"
+        print(f"{'FAIL' if required else 'SKIP'}: no OpenCL device: {r.stderr.strip()}",
+              file=sys.stderr)
+        return 1 if required else 77
+    failures = 0
+    tests = [("PyTorch models through clcnn infer", test_torch_models),
+             ("operators clcnn refuses", test_refusals),
+             ("clcnn export run by onnxruntime", test_export_onnxruntime)]
+    with tempfile.TemporaryDirectory(prefix="clcnn-onnx-") as tmp:
+        for name, fn in tests:
+            try:
+                fn(tmp)
+                print(f"PASS: {name}")
+            except Exception:
+                failures += 1
+                print(f"FAIL: {name}:\n{traceback.format_exc()}", file=sys.stderr)
+    print(f"{len(tests) - failures} passed, {failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
