@@ -11,6 +11,16 @@
 
 /* ---- algorithms and their tile variants ---- */
 
+/* The GPU family's implicit GEMM (kernels/gemm_tiled.cl): one variant per
+ * configuration of gemm_tiled.c, in its order, in each pass's GEMM table. */
+#define TILED_VARIANTS                                                                         \
+    {"tiled 128x64", CONV2D_M_TILED, 0, 0, 0, 0, 1},                                           \
+        {"tiled 64x64 k16", CONV2D_M_TILED, 0, 0, 0, 0, 2},                                    \
+        {"tiled 64x64 r8x8", CONV2D_M_TILED, 0, 0, 0, 0, 3},                                   \
+        {"tiled 32x32", CONV2D_M_TILED, 0, 0, 0, 0, 4},                                        \
+        {"tiled 16x16", CONV2D_M_TILED, 0, 0, 0, 0, 5},                                        \
+        {"tiled 16x128", CONV2D_M_TILED, 0, 0, 0, 0, 6}
+
 /* Forward. Direct: KB output channels x QB columns; variant 0 for big layers,
  * 1 for few channels or small images, where a large block would mostly
  * compute padding lanes. Plane: KB channels x PB rows x QB columns, the
@@ -35,14 +45,7 @@ static const conv2d_tile fwd_gemm[] = {
     {"gemm 8x32 kc512", CONV2D_M_GEMM, 0, 8, 32, 512, 0},
     {"im2col gemm 8x32", CONV2D_M_IM2COL, 0, 8, 32, 0, 0},
     {"kvec 2x10", CONV2D_M_KVEC, 0, 2, 10, 0, 0},
-    /* the GPU family (kernels/gemm_tiled.cl), one per configuration of
-     * gemm_tiled.c, in its order */
-    {"tiled 128x64", CONV2D_M_TILED, 0, 0, 0, 0, 1},
-    {"tiled 64x64 k16", CONV2D_M_TILED, 0, 0, 0, 0, 2},
-    {"tiled 64x64 r8x8", CONV2D_M_TILED, 0, 0, 0, 0, 3},
-    {"tiled 32x32", CONV2D_M_TILED, 0, 0, 0, 0, 4},
-    {"tiled 16x16", CONV2D_M_TILED, 0, 0, 0, 0, 5},
-    {"tiled 16x128", CONV2D_M_TILED, 0, 0, 0, 0, 6},
+    TILED_VARIANTS,
 };
 
 /* Winograd: the TM x TN block of the 16 products; 1x1: of the one product. */
@@ -85,12 +88,7 @@ static const conv2d_tile bwd_gemm[] = {
     {"flipped gemm 8x32 kc512", CONV2D_M_GEMM, 1, 8, 32, 512, 0},
     {"gemm col2im 8x32", CONV2D_M_IM2COL, 0, 8, 32, 0, 0},
     {"flipped kvec 2x10", CONV2D_M_KVEC, 1, 2, 10, 0, 0},
-    {"tiled 128x64", CONV2D_M_TILED, 0, 0, 0, 0, 1},
-    {"tiled 64x64 k16", CONV2D_M_TILED, 0, 0, 0, 0, 2},
-    {"tiled 64x64 r8x8", CONV2D_M_TILED, 0, 0, 0, 0, 3},
-    {"tiled 32x32", CONV2D_M_TILED, 0, 0, 0, 0, 4},
-    {"tiled 16x16", CONV2D_M_TILED, 0, 0, 0, 0, 5},
-    {"tiled 16x128", CONV2D_M_TILED, 0, 0, 0, 0, 6},
+    TILED_VARIANTS,
 };
 
 static const conv2d_tile bwd_winograd[] = {
@@ -121,12 +119,7 @@ static const conv2d_tile bwd_filter[] = {
     {"panel 8x32 kc512", CONV2D_M_PANEL, 0, 8, 32, 512, 0},
     {"flat 2x9x16", CONV2D_M_FLAT_FILTER, 0, 2, 9, 16, 0},
     {"flat 4x5x16", CONV2D_M_FLAT_FILTER, 0, 4, 5, 16, 0},
-    {"tiled 128x64", CONV2D_M_TILED, 0, 0, 0, 0, 1},
-    {"tiled 64x64 k16", CONV2D_M_TILED, 0, 0, 0, 0, 2},
-    {"tiled 64x64 r8x8", CONV2D_M_TILED, 0, 0, 0, 0, 3},
-    {"tiled 32x32", CONV2D_M_TILED, 0, 0, 0, 0, 4},
-    {"tiled 16x16", CONV2D_M_TILED, 0, 0, 0, 0, 5},
-    {"tiled 16x128", CONV2D_M_TILED, 0, 0, 0, 0, 6},
+    TILED_VARIANTS,
 };
 
 static const struct family {
