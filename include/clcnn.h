@@ -838,8 +838,22 @@ CLCNN_API clcnn_status clcnn_net_set_optimizer(clcnn_net *net, const clcnn_optim
  */
 CLCNN_API clcnn_status clcnn_net_forward(clcnn_net *net, const float *x, int n);
 
+/*
+ * Training or inference mode (default: training, as a new PyTorch module).
+ * clcnn_net_forward runs in this mode; clcnn_net_train_batch always
+ * trains and clcnn_net_predict always infers, whatever it is. Training: batch
+ * norm normalises with the batch's statistics and updates its running ones,
+ * dropout drops. Inference: batch norm uses the running statistics (folded
+ * into the convolution before it where there is one) and dropout is the
+ * identity. A network without batch norm or dropout computes the same in both.
+ */
+CLCNN_API clcnn_status clcnn_net_set_training(clcnn_net *net, int training);
+CLCNN_API int clcnn_net_training(const clcnn_net *net);
+
 /* Loss and backward pass for the last forward pass: labels holds n class
- * indices as floats. Gradients accumulate until clcnn_net_step. */
+ * indices as floats. Gradients accumulate until clcnn_net_step. After an
+ * inference-mode pass of a network with batch norm or dropout it is
+ * CLCNN_ERR_INVALID_ARGUMENT. */
 CLCNN_API clcnn_status clcnn_net_backward(clcnn_net *net, const float *labels);
 
 /* One optimiser step with learning rate lr (the optimiser's lr is ignored

@@ -80,5 +80,6 @@ clcnn_status clcnn_net_set_layer_params(clcnn_net *net, int index, const float *
     if (st == CLCNN_OK)
         st = clcnn_tensor_write(view, src, count);
     clcnn_tensor_destroy(view);
+    net->params_version++;
     return st;
 }

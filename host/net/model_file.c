@@ -3,11 +3,14 @@
  * CRC-32 over everything, written atomically (temporary file, fsync, rename)
  * and validated field by field on load before anything is trusted.
  *
- * Layout (version 2; version 1 lacks the last two training-state fields):
+ * Layout (version 3; version 2 lacks the statistics, version 1 also the
+ * last two training-state fields):
  *   "CLCNNMDL"  u32 version  u32 flags (1: checkpoint)
  *   u32 spec length, spec bytes   i32 batch, c, h, w
  *   u32 tensor count, then i32[4] per tensor (each layer's w, then b)
  *   u64 parameter count, f32 parameters
+ *   u64 statistics count, f32 statistics (batch norm running means and
+ *     variances, layer by layer)
  *   checkpoint only: optimiser (u32 kind, f32 lr, weight decay, momentum,
  *     u32 nesterov, f32 beta1, beta2, eps, i64 steps, u64 state count,
  *     f32 state) and training state (i32 epoch, batch, u64 seed, u64 rng[4],
@@ -33,7 +36,7 @@
 #include "optim.h"
 
 #define MODEL_MAGIC "CLCNNMDL"
-#define MODEL_VERSION 2u
+#define MODEL_VERSION 3u
 #define MODEL_VERSION_OLDEST 1u
 #define FLAG_CHECKPOINT 1u
 #define MAX_SPEC 8192u
@@ -144,6 +147,18 @@ static clcnn_status put_net(clcnn_net *net, writer *w, const char *path, uint32_
         st = refuse_nonfinite(net->ctx, path, why);
     put_u64(w, net->param_count);
     put_floats(w, host, net->param_count);
+    clcnn__free(host);
+    if (st == CLCNN_OK && net->stats_count) {
+        host = clcnn__malloc(net->stats_count * sizeof *host);
+        if (!host)
+            return clcnn__fail(net->ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+        st = clcnn_tensor_read(net->stats, host, net->stats_count);
+        if (st == CLCNN_OK && !all_finite(host, net->stats_count))
+            st = refuse_nonfinite(net->ctx, path, "its batch norm statistics are not finite");
+    }
+    put_u64(w, net->stats_count);
+    if (net->stats_count)
+        put_floats(w, host, net->stats_count);
     clcnn__free(host);
     return st;
 }
@@ -324,13 +339,8 @@ static clcnn_status check_tensors(clcnn_net *net, reader *r, const char *path)
         const clcnn__layer *l = &net->layers[i];
         if (!l->param_count)
             continue;
-        int k = l->out_shape[1];
-        int r_ = l->d.kind == CLCNN__LAYER_CONV ? l->d.r : 1;
-        int s_ = l->d.kind == CLCNN__LAYER_CONV ? l->d.s : 1;
-        int c = (int)((l->param_count - (size_t)k) / (size_t)k / (size_t)(r_ * s_));
-        int want[8] = {k, c, r_, s_, k, 1, 1, 1};
         for (int j = 0; j < 8; j++)
-            if (get_u32(r) != (uint32_t)want[j])
+            if (get_u32(r) != (uint32_t)(j < 4 ? l->w_shape[j] : l->b_shape[j - 4]))
                 return r->short_read ? bad(net->ctx, path, "it is truncated")
                                      : bad(net->ctx, path,
                                            "a tensor shape does not match its spec");
@@ -451,7 +461,7 @@ clcnn_status clcnn_net_load(clcnn_context *ctx, const char *path, int batch, clc
     reader r = {data, len, 0, 0};
     clcnn_net *net = NULL;
     char *spec = NULL;
-    float *params = NULL;
+    float *params = NULL, *stats = NULL;
     if (len < 8 + 4 + 4 || memcmp(data, MODEL_MAGIC, 8) != 0) {
         st = bad(ctx, path, "wrong magic (not a clcnn model file)");
         goto done;
@@ -527,6 +537,39 @@ clcnn_status clcnn_net_load(clcnn_context *ctx, const char *path, int batch, clc
                          path, why);
         goto done;
     }
+    /* the statistics: version 3 stores them (none before batch norm) */
+    uint64_t stats_count = version >= 3 ? get_u64(&r) : 0;
+    if (r.short_read || stats_count != net->stats_count) {
+        st = bad(ctx, path, r.short_read ? "it is truncated"
+                                         : "its statistics count does not match its spec");
+        goto done;
+    }
+    if (stats_count) {
+        stats = get_floats(&r, stats_count);
+        if (!stats) {
+            st = r.short_read ? bad(ctx, path, "it is truncated")
+                              : clcnn__fail(ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY,
+                                            "out of host memory");
+            goto done;
+        }
+        for (int i = 0; i < net->layer_count; i++) {
+            const clcnn__layer *l = &net->layers[i];
+            for (size_t j = 0; j < l->stats_count; j++) {
+                float v = stats[l->stats_offset + j];
+                int variance = j >= l->stats_count / 2;
+                if (!isfinite(v) || (variance && v < 0)) {
+                    char text[96];
+                    clcnn__layer_text(&l->d, text, sizeof text);
+                    st = clcnn__fail(ctx, CLCNN_ERR_NUMERIC,
+                                     "%s: layer %d %s: its running %s holds %g (the file is "
+                                     "intact; its values are not)",
+                                     path, i + 1, text, variance ? "variance" : "mean",
+                                     (double)v);
+                    goto done;
+                }
+            }
+        }
+    }
     int want = batch ? batch : dims[0];
     st = clcnn__net_check_memory(net, want);
     if (st == CLCNN_OK && want != 1) {
@@ -537,6 +580,9 @@ clcnn_status clcnn_net_load(clcnn_context *ctx, const char *path, int batch, clc
         st = clcnn__net_allocate(net);
     if (st == CLCNN_OK)
         st = clcnn_tensor_write(net->params, params, (size_t)count);
+    if (st == CLCNN_OK && stats_count)
+        st = clcnn_tensor_write(net->stats, stats, (size_t)stats_count);
+    net->params_version++;
     if (st == CLCNN_OK && (flags & FLAG_CHECKPOINT)) {
         st = load_training(net, &r, path, version, state);
         if (has_state)
@@ -546,6 +592,7 @@ clcnn_status clcnn_net_load(clcnn_context *ctx, const char *path, int batch, clc
         st = bad(ctx, path, "it has unexpected bytes after its records");
 done:
     clcnn__free(params);
+    clcnn__free(stats);
     clcnn__free(spec);
     clcnn__free(data);
     if (st != CLCNN_OK) {

@@ -17,47 +17,43 @@
 
 /* ---- planning: shapes and parameter counts, no device memory ---- */
 
-static clcnn_status plan_layer(clcnn_context *ctx, clcnn__layer *l, const int in[4], int index)
+/* The output of layer i (-1: the network's input), as the layers after it
+ * read it. */
+static const clcnn_tensor *output_of(const clcnn_net *net, int i)
 {
-    char msg[512];
-    clcnn_status st = CLCNN_OK;
-    clcnn__layer_desc *d = &l->d;
-    memcpy(l->out_shape, in, sizeof l->out_shape);
-    l->param_count = 0;
-    switch (d->kind) {
-    case CLCNN__LAYER_CONV: {
-        int w_shape[4] = {d->k, in[1], d->r, d->s};
-        st = clcnn_conv2d_output_shape(in, w_shape, &d->conv, l->out_shape, msg, sizeof msg);
-        l->param_count = (size_t)d->k * (size_t)in[1] * (size_t)d->r * (size_t)d->s + (size_t)d->k;
-        break;
-    }
-    case CLCNN__LAYER_POOL:
-        st = clcnn_pool_output_shape(in, &d->pool, l->out_shape, msg, sizeof msg);
-        break;
-    case CLCNN__LAYER_FLATTEN:
-        l->out_shape[1] = in[1] * in[2] * in[3];
-        l->out_shape[2] = l->out_shape[3] = 1;
-        break;
-    case CLCNN__LAYER_DENSE:
-        l->out_shape[1] = d->k;
-        l->out_shape[2] = l->out_shape[3] = 1;
-        l->param_count =
-            (size_t)d->k * (size_t)in[1] * (size_t)in[2] * (size_t)in[3] + (size_t)d->k;
-        break;
-    case CLCNN__LAYER_ACT:
-    case CLCNN__LAYER_SOFTMAX:
-        break;
-    }
+    return i < 0 ? net->x : net->layers[i].y;
+}
+
+static const int *shape_of(const clcnn_net *net, int i)
+{
+    return i < 0 ? net->in_shape : net->layers[i].out_shape;
+}
+
+static clcnn_status plan_layer(clcnn_net *net, int index)
+{
+    char msg[512] = "";
+    clcnn__layer *l = &net->layers[index];
+    const clcnn__layer_desc *d = &l->d;
+    const int *in = shape_of(net, d->input);
+    const int *in2 = d->input2 >= -1 ? shape_of(net, d->input2) : NULL;
+    memset(l->w_shape, 0, sizeof l->w_shape);
+    memset(l->b_shape, 0, sizeof l->b_shape);
+    l->stats_count = 0;
+    clcnn_status st = clcnn__layer_type_of(d->kind)->plan(l, in, in2, msg, sizeof msg);
+    l->param_count = clcnn__shape_count(l->w_shape) + clcnn__shape_count(l->b_shape);
     if (st != CLCNN_OK) {
-        char text[96], s[64];
+        char text[96], s[64], s2[64] = "";
         clcnn__layer_text(d, text, sizeof text);
-        return clcnn__fail(ctx, st, "layer %d %s does not fit its input %s: %s", index + 1, text,
-                           clcnn__shape_str(in, s, sizeof s), msg);
+        if (in2)
+            snprintf(s2, sizeof s2, " and %s", clcnn__shape_str(in2, s, sizeof s));
+        return clcnn__fail(net->ctx, st, "layer %d %s does not fit its input %s%s: %s",
+                           index + 1, text, clcnn__shape_str(in, s, sizeof s), s2, msg);
     }
     if (clcnn__shape_count(l->out_shape) == 0 || l->param_count > (size_t)1 << 30) {
         char text[96];
         clcnn__layer_text(d, text, sizeof text);
-        return clcnn__fail(ctx, CLCNN_ERR_SHAPE, "layer %d %s is too large", index + 1, text);
+        return clcnn__fail(net->ctx, CLCNN_ERR_SHAPE, "layer %d %s is too large", index + 1,
+                           text);
     }
     return CLCNN_OK;
 }
@@ -77,19 +73,31 @@ int clcnn__net_has_trailing_softmax(const clcnn_net *net)
 
 static clcnn_status plan(clcnn_net *net)
 {
-    const int *in = net->in_shape;
-    net->param_count = 0;
+    net->param_count = net->stats_count = 0;
     for (int i = 0; i < net->layer_count; i++) {
-        clcnn_status st = plan_layer(net->ctx, &net->layers[i], in, i);
+        clcnn_status st = plan_layer(net, i);
         if (st != CLCNN_OK)
             return st;
-        net->layers[i].param_offset = net->param_count;
-        net->param_count += net->layers[i].param_count;
-        in = net->layers[i].out_shape;
+        clcnn__layer *l = &net->layers[i];
+        l->param_offset = net->param_count;
+        net->param_count += l->param_count;
+        l->stats_offset = net->stats_count;
+        net->stats_count += l->stats_count;
+        l->consumers = 0;
+        if (l->d.kind == CLCNN__LAYER_BATCHNORM || l->d.kind == CLCNN__LAYER_DROPOUT)
+            net->has_modes = 1;
+    }
+    for (int i = 0; i < net->layer_count; i++) {
+        const clcnn__layer_desc *d = &net->layers[i].d;
+        if (d->input >= 0)
+            net->layers[d->input].consumers++;
+        if (d->input2 >= 0)
+            net->layers[d->input2].consumers++;
     }
     int last = logits_layer(net);
     if (last < 0)
         return clcnn__fail(net->ctx, CLCNN_ERR_SHAPE, "the network has no layer before softmax");
+    net->layers[last].consumers++; /* the loss */
     const int *out = net->layers[last].out_shape;
     if (out[2] != 1 || out[3] != 1)
         return clcnn__fail(net->ctx, CLCNN_ERR_SHAPE,
@@ -118,6 +126,16 @@ static int is_max_pool(const clcnn__layer *l)
     return l->d.kind == CLCNN__LAYER_POOL && l->d.pool.mode == CLCNN_POOL_MAX;
 }
 
+/* Layer i + 1 when it is the only reader of layer i's output, else NULL:
+ * the neighbour that may take over a pass of layer i. */
+static clcnn__layer *sole_next(clcnn_net *net, int i)
+{
+    if (i < 0 || i + 1 >= net->layer_count || net->layers[i].consumers != 1 ||
+        net->layers[i + 1].d.input != i || net->layers[i + 1].d.input2 == i)
+        return NULL;
+    return &net->layers[i + 1];
+}
+
 /*
  * Plans which ReLU layers run inside their neighbours' launches. Forward: a
  * convolution or dense layer before the ReLU applies it in its epilogue, or
@@ -126,20 +144,21 @@ static int is_max_pool(const clcnn__layer *l)
  * (through flattens) multiplies its dx by the ReLU's derivative, read from
  * its own input or output. Either way the results are exactly those of
  * the separate passes; the ReLU's launches and memory passes disappear.
+ * Only along a chain: each output on the way has that one reader, so no
+ * other layer sees a value or a gradient the fusion changed.
  */
 static void plan_fusion(clcnn_net *net)
 {
-    int last = logits_layer(net);
-    for (int i = 0; i <= last; i++) {
+    for (int i = 0; i < net->layer_count; i++) {
         clcnn__layer *l = &net->layers[i];
         if (!is_relu(l))
             continue;
-        clcnn__layer *prev = i > 0 ? &net->layers[i - 1] : NULL;
-        clcnn__layer *next = i < last ? &net->layers[i + 1] : NULL;
-        int c = i + 1;
-        while (c < last && net->layers[c].d.kind == CLCNN__LAYER_FLATTEN)
-            c++;
-        clcnn__layer *consumer = c <= last && c > i ? &net->layers[c] : NULL;
+        int p = l->d.input;
+        clcnn__layer *prev = p >= 0 && sole_next(net, p) == l ? &net->layers[p] : NULL;
+        clcnn__layer *next = sole_next(net, i);
+        clcnn__layer *consumer = next;
+        for (int c = i + 1; consumer && consumer->d.kind == CLCNN__LAYER_FLATTEN; c++)
+            consumer = sole_next(net, c);
         if (prev &&
             (prev->d.kind == CLCNN__LAYER_CONV || prev->d.kind == CLCNN__LAYER_DENSE)) {
             prev->relu_out = 1;
@@ -159,6 +178,24 @@ static void plan_fusion(clcnn_net *net)
     }
 }
 
+/* Plans which batch norms fold into the convolution before them for
+ * inference: those that are that convolution's only reader. */
+static size_t plan_folds(clcnn_net *net)
+{
+    size_t count = 0;
+    for (int i = 0; i < net->layer_count; i++) {
+        clcnn__layer *l = &net->layers[i];
+        clcnn__layer *next = sole_next(net, i);
+        if (l->d.kind == CLCNN__LAYER_CONV && !l->relu_out && next &&
+            next->d.kind == CLCNN__LAYER_BATCHNORM) {
+            l->folds_bn = i + 2;
+            next->folded_in = 1;
+            count += l->param_count;
+        }
+    }
+    return count;
+}
+
 void clcnn__net_unfuse(clcnn_net *net)
 {
     for (int i = 0; i < net->layer_count; i++) {
@@ -167,9 +204,62 @@ void clcnn__net_unfuse(clcnn_net *net)
     }
 }
 
+/* A layer whose output passes its gradient through to its input's (no
+ * pass of its own): flatten, and a ReLU whose backward a neighbour does. */
+static int passes_gradient_through(const clcnn__layer *l)
+{
+    return l->d.kind == CLCNN__LAYER_FLATTEN || l->fused_bwd;
+}
+
+/* The layer whose dy buffer layer i's dy is (a view through flattens and
+ * fused ReLUs). */
+static int gradient_root(const clcnn_net *net, int i)
+{
+    while (i >= 0 && passes_gradient_through(&net->layers[i]) && net->layers[i].d.input >= 0)
+        i = net->layers[i].d.input;
+    return i;
+}
+
+/*
+ * Where gradient paths join (an output read by several layers), the first
+ * reader in backward order writes its input's gradient and each later one
+ * adds to it: plans which inputs accumulate, and returns the elements per
+ * image the largest of those needs in net->scratch (a batch norm reading the
+ * network input, which needs somewhere to put a dx nobody wants, too).
+ */
+static size_t plan_joins(clcnn_net *net)
+{
+    size_t largest = 0;
+    char *written = clcnn__calloc((size_t)net->layer_count, 1);
+    for (int i = net->layer_count - 1; i >= 0; i--) {
+        clcnn__layer *l = &net->layers[i];
+        int inputs[2] = {l->d.input, l->d.input2};
+        l->accumulate[0] = l->accumulate[1] = 0;
+        for (int j = 0; j < 2; j++) {
+            const int *s = inputs[j] >= -1 ? shape_of(net, inputs[j]) : NULL;
+            size_t per_image = s ? (size_t)s[1] * s[2] * s[3] : 0;
+            if (inputs[j] == -1 && l->d.kind == CLCNN__LAYER_BATCHNORM && per_image > largest)
+                largest = per_image;
+            if (inputs[j] < 0 || passes_gradient_through(l) || !written)
+                continue;
+            int root = gradient_root(net, inputs[j]);
+            if (root < 0)
+                continue;
+            l->accumulate[j] = written[root];
+            written[root] = 1;
+            if (l->accumulate[j] && per_image > largest)
+                largest = per_image;
+        }
+    }
+    clcnn__free(written);
+    return largest;
+}
+
 static clcnn_status allocate(clcnn_net *net)
 {
     plan_fusion(net);
+    size_t fold_count = plan_folds(net);
+    size_t scratch = plan_joins(net);
     clcnn_context *ctx = net->ctx;
     const int *in = net->in_shape;
     size_t arena = net->param_count;
@@ -181,6 +271,12 @@ static clcnn_status allocate(clcnn_net *net)
         st = clcnn_tensor_create(ctx, 1, 1, 1, (int)arena, &net->grads);
     if (st == CLCNN_OK)
         st = clcnn_tensor_create(ctx, 1, 1, 1, (int)state, &net->state);
+    if (st == CLCNN_OK && net->stats_count)
+        st = clcnn_tensor_create(ctx, 1, 1, 1, (int)net->stats_count, &net->stats);
+    if (st == CLCNN_OK && fold_count)
+        st = clcnn_tensor_create(ctx, 1, 1, 1, (int)fold_count, &net->fold_params);
+    if (st == CLCNN_OK && scratch)
+        st = clcnn_tensor_create(ctx, net->batch, 1, 1, (int)scratch, &net->scratch);
     if (st == CLCNN_OK)
         st = make_tensor(ctx, in, &net->x);
     if (st == CLCNN_OK)
@@ -190,7 +286,6 @@ static clcnn_status allocate(clcnn_net *net)
     if (st == CLCNN_OK)
         st = make_tensor(ctx, net->layers[logits_layer(net)].out_shape, &net->probs);
 
-    clcnn_tensor *prev_y = net->x, *prev_dy = NULL;
     size_t x_count = clcnn__shape_count(in), label_count = (size_t)net->batch;
     for (int k = 0; k < 2 && st == CLCNN_OK; k++) {
         net->stage_x[k] = clcnn__malloc(x_count * sizeof(float));
@@ -198,47 +293,75 @@ static clcnn_status allocate(clcnn_net *net)
         if (!net->stage_x[k] || !net->stage_labels[k])
             st = clcnn__fail(ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     }
+    size_t fold_offset = 0;
     for (int i = 0; i < net->layer_count && st == CLCNN_OK; i++) {
         clcnn__layer *l = &net->layers[i];
-        const int *o = l->out_shape;
+        const int *o = l->out_shape, *ws = l->w_shape, *bs = l->b_shape;
         if (l->param_count) {
-            size_t wn = l->param_count - (size_t)o[1], off = l->param_offset;
-            int c = (int)(wn / (size_t)o[1]);
-            int r = l->d.kind == CLCNN__LAYER_CONV ? l->d.r : 1;
-            int s = l->d.kind == CLCNN__LAYER_CONV ? l->d.s : 1;
-            c /= r * s;
-            st = clcnn__tensor_slice(net->params, off, o[1], c, r, s, &l->w);
+            size_t wn = clcnn__shape_count(ws), off = l->param_offset;
+            st = clcnn__tensor_slice(net->params, off, ws[0], ws[1], ws[2], ws[3], &l->w);
             if (st == CLCNN_OK)
-                st = clcnn__tensor_slice(net->grads, off, o[1], c, r, s, &l->dw);
+                st = clcnn__tensor_slice(net->grads, off, ws[0], ws[1], ws[2], ws[3], &l->dw);
             if (st == CLCNN_OK)
-                st = clcnn__tensor_slice(net->params, off + wn, o[1], 1, 1, 1, &l->b);
+                st = clcnn__tensor_slice(net->params, off + wn, bs[0], bs[1], bs[2], bs[3],
+                                         &l->b);
             if (st == CLCNN_OK)
-                st = clcnn__tensor_slice(net->grads, off + wn, o[1], 1, 1, 1, &l->db);
+                st = clcnn__tensor_slice(net->grads, off + wn, bs[0], bs[1], bs[2], bs[3],
+                                         &l->db);
+        }
+        if (st == CLCNN_OK && l->folds_bn) {
+            size_t wn = clcnn__shape_count(ws);
+            st = clcnn__tensor_slice(net->fold_params, fold_offset, ws[0], ws[1], ws[2], ws[3],
+                                     &l->fold_w);
+            if (st == CLCNN_OK)
+                st = clcnn__tensor_slice(net->fold_params, fold_offset + wn, bs[0], 1, 1, 1,
+                                         &l->fold_b);
+            fold_offset += l->param_count;
+        }
+        if (st == CLCNN_OK && l->stats_count) { /* batch norm */
+            int c = o[1];
+            st = clcnn__tensor_slice(net->stats, l->stats_offset, c, 1, 1, 1,
+                                     &l->running_mean);
+            if (st == CLCNN_OK)
+                st = clcnn__tensor_slice(net->stats, l->stats_offset + (size_t)c, c, 1, 1, 1,
+                                         &l->running_var);
+            if (st == CLCNN_OK)
+                st = clcnn_tensor_create(ctx, c, 1, 1, 1, &l->save_mean);
+            if (st == CLCNN_OK)
+                st = clcnn_tensor_create(ctx, c, 1, 1, 1, &l->save_invstd);
+        }
+        int inputs[2] = {l->d.input, l->d.input2};
+        for (int j = 0; j < 2 && st == CLCNN_OK; j++) {
+            int bn_on_input = inputs[j] == -1 && l->d.kind == CLCNN__LAYER_BATCHNORM;
+            if (l->accumulate[j] || bn_on_input) {
+                const int *s = shape_of(net, inputs[j]);
+                st = clcnn__tensor_slice(net->scratch, 0, s[0], s[1], s[2], s[3],
+                                         &l->scratch[j]);
+            }
         }
         if (st != CLCNN_OK)
             break;
-        if (l->d.kind == CLCNN__LAYER_SOFTMAX) {
+        if (l->d.kind == CLCNN__LAYER_SOFTMAX)
             break; /* trailing softmax: predict writes net->probs */
-        } else if (l->d.kind == CLCNN__LAYER_FLATTEN || l->fused_fwd || l->fused_bwd) {
+        clcnn_tensor *in_y = (clcnn_tensor *)output_of(net, l->d.input);
+        clcnn_tensor *in_dy = l->d.input >= 0 ? net->layers[l->d.input].dy : NULL;
+        if (l->d.kind == CLCNN__LAYER_FLATTEN || l->fused_fwd || l->fused_bwd) {
             /* flatten is a view of its input and of its input's gradient; a
              * fused ReLU works in place in its neighbours' buffers */
             int view_y = l->d.kind == CLCNN__LAYER_FLATTEN || l->fused_fwd;
-            int view_dy = prev_dy && (l->d.kind == CLCNN__LAYER_FLATTEN || l->fused_bwd);
-            st = view_y ? clcnn_tensor_view(prev_y, o[0], o[1], o[2], o[3], &l->y)
+            int view_dy = in_dy && passes_gradient_through(l);
+            st = view_y ? clcnn_tensor_view(in_y, o[0], o[1], o[2], o[3], &l->y)
                         : make_tensor(ctx, o, &l->y);
             if (st == CLCNN_OK)
-                st = view_dy ? clcnn_tensor_view(prev_dy, o[0], o[1], o[2], o[3], &l->dy)
+                st = view_dy ? clcnn_tensor_view(in_dy, o[0], o[1], o[2], o[3], &l->dy)
                              : make_tensor(ctx, o, &l->dy);
         } else {
             st = make_tensor(ctx, o, &l->y);
             if (st == CLCNN_OK)
                 st = make_tensor(ctx, o, &l->dy);
-            if (st == CLCNN_OK && l->d.kind == CLCNN__LAYER_POOL &&
-                l->d.pool.mode == CLCNN_POOL_MAX)
+            if (st == CLCNN_OK && is_max_pool(l))
                 st = make_tensor(ctx, o, &l->argmax);
         }
-        prev_y = l->y;
-        prev_dy = l->dy;
     }
     return st;
 }
@@ -264,9 +387,19 @@ static void add_per_image(net_bytes *b, const int shape[4], int copies)
 
 static net_bytes device_bytes(clcnn_net *net)
 {
-    plan_fusion(net); /* which ReLUs run in place, as allocate() will have them */
-    uint64_t p = (uint64_t)net->param_count * 4u;
-    net_bytes b = {.fixed = 4 * p + 4, .largest_fixed = 2 * p};
+    /* which ReLUs run in place and which gradients join, as allocate()
+     * will have them */
+    plan_fusion(net);
+    uint64_t fold = (uint64_t)plan_folds(net) * 4u;
+    uint64_t scratch = (uint64_t)plan_joins(net) * 4u;
+    uint64_t p = (uint64_t)net->param_count * 4u, stats = (uint64_t)net->stats_count * 4u;
+    /* parameters, gradients, Adam's two moments, the loss, the statistics
+     * and the batch norms' saved ones (as many), the folded weights */
+    net_bytes b = {.fixed = 4 * p + 4 + 2 * stats + fold, .largest_fixed = 2 * p};
+    if (stats > b.largest_fixed)
+        b.largest_fixed = stats;
+    b.per_image = scratch;
+    b.largest_per_image = scratch;
     const int one[4] = {1, 1, 1, 1};
     add_per_image(&b, net->in_shape, 1);
     add_per_image(&b, one, 1); /* label */
@@ -278,11 +411,10 @@ static net_bytes device_bytes(clcnn_net *net)
             break;
         if (flatten || l->fused_fwd || l->fused_bwd) /* views, as in allocate() */
             add_per_image(&b, l->out_shape,
-                          !(flatten || l->fused_fwd) + !(i > 0 && (flatten || l->fused_bwd)));
+                          !(flatten || l->fused_fwd) +
+                              !(l->d.input >= 0 && passes_gradient_through(l)));
         else
-            add_per_image(&b, l->out_shape,
-                          l->d.kind == CLCNN__LAYER_POOL && l->d.pool.mode == CLCNN_POOL_MAX ? 3
-                                                                                            : 2);
+            add_per_image(&b, l->out_shape, is_max_pool(l) ? 3 : 2);
     }
     return b;
 }
@@ -344,7 +476,7 @@ static void set_active(clcnn_net *net, int n)
     net->probs->shape[0] = n;
     for (int i = 0; i < net->layer_count; i++) {
         clcnn__layer *l = &net->layers[i];
-        clcnn_tensor *ts[] = {l->y, l->dy, l->argmax};
+        clcnn_tensor *ts[] = {l->y, l->dy, l->argmax, l->scratch[0], l->scratch[1]};
         for (size_t j = 0; j < sizeof ts / sizeof ts[0]; j++)
             if (ts[j])
                 ts[j]->shape[0] = n;
@@ -355,7 +487,10 @@ static void release_layers(clcnn_net *net)
 {
     for (int i = 0; i < net->layer_count; i++) {
         clcnn__layer *l = &net->layers[i];
-        clcnn_tensor *ts[] = {l->w, l->b, l->dw, l->db, l->y, l->dy, l->argmax};
+        clcnn_tensor *ts[] = {l->w,          l->b,           l->dw,          l->db,
+                              l->y,          l->dy,          l->argmax,      l->running_mean,
+                              l->running_var, l->save_mean,  l->save_invstd, l->scratch[0],
+                              l->scratch[1], l->fold_w,      l->fold_b};
         for (size_t j = 0; j < sizeof ts / sizeof ts[0]; j++)
             clcnn_tensor_destroy(ts[j]);
     }
@@ -394,8 +529,9 @@ void clcnn_net_destroy(clcnn_net *net)
     clcnn__net_exchange_release(net);
     if (net->layers)
         release_layers(net);
-    clcnn_tensor *ts[] = {net->params, net->grads, net->state, net->x,
-                          net->labels, net->loss, net->probs};
+    clcnn_tensor *ts[] = {net->params, net->grads,   net->state, net->stats,
+                          net->scratch, net->fold_params, net->x, net->labels,
+                          net->loss,   net->probs};
     for (size_t j = 0; j < sizeof ts / sizeof ts[0]; j++)
         clcnn_tensor_destroy(ts[j]);
     clcnn__free(net->layers);
@@ -403,21 +539,6 @@ void clcnn_net_destroy(clcnn_net *net)
     if (net->ctx)
         net->ctx->live_nets--;
     clcnn__free(net);
-}
-
-static char *canonical_spec(const clcnn__layer_desc *layers, int count)
-{
-    size_t cap = (size_t)count * 96 + 1, used = 0;
-    char *spec = clcnn__malloc(cap);
-    if (!spec)
-        return NULL;
-    spec[0] = '\0';
-    for (int i = 0; i < count; i++) {
-        char text[96];
-        clcnn__layer_text(&layers[i], text, sizeof text);
-        used += (size_t)snprintf(spec + used, cap - used, "%s%s", i ? " " : "", text);
-    }
-    return spec;
 }
 
 clcnn_status clcnn__net_plan(clcnn_context *ctx, const char *spec, int batch, int c, int h,
@@ -437,7 +558,7 @@ clcnn_status clcnn__net_plan(clcnn_context *ctx, const char *spec, int batch, in
         return st;
     clcnn_net *net = clcnn__calloc(1, sizeof *net);
     clcnn__layer *layers = clcnn__calloc((size_t)count, sizeof *layers);
-    char *canonical = canonical_spec(descs, count);
+    char *canonical = clcnn__spec_text(descs, count);
     if (!net || !layers || !canonical) {
         clcnn__free(net);
         clcnn__free(layers);
@@ -457,6 +578,8 @@ clcnn_status clcnn__net_plan(clcnn_context *ctx, const char *spec, int batch, in
     net->batch = net->active = batch;
     memcpy(net->in_shape, in, sizeof in);
     net->optim = (clcnn_optim_params){.kind = CLCNN_OPTIM_SGD, .lr = 0.01f};
+    net->training = 1;
+    net->fold_version = -1;
     st = plan(net);
     if (st != CLCNN_OK) {
         clcnn_net_destroy(net);
@@ -506,11 +629,33 @@ clcnn_status clcnn_net_create(clcnn_context *ctx, const char *spec, int batch, i
 
 /* ---- initialisation ---- */
 
-static int followed_by_relu(const clcnn_net *net, int i)
+/* Whether layer i's output goes through a ReLU next (a batch norm between
+ * them too): its weights are then drawn for a ReLU. */
+static int feeds_relu(clcnn_net *net, int i)
 {
-    return i + 1 < net->layer_count && net->layers[i + 1].d.kind == CLCNN__LAYER_ACT &&
-           (net->layers[i + 1].d.act == CLCNN_ACT_RELU ||
-            net->layers[i + 1].d.act == CLCNN_ACT_LEAKY_RELU);
+    clcnn__layer *next = sole_next(net, i);
+    if (next && next->d.kind == CLCNN__LAYER_BATCHNORM)
+        next = sole_next(net, i + 1);
+    return next && next->d.kind == CLCNN__LAYER_ACT &&
+           (next->d.act == CLCNN_ACT_RELU || next->d.act == CLCNN_ACT_LEAKY_RELU);
+}
+
+/* Running means 0 and variances 1, as a new PyTorch BatchNorm2d has. */
+static clcnn_status reset_stats(clcnn_net *net)
+{
+    if (!net->stats_count)
+        return CLCNN_OK;
+    float *host = clcnn__calloc(net->stats_count, sizeof *host);
+    if (!host)
+        return clcnn__fail(net->ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    for (int i = 0; i < net->layer_count; i++) {
+        const clcnn__layer *l = &net->layers[i];
+        for (size_t j = l->stats_count / 2; j < l->stats_count; j++)
+            host[l->stats_offset + j] = 1.0f;
+    }
+    clcnn_status st = clcnn_tensor_write(net->stats, host, net->stats_count);
+    clcnn__free(host);
+    return st;
 }
 
 clcnn_status clcnn_net_init(clcnn_net *net, unsigned long long seed)
@@ -524,25 +669,23 @@ clcnn_status clcnn_net_init(clcnn_net *net, unsigned long long seed)
     clcnn_rng_seed(&rng, seed);
     for (int i = 0; i < net->layer_count; i++) {
         const clcnn__layer *l = &net->layers[i];
-        if (!l->param_count)
-            continue;
-        int k = l->out_shape[1];
-        size_t wn = l->param_count - (size_t)k;
-        double fan_in = (double)wn / k;
-        double fan_out = l->d.kind == CLCNN__LAYER_CONV ? (double)k * l->d.r * l->d.s : k;
-        double limit = followed_by_relu(net, i) ? sqrt(6.0 / fan_in)
-                                                : sqrt(6.0 / (fan_in + fan_out));
-        for (size_t j = 0; j < wn; j++)
-            host[l->param_offset + j] = (float)((2.0 * clcnn_rng_uniform(&rng) - 1.0) * limit);
-        /* biases stay zero */
+        const clcnn__layer_type *type = clcnn__layer_type_of(l->d.kind);
+        if (l->param_count && type->init) {
+            float *w = host + l->param_offset;
+            type->init(l, feeds_relu(net, i), &rng, w, w + clcnn__shape_count(l->w_shape));
+        }
     }
     clcnn_status st = clcnn_tensor_write(net->params, host, net->param_count);
     clcnn__free(host);
+    if (st == CLCNN_OK)
+        st = reset_stats(net);
     if (st == CLCNN_OK)
         st = clcnn_tensor_fill(net->grads, 0.0f);
     if (st == CLCNN_OK)
         st = clcnn_tensor_fill(net->state, 0.0f);
     net->steps = 0;
+    net->seed = seed;
+    net->params_version++;
     return st;
 }
 
@@ -661,45 +804,99 @@ static clcnn_status check_batch(clcnn_net *net, const void *p, const char *name,
     return CLCNN_OK;
 }
 
-clcnn_status clcnn_net_forward(clcnn_net *net, const float *x, int n)
+/*
+ * Folds each batch norm that has a convolution as its only input into that
+ * convolution's weights for inference: per output channel k, with
+ * scale = gamma / sqrt(running_var + eps), w' = w * scale and
+ * b' = (b - running_mean) * scale + beta. The convolution then writes the
+ * batch norm's output in one pass. Computed on the host in double from the
+ * parameters and statistics, again only after they changed.
+ */
+static clcnn_status refold(clcnn_net *net)
 {
-    if (!net)
-        return CLCNN_ERR_INVALID_ARGUMENT;
+    float *params = clcnn__malloc(net->param_count * sizeof *params);
+    float *stats = clcnn__malloc(net->stats_count * sizeof *stats);
+    float *folded = clcnn__malloc((size_t)clcnn_tensor_count(net->fold_params) * sizeof *folded);
+    clcnn_status st = params && stats && folded
+                          ? CLCNN_OK
+                          : clcnn__fail(net->ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY,
+                                        "out of host memory");
+    if (st == CLCNN_OK)
+        st = clcnn_tensor_read(net->params, params, net->param_count);
+    if (st == CLCNN_OK)
+        st = clcnn_tensor_read(net->stats, stats, net->stats_count);
+    size_t o = 0;
+    for (int i = 0; i < net->layer_count && st == CLCNN_OK; i++) {
+        const clcnn__layer *l = &net->layers[i];
+        if (!l->folds_bn)
+            continue;
+        const clcnn__layer *bn = &net->layers[l->folds_bn - 1];
+        int k_count = l->w_shape[0];
+        size_t per_k = clcnn__shape_count(l->w_shape) / (size_t)k_count;
+        const float *w = params + l->param_offset, *b = w + per_k * (size_t)k_count;
+        const float *gamma = params + bn->param_offset, *beta = gamma + k_count;
+        const float *mean = stats + bn->stats_offset, *var = mean + k_count;
+        float *fw = folded + o, *fb = fw + per_k * (size_t)k_count;
+        for (int k = 0; k < k_count; k++) {
+            double scale = gamma[k] / sqrt((double)var[k] + bn->d.bn.eps);
+            for (size_t j = 0; j < per_k; j++)
+                fw[(size_t)k * per_k + j] = (float)(w[(size_t)k * per_k + j] * scale);
+            fb[k] = (float)((b[k] - (double)mean[k]) * scale + beta[k]);
+        }
+        o += l->param_count;
+    }
+    if (st == CLCNN_OK)
+        st = clcnn_tensor_write(net->fold_params, folded, o);
+    if (st == CLCNN_OK)
+        net->fold_version = net->params_version;
+    clcnn__free(params);
+    clcnn__free(stats);
+    clcnn__free(folded);
+    return st;
+}
+
+static clcnn_status forward(clcnn_net *net, const float *x, int n, int training)
+{
     clcnn_status st = check_batch(net, x, "x", n);
     if (st != CLCNN_OK)
         return st;
     set_active(net, n);
-    st = write_staged(net, net->x, x, clcnn_tensor_count(net->x), net->stage_x,
-                      net->stage_x_done, &net->stage_x_next);
+    net->pass_training = training;
+    net->folded = !training && net->fold_params && !net->fold_off;
+    if (net->folded && net->fold_version != net->params_version)
+        st = refold(net);
+    if (st == CLCNN_OK)
+        st = write_staged(net, net->x, x, clcnn_tensor_count(net->x), net->stage_x,
+                          net->stage_x_done, &net->stage_x_next);
     traced(net, -1, "input write");
-    clcnn_context *ctx = net->ctx;
-    const clcnn_tensor *in = net->x;
     int last = logits_layer(net);
     for (int i = 0; i <= last && st == CLCNN_OK; i++) {
         clcnn__layer *l = &net->layers[i];
-        switch (l->d.kind) {
-        case CLCNN__LAYER_CONV:
-            st = clcnn__conv2d_forward_act(ctx, in, l->w, l->b, l->y, &l->d.conv,
-                                           l->relu_out);
-            break;
-        case CLCNN__LAYER_ACT:
-            if (!l->fused_fwd)
-                st = clcnn_act_forward(ctx, l->d.act, l->d.alpha, in, l->y);
-            break;
-        case CLCNN__LAYER_POOL:
-            st = clcnn__pool_forward_act(ctx, in, l->y, l->argmax, &l->d.pool, l->relu_in);
-            break;
-        case CLCNN__LAYER_DENSE:
-            st = clcnn__dense_forward_act(ctx, in, l->w, l->b, l->y, l->relu_out);
-            break;
-        case CLCNN__LAYER_FLATTEN:
-        case CLCNN__LAYER_SOFTMAX:
-            break;
-        }
+        const clcnn_tensor *x2 = l->d.input2 >= -1 ? output_of(net, l->d.input2) : NULL;
+        st = clcnn__layer_type_of(l->d.kind)->forward(net, l, output_of(net, l->d.input), x2);
         traced(net, i, "fwd");
-        in = l->y;
     }
+    if (training && net->stats_count && !net->preparing)
+        net->params_version++; /* the running statistics moved */
     return st;
+}
+
+clcnn_status clcnn_net_forward(clcnn_net *net, const float *x, int n)
+{
+    return net ? forward(net, x, n, net->training) : CLCNN_ERR_INVALID_ARGUMENT;
+}
+
+clcnn_status clcnn_net_set_training(clcnn_net *net, int training)
+{
+    if (!net)
+        return CLCNN_ERR_INVALID_ARGUMENT;
+    net->training = training != 0;
+    return CLCNN_OK;
+}
+
+int clcnn_net_training(const clcnn_net *net)
+{
+    return net ? net->training : 0;
 }
 
 clcnn_status clcnn_net_backward(clcnn_net *net, const float *labels)
@@ -709,6 +906,11 @@ clcnn_status clcnn_net_backward(clcnn_net *net, const float *labels)
     clcnn_status st = check_batch(net, labels, "labels", net->active);
     if (st != CLCNN_OK)
         return st;
+    if (!net->pass_training && net->has_modes)
+        return clcnn__fail(net->ctx, CLCNN_ERR_INVALID_ARGUMENT,
+                           "the last forward pass ran in inference mode, which has no backward "
+                           "pass for batch norm and dropout: train with "
+                           "clcnn_net_set_training(net, 1)");
     int classes = clcnn_net_classes(net);
     for (int i = 0; i < net->active; i++)
         if (!(labels[i] >= 0 && labels[i] < (float)classes && labels[i] == floorf(labels[i])))
@@ -726,36 +928,20 @@ clcnn_status clcnn_net_backward(clcnn_net *net, const float *labels)
     traced(net, -1, "labels + loss");
     for (int i = last; i >= 0 && st == CLCNN_OK; i--) {
         clcnn__layer *l = &net->layers[i];
-        const clcnn_tensor *in = i ? net->layers[i - 1].y : net->x;
-        clcnn_tensor *dx = i ? net->layers[i - 1].dy : NULL; /* no gradient for the input */
-        switch (l->d.kind) {
-        case CLCNN__LAYER_CONV:
-            st = clcnn_conv2d_backward_filter(ctx, in, l->dy, l->dw, l->db, &l->d.conv);
-            traced(net, i, "bwd filter");
-            if (st == CLCNN_OK && dx)
-                st = clcnn_conv2d_backward_data(ctx, l->dy, l->w, dx, &l->d.conv);
-            break;
-        case CLCNN__LAYER_DENSE:
-            st = clcnn_dense_backward_filter(ctx, in, l->dy, l->dw, l->db);
-            traced(net, i, "bwd filter");
-            if (st == CLCNN_OK && dx)
-                st = clcnn__dense_backward_data_act(ctx, l->dy, l->w, in, dx, l->relu_dx);
-            break;
-        case CLCNN__LAYER_ACT:
-            /* a ReLU whose forward ran in the layer before it reads its
-             * derivative from its output there (in is that output) */
-            if (dx && !l->fused_bwd)
-                st = clcnn_act_backward(ctx, l->d.act, l->d.alpha, in, l->y, l->dy, dx);
-            break;
-        case CLCNN__LAYER_POOL:
-            if (dx)
-                st = clcnn__pool_backward_act(ctx, l->dy, l->argmax, l->y, dx, &l->d.pool,
-                                              l->relu_dx);
-            break;
-        case CLCNN__LAYER_FLATTEN: /* its dy is a view of dx */
-        case CLCNN__LAYER_SOFTMAX:
-            break;
-        }
+        int inputs[2] = {l->d.input, l->d.input2};
+        clcnn_tensor *dx[2] = {NULL, NULL};
+        /* a joining path's gradient goes to scratch and is added below; the
+         * network input needs none (but a batch norm a place for it) */
+        for (int j = 0; j < 2; j++)
+            dx[j] = l->scratch[j] ? l->scratch[j]
+                  : inputs[j] >= 0 ? net->layers[inputs[j]].dy
+                                   : NULL;
+        const clcnn_tensor *x2 = inputs[1] >= -1 ? output_of(net, inputs[1]) : NULL;
+        st = clcnn__layer_type_of(l->d.kind)
+                 ->backward(net, l, output_of(net, inputs[0]), x2, dx[0], dx[1]);
+        for (int j = 0; j < 2 && st == CLCNN_OK; j++)
+            if (l->accumulate[j])
+                st = clcnn_axpy(ctx, 1.0f, l->scratch[j], net->layers[inputs[j]].dy);
         traced(net, i, "bwd data");
     }
     return st;
@@ -785,6 +971,7 @@ clcnn_status clcnn_net_step(clcnn_net *net, float lr)
     traced(net, -1, "optimiser");
     if (st == CLCNN_OK) {
         net->steps++;
+        net->params_version++;
         net->backward_images = 0;
     }
     return st;
@@ -793,7 +980,9 @@ clcnn_status clcnn_net_step(clcnn_net *net, float lr)
 clcnn_status clcnn_net_train_batch(clcnn_net *net, const float *x, const float *labels, int n,
                                    float lr)
 {
-    clcnn_status st = clcnn_net_forward(net, x, n);
+    if (!net)
+        return CLCNN_ERR_INVALID_ARGUMENT;
+    clcnn_status st = forward(net, x, n, 1);
     if (st == CLCNN_OK)
         st = clcnn_net_backward(net, labels);
     if (st == CLCNN_OK)
@@ -809,10 +998,15 @@ clcnn_status clcnn_net_prepare(clcnn_net *net)
     float *zeros = clcnn__calloc(count + (size_t)net->batch, sizeof *zeros);
     if (!zeros)
         return clcnn__fail(net->ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-    /* a full batch, so that every kernel is chosen as for training */
-    clcnn_status st = clcnn_net_forward(net, zeros, net->batch);
+    /* a full batch, so that every kernel is chosen as for training, then
+     * the inference pass; the statistics stay as they were */
+    net->preparing = 1;
+    clcnn_status st = forward(net, zeros, net->batch, 1);
     if (st == CLCNN_OK)
         st = clcnn_net_backward(net, zeros + count);
+    if (st == CLCNN_OK && net->has_modes)
+        st = forward(net, zeros, net->batch, 0);
+    net->preparing = 0;
     if (st == CLCNN_OK)
         st = clcnn_softmax_forward(net->ctx, net->layers[logits_layer(net)].y, net->probs);
     if (st == CLCNN_OK)
@@ -845,7 +1039,7 @@ clcnn_status clcnn_net_predict(clcnn_net *net, const float *x, int n, float *pro
     if (!net || !probs)
         return clcnn__fail(net ? net->ctx : NULL, CLCNN_ERR_INVALID_ARGUMENT, "%s is NULL",
                            !net ? "net" : "probs");
-    clcnn_status st = clcnn_net_forward(net, x, n);
+    clcnn_status st = forward(net, x, n, 0);
     if (st == CLCNN_OK)
         st = clcnn_softmax_forward(net->ctx, net->layers[logits_layer(net)].y, net->probs);
     if (st == CLCNN_OK)

@@ -1,11 +1,14 @@
 /*
- * The text form of a sequential network: built-in model names, parsing of
- * "conv(6,5,pad=2) relu maxpool(2) ..." into layer records, and the canonical
- * text of each layer (used for model files and `clcnn info`).
+ * The text form of a network: built-in model names, and parsing of
+ * "conv(16,3,pad=1) bn relu @a conv(16,3,pad=1) bn add(@a) relu ..." into
+ * layer records with their inputs resolved, and back into canonical text
+ * (what model files store and `clcnn info` shows). Each token's own
+ * arguments are read by its layer kind (layers.c).
  */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,19 +23,28 @@ static const struct {
                "relu dense(84) relu dense(10)"},
     {"convnet", "conv(32,3) relu maxpool(2) conv(64,3) relu maxpool(2) conv(128,3) relu "
                 "flatten dense(10) softmax"},
+    /* three stages of residual blocks, the later two halving the image with
+     * a strided convolution and a 1x1 projection on the shortcut */
+    {"resnet", "conv(16,3,pad=1) bn relu @s1 "
+               "conv(16,3,pad=1) bn relu conv(16,3,pad=1) bn add(@s1) relu @s2 "
+               "conv(32,3,pad=1,stride=2) bn relu conv(32,3,pad=1) bn @m2 "
+               "from(@s2) conv(32,1,stride=2) bn add(@m2) relu @s3 "
+               "conv(64,3,pad=1,stride=2) bn relu conv(64,3,pad=1) bn @m3 "
+               "from(@s3) conv(64,1,stride=2) bn add(@m3) relu "
+               "global_avgpool dense(10)"},
+    /* depthwise-separable blocks: a 3x3 per channel, then a 1x1 across them */
+    {"mobilenet", "conv(16,3,pad=1) bn relu "
+                  "conv(16,3,pad=1,groups=16) bn relu conv(32,1) bn relu "
+                  "conv(32,3,pad=1,stride=2,groups=32) bn relu conv(64,1) bn relu "
+                  "conv(64,3,pad=1,groups=64) bn relu conv(64,1) bn relu "
+                  "conv(64,3,pad=1,stride=2,groups=64) bn relu conv(128,1) bn relu "
+                  "global_avgpool dropout(0.2) dense(10)"},
 };
 
-#define MAX_ARGS 8
+#define MAX_ARGS CLCNN__TOKEN_ARGS
+typedef clcnn__token token;
 
-/* One token "name(a,b,key=value)" split into its parts. */
-typedef struct token {
-    char name[32];
-    int argc;
-    char keys[MAX_ARGS][16]; /* "" for positional arguments */
-    char values[MAX_ARGS][32];
-} token;
-
-static int parse_int(const char *s, int *out)
+int clcnn__spec_int(const char *s, int *out)
 {
     char *end;
     errno = 0;
@@ -43,7 +55,7 @@ static int parse_int(const char *s, int *out)
     return 1;
 }
 
-static int parse_float(const char *s, float *out)
+int clcnn__spec_float(const char *s, float *out)
 {
     char *end;
     errno = 0;
@@ -102,118 +114,61 @@ static int split_token(clcnn_context *ctx, const char *text, size_t len, token *
     return 1;
 }
 
-/* Positional arguments first, then key=value ones; returns 0 on a bad one. */
-static int conv_args(const token *t, clcnn__layer_desc *d)
+/* A name after '@': letters, digits and '_', starting with a letter. */
+static int valid_name(const char *s, size_t len)
 {
-    int positional = 0, stride = 1, dilation = 1, pad = 0;
-    for (int i = 0; i < t->argc; i++) {
-        const char *k = t->keys[i], *v = t->values[i];
-        if (!*k) {
-            int *slots[3] = {&d->k, &d->r, &d->s};
-            int *slot = positional < 3 ? slots[positional] : NULL;
-            if (!slot || !parse_int(v, slot) || *slot < 1)
-                return 0;
-            positional++;
-        } else if (strcmp(k, "pad") == 0) {
-            if (strcmp(v, "same") == 0)
-                d->same_padding = 1;
-            else if (!parse_int(v, &pad))
-                return 0;
-        } else if (strcmp(k, "stride") == 0) {
-            if (!parse_int(v, &stride) || stride < 1)
-                return 0;
-        } else if (strcmp(k, "dilation") == 0) {
-            if (!parse_int(v, &dilation) || dilation < 1)
-                return 0;
-        } else {
-            return 0;
-        }
-    }
-    if (positional < 2)
+    if (len < 2 || len >= CLCNN__NAME_MAX || s[0] != '@' || !isalpha((unsigned char)s[1]))
         return 0;
-    if (positional == 2)
-        d->s = d->r;
-    if (d->same_padding) {
-        /* "same" for stride 1: the extra pixel of an even extent goes at the end */
-        int eh = (d->r - 1) * dilation, ew = (d->s - 1) * dilation;
-        d->conv.pad_top = eh / 2;
-        d->conv.pad_bottom = eh - eh / 2;
-        d->conv.pad_left = ew / 2;
-        d->conv.pad_right = ew - ew / 2;
-    } else {
-        d->conv.pad_top = d->conv.pad_bottom = d->conv.pad_left = d->conv.pad_right = pad;
-    }
-    d->conv.stride_h = d->conv.stride_w = stride;
-    d->conv.dilation_h = d->conv.dilation_w = dilation;
+    for (size_t i = 2; i < len; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+            return 0;
     return 1;
 }
 
-static int parse_layer(const token *t, clcnn__layer_desc *d)
+/* The layer whose output is called name ("@a"): its index, -1 for
+ * "@input" (the network input), or -2 when no layer before count has it. */
+static int find_name(const clcnn__layer_desc *layers, int count, const char *name)
 {
-    memset(d, 0, sizeof *d);
-    const char *n = t->name;
-    if (strcmp(n, "conv") == 0) {
-        d->kind = CLCNN__LAYER_CONV;
-        return conv_args(t, d);
-    }
-    if (strcmp(n, "maxpool") == 0 || strcmp(n, "avgpool") == 0) {
-        d->kind = CLCNN__LAYER_POOL;
-        d->pool.mode = n[0] == 'm' ? CLCNN_POOL_MAX : CLCNN_POOL_AVG_EXCLUDE_PAD;
-        int window = 0, stride = 0, positional = 0, pad = 0, include_pad = 0;
-        for (int i = 0; i < t->argc; i++) {
-            const char *k = t->keys[i], *v = t->values[i];
-            int *slot = !*k && positional == 0 ? &window
-                      : !*k && positional == 1 ? &stride
-                      : strcmp(k, "pad") == 0 ? &pad
-                      : strcmp(k, "include_pad") == 0 && d->pool.mode != CLCNN_POOL_MAX
-                          ? &include_pad
-                          : NULL;
-            positional += !*k;
-            if (!slot || !parse_int(v, slot) || (slot != &pad && slot != &include_pad && *slot < 1) ||
-                (slot == &include_pad && *slot > 1))
-                return 0;
+    if (strcmp(name, "@input") == 0)
+        return -1;
+    for (int i = 0; i < count; i++)
+        if (strcmp(layers[i].name, name) == 0)
+            return i;
+    return -2;
+}
+
+static clcnn_status spec_error(clcnn_context *ctx, clcnn__layer_desc *out, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static clcnn_status spec_error(clcnn_context *ctx, clcnn__layer_desc *out, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    clcnn__free(out);
+    return clcnn__fail(ctx, CLCNN_ERR_FORMAT, "spec: %s", msg);
+}
+
+/* Every layer's output must be read by a later layer (the last one's by
+ * the loss): a dead branch is a mistake in the spec, not a network. */
+static clcnn_status check_reads(clcnn_context *ctx, clcnn__layer_desc *out, int n)
+{
+    for (int i = 0; i + 1 < n; i++) {
+        int read = 0;
+        for (int j = i + 1; j < n && !read; j++)
+            read = out[j].input == i || out[j].input2 == i;
+        if (!read) {
+            char text[96];
+            clcnn__layer_text(&out[i], text, sizeof text);
+            return spec_error(ctx, out,
+                              "the output of layer %d %s is read by no later layer (only the "
+                              "last layer's goes to the loss)",
+                              i + 1, text);
         }
-        if (window < 1)
-            return 0;
-        d->pool.window_h = d->pool.window_w = window;
-        d->pool.stride_h = d->pool.stride_w = stride ? stride : window;
-        /* padding, as in ONNX and PyTorch: the average counts it or not */
-        d->pool.pad_top = d->pool.pad_bottom = d->pool.pad_left = d->pool.pad_right = pad;
-        if (include_pad && pad) /* without padding the two averages are one */
-            d->pool.mode = CLCNN_POOL_AVG_INCLUDE_PAD;
-        return 1;
     }
-    if (strcmp(n, "dense") == 0) {
-        d->kind = CLCNN__LAYER_DENSE;
-        return t->argc == 1 && !t->keys[0][0] && parse_int(t->values[0], &d->k) && d->k >= 1;
-    }
-    if (strcmp(n, "leaky_relu") == 0) {
-        d->kind = CLCNN__LAYER_ACT;
-        d->act = CLCNN_ACT_LEAKY_RELU;
-        d->alpha = 0.01f;
-        if (t->argc > 1 ||
-            (t->argc == 1 && (t->keys[0][0] || !parse_float(t->values[0], &d->alpha))))
-            return 0;
-        return 1;
-    }
-    static const struct {
-        const char *name;
-        clcnn__layer_kind kind;
-        clcnn_activation act;
-    } plain[] = {
-        {"relu", CLCNN__LAYER_ACT, CLCNN_ACT_RELU},
-        {"tanh", CLCNN__LAYER_ACT, CLCNN_ACT_TANH},
-        {"sigmoid", CLCNN__LAYER_ACT, CLCNN_ACT_SIGMOID},
-        {"flatten", CLCNN__LAYER_FLATTEN, CLCNN_ACT_RELU},
-        {"softmax", CLCNN__LAYER_SOFTMAX, CLCNN_ACT_RELU},
-    };
-    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
-        if (strcmp(n, plain[i].name) == 0) {
-            d->kind = plain[i].kind;
-            d->act = plain[i].act;
-            return t->argc == 0;
-        }
-    return 0;
+    return CLCNN_OK;
 }
 
 clcnn_status clcnn__spec_parse(clcnn_context *ctx, const char *spec, clcnn__layer_desc **layers,
@@ -235,6 +190,7 @@ clcnn_status clcnn__spec_parse(clcnn_context *ctx, const char *spec, clcnn__laye
     if (!out)
         return clcnn__fail(ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     int n = 0;
+    int from = -3; /* the input a from(@x) gave the next layer, or -3 */
     const char *p = spec;
     while (*p) {
         while (isspace((unsigned char)*p))
@@ -247,87 +203,94 @@ clcnn_status clcnn__spec_parse(clcnn_context *ctx, const char *spec, clcnn__laye
             depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
             p++;
         }
+        int len = (int)(p - start);
+        if (*start == '@') { /* names the output of the layer before it */
+            if (!valid_name(start, (size_t)len))
+                return spec_error(ctx, out, "bad name \"%.*s\" (a name is @ and up to %d "
+                                  "letters, digits or _, starting with a letter)",
+                                  len, start, CLCNN__NAME_MAX - 3);
+            if (n == 0 || from != -3)
+                return spec_error(ctx, out, "\"%.*s\" must follow a layer, whose output it "
+                                  "names (the network input is @input)", len, start);
+            char name[CLCNN__NAME_MAX];
+            snprintf(name, sizeof name, "%.*s", len, start);
+            if (find_name(out, n, name) != -2)
+                return spec_error(ctx, out, "%s names two outputs", name);
+            if (out[n - 1].name[0])
+                return spec_error(ctx, out, "layer %d is named twice (%s and %s)", n,
+                                  out[n - 1].name, name);
+            memcpy(out[n - 1].name, name, sizeof name);
+            continue;
+        }
         token t;
-        if (!split_token(ctx, start, (size_t)(p - start), &t)) {
+        if (!split_token(ctx, start, (size_t)len, &t)) {
             clcnn__free(out);
             return CLCNN_ERR_FORMAT;
         }
-        if ((size_t)n == cap || !parse_layer(&t, &out[n])) {
-            clcnn__free(out);
-            return clcnn__fail(ctx, CLCNN_ERR_FORMAT,
-                               "spec: cannot read layer \"%.*s\" (expected conv(K,R[,S][,pad=P|"
-                               "same][,stride=T][,dilation=D]), relu, leaky_relu(A), tanh, "
-                               "sigmoid, maxpool(W[,T][,pad=P]), avgpool(W[,T][,pad=P][,include_pad=1]), "
-                               "flatten, dense(K) or "
-                               "softmax)",
-                               (int)(p - start), start);
+        if (strcmp(t.name, "from") == 0) { /* the next layer reads @x */
+            if (t.argc != 1 || t.keys[0][0] || !valid_name(t.values[0], strlen(t.values[0])))
+                return spec_error(ctx, out, "bad \"%.*s\" (expected from(@name))", len, start);
+            if (from != -3)
+                return spec_error(ctx, out, "\"%.*s\" follows another from(...)", len, start);
+            from = find_name(out, n, t.values[0]);
+            if (from == -2)
+                return spec_error(ctx, out, "\"%.*s\" (before layer %d) names no earlier "
+                                  "output (a layer reads only outputs before it, so a network "
+                                  "has no cycles)", len, start, n + 1);
+            continue;
         }
-        if (n > 0 && out[n - 1].kind == CLCNN__LAYER_SOFTMAX) {
-            clcnn__free(out);
-            return clcnn__fail(ctx, CLCNN_ERR_FORMAT, "spec: softmax must be the last layer");
+        const clcnn__layer_type *type = clcnn__layer_type_named(t.name);
+        clcnn__layer_desc *d = &out[n];
+        memset(d, 0, sizeof *d);
+        if (type)
+            d->kind = type->kind;
+        if ((size_t)n == cap || !type || !type->parse(&t, d))
+            return spec_error(ctx, out, "cannot read layer %d \"%.*s\" (expected %s)", n + 1,
+                              len, start, clcnn__layer_names());
+        d->input = from != -3 ? from : n - 1;
+        d->input2 = -2;
+        from = -3;
+        if (d->ref[0]) {
+            d->input2 = find_name(out, n, d->ref);
+            if (d->input2 == -2)
+                return spec_error(ctx, out, "layer %d \"%.*s\" reads %s, which no earlier "
+                                  "layer names (a layer reads only outputs before it, so a "
+                                  "network has no cycles)", n + 1, len, start, d->ref);
         }
+        if (n > 0 && out[n - 1].kind == CLCNN__LAYER_SOFTMAX)
+            return spec_error(ctx, out, "softmax must be the last layer");
         n++;
     }
-    if (n == 0) {
-        clcnn__free(out);
-        return clcnn__fail(ctx, CLCNN_ERR_FORMAT, "spec: no layers");
-    }
+    if (from != -3)
+        return spec_error(ctx, out, "from(...) at the end of the spec is read by no layer");
+    if (n == 0)
+        return spec_error(ctx, out, "no layers");
+    clcnn_status st = check_reads(ctx, out, n);
+    if (st != CLCNN_OK)
+        return st;
     *layers = out;
     *count = n;
     return CLCNN_OK;
 }
 
-void clcnn__layer_text(const clcnn__layer_desc *d, char *buf, size_t size)
+char *clcnn__spec_text(const clcnn__layer_desc *layers, int count)
 {
-    switch (d->kind) {
-    case CLCNN__LAYER_CONV: {
-        int used = d->r == d->s ? snprintf(buf, size, "conv(%d,%d", d->k, d->r)
-                                : snprintf(buf, size, "conv(%d,%d,%d", d->k, d->r, d->s);
-        char rest[64] = "";
-        size_t o = 0;
-        if (d->same_padding)
-            o += (size_t)snprintf(rest + o, sizeof rest - o, ",pad=same");
-        else if (d->conv.pad_top)
-            o += (size_t)snprintf(rest + o, sizeof rest - o, ",pad=%d", d->conv.pad_top);
-        if (d->conv.stride_h > 1)
-            o += (size_t)snprintf(rest + o, sizeof rest - o, ",stride=%d", d->conv.stride_h);
-        if (d->conv.dilation_h > 1)
-            snprintf(rest + o, sizeof rest - o, ",dilation=%d", d->conv.dilation_h);
-        if (used > 0 && (size_t)used < size)
-            snprintf(buf + used, size - (size_t)used, "%s)", rest);
-        break;
+    /* a token is at most 96 characters, a name and a from(...) 40 more */
+    size_t cap = (size_t)count * 160 + 1, used = 0;
+    char *spec = clcnn__malloc(cap);
+    if (!spec)
+        return NULL;
+    spec[0] = '\0';
+    for (int i = 0; i < count; i++) {
+        const clcnn__layer_desc *d = &layers[i];
+        char text[96];
+        clcnn__layer_text(d, text, sizeof text);
+        if (d->input != i - 1)
+            used += (size_t)snprintf(spec + used, cap - used, "%sfrom(%s)", i ? " " : "",
+                                     d->input < 0 ? "@input" : layers[d->input].name);
+        used += (size_t)snprintf(spec + used, cap - used, "%s%s", used ? " " : "", text);
+        if (d->name[0])
+            used += (size_t)snprintf(spec + used, cap - used, " %s", d->name);
     }
-    case CLCNN__LAYER_POOL: {
-        const char *name = d->pool.mode == CLCNN_POOL_MAX ? "maxpool" : "avgpool";
-        char rest[48] = "";
-        if (d->pool.pad_top)
-            snprintf(rest, sizeof rest, ",pad=%d%s", d->pool.pad_top,
-                     d->pool.mode == CLCNN_POOL_AVG_INCLUDE_PAD ? ",include_pad=1" : "");
-        if (d->pool.stride_h == d->pool.window_h)
-            snprintf(buf, size, "%s(%d%s)", name, d->pool.window_h, rest);
-        else
-            snprintf(buf, size, "%s(%d,%d%s)", name, d->pool.window_h, d->pool.stride_h, rest);
-        break;
-    }
-    case CLCNN__LAYER_DENSE:
-        snprintf(buf, size, "dense(%d)", d->k);
-        break;
-    case CLCNN__LAYER_ACT:
-        if (d->act == CLCNN_ACT_LEAKY_RELU) {
-            /* the shortest text that reads back as the same float */
-            snprintf(buf, size, "leaky_relu(%g)", (double)d->alpha);
-            if (strtof(buf + 11, NULL) != d->alpha)
-                snprintf(buf, size, "leaky_relu(%.9g)", (double)d->alpha);
-        } else
-            snprintf(buf, size, "%s",
-                     d->act == CLCNN_ACT_RELU ? "relu" : d->act == CLCNN_ACT_TANH ? "tanh"
-                                                                                 : "sigmoid");
-        break;
-    case CLCNN__LAYER_FLATTEN:
-        snprintf(buf, size, "flatten");
-        break;
-    case CLCNN__LAYER_SOFTMAX:
-        snprintf(buf, size, "softmax");
-        break;
-    }
+    return spec;
 }
