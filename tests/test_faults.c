@@ -619,6 +619,13 @@ START_TEST(test_batch_too_large)
          "dense(6)",
          5, 2, 12, 9},
         {"relu conv(3,3) leaky_relu(0.1) flatten dense(4)", 1, 1, 7, 7},
+        {"resnet", 3, 1, 28, 28},
+        {"mobilenet", 2, 1, 28, 28},
+        /* joins that accumulate, a batch norm on the input, a flatten of a
+         * shared output */
+        {"bn conv(4,3,pad=1) relu @a conv(4,3,pad=1) add(@a) @b from(@a) conv(4,1) add(@b) "
+         "flatten dense(3)",
+         2, 2, 6, 5},
     };
     for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
         clcnn_net *net = NULL;

@@ -148,6 +148,7 @@ static clcnn_status put_net(clcnn_net *net, writer *w, const char *path, uint32_
     put_u64(w, net->param_count);
     put_floats(w, host, net->param_count);
     clcnn__free(host);
+    host = NULL;
     if (st == CLCNN_OK && net->stats_count) {
         host = clcnn__malloc(net->stats_count * sizeof *host);
         if (!host)
@@ -157,7 +158,7 @@ static clcnn_status put_net(clcnn_net *net, writer *w, const char *path, uint32_
             st = refuse_nonfinite(net->ctx, path, "its batch norm statistics are not finite");
     }
     put_u64(w, net->stats_count);
-    if (net->stats_count)
+    if (host)
         put_floats(w, host, net->stats_count);
     clcnn__free(host);
     return st;
@@ -582,7 +583,8 @@ clcnn_status clcnn_net_load(clcnn_context *ctx, const char *path, int batch, clc
         st = clcnn_tensor_write(net->params, params, (size_t)count);
     if (st == CLCNN_OK && stats_count)
         st = clcnn_tensor_write(net->stats, stats, (size_t)stats_count);
-    net->params_version++;
+    if (st == CLCNN_OK)
+        net->params_version++;
     if (st == CLCNN_OK && (flags & FLAG_CHECKPOINT)) {
         st = load_training(net, &r, path, version, state);
         if (has_state)

@@ -212,7 +212,7 @@ clcnn_status clcnn__spec_parse(clcnn_context *ctx, const char *spec, clcnn__laye
             if (n == 0 || from != -3)
                 return spec_error(ctx, out, "\"%.*s\" must follow a layer, whose output it "
                                   "names (the network input is @input)", len, start);
-            char name[CLCNN__NAME_MAX];
+            char name[CLCNN__NAME_MAX] = "";
             snprintf(name, sizeof name, "%.*s", len, start);
             if (find_name(out, n, name) != -2)
                 return spec_error(ctx, out, "%s names two outputs", name);
