@@ -42,6 +42,25 @@ expect_exit() { # expect_exit STATUS WORD DESCRIPTION COMMAND...: status and a m
 
 require_device
 
+# the built-in graph models, as info shows them: joins and their inputs
+check "info of resnet" "$clcnn" info --model resnet &&
+    { grep -q "add(@s1) .* 8, 3 " "$tmp/out" && grep -q "total parameters: 308746" "$tmp/out"; } ||
+    { echo "FAIL: info --model resnet lacks its join or its parameter count" >&2;
+      failures=$((failures + 1)); }
+check "info of mobilenet" "$clcnn" info --model mobilenet &&
+    grep -q "conv(16,3,pad=1,groups=16)" "$tmp/out" ||
+    { echo "FAIL: info --model mobilenet lacks its depthwise layer" >&2;
+      failures=$((failures + 1)); }
+expect_exit 1 "no cycles" "a spec with a cycle" "$clcnn" info --model \
+    "conv(4,3,pad=1) add(@b) @b flatten dense(3)"
+expect_exit 1 "layer 3 add(@a)" "a join of mismatched shapes" "$clcnn" info --model \
+    "conv(4,3,pad=1) @a conv(5,3,pad=1) add(@a) flatten dense(3)"
+# a small residual network trains end to end and evaluates in inference mode
+check "train a graph" "$clcnn" train --model \
+    "conv(8,3,pad=1) bn relu @a conv(8,3,pad=1) bn add(@a) relu maxpool(2) dropout(0.1) flatten dense(10)" \
+    --data "$data" --train-limit 600 --batch 50 --epochs 1 --seed 3 --out "$tmp/graph.clcnn"
+check "eval a graph" "$clcnn" eval --model "$tmp/graph.clcnn" --data "$data" --json
+
 train=("$clcnn" train --model lenet5 --data "$data" --train-limit 600 --batch 50 --seed 3)
 
 # two epochs straight, and one epoch then a resumed second: identical files

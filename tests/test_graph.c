@@ -194,13 +194,13 @@ START_TEST(test_builtin_graphs)
 {
     clcnn_net *net = NULL;
     tu_ok(clcnn_net_create(tu_ctx(), "resnet", 2, 1, 28, 28, &net));
-    /* stem 16; block 16-16; block 32 (stride 2) with a 1x1 projection; the
-     * same at 64; dense 10 (conv: K*C*R*S + K, bn: 2K) */
-    size_t convs = (16 * 1 * 9 + 16) + 2 * (16 * 16 * 9 + 16) + (32 * 16 * 9 + 32) +
-                   (32 * 32 * 9 + 32) + (32 * 16 + 32) + (64 * 32 * 9 + 64) +
-                   (64 * 64 * 9 + 64) + (64 * 32 + 64);
-    size_t bns = 2 * (16 * 3 + 32 * 3 + 64 * 3);
-    ck_assert_uint_eq(clcnn_net_param_count(net), convs + bns + 64 * 10 + 10);
+    /* stem 32; block 32-32; block 64 (stride 2) with a 1x1 projection; the
+     * same at 128; dense 10 (conv: K*C*R*S + K, bn: 2K) */
+    size_t convs = (32 * 1 * 9 + 32) + 2 * (32 * 32 * 9 + 32) + (64 * 32 * 9 + 64) +
+                   (64 * 64 * 9 + 64) + (64 * 32 + 64) + (128 * 64 * 9 + 128) +
+                   (128 * 128 * 9 + 128) + (128 * 64 + 128);
+    size_t bns = 2 * (32 * 3 + 64 * 3 + 128 * 3);
+    ck_assert_uint_eq(clcnn_net_param_count(net), convs + bns + 128 * 10 + 10);
     int adds = 0, froms = 0;
     for (int i = 0; i < net->layer_count; i++) {
         adds += net->layers[i].d.kind == CLCNN__LAYER_ADD;

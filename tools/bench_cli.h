@@ -36,7 +36,7 @@ void clcnn__bench_text_device(FILE *out, const clcnn_device_info *info);
 /*
  * `clcnn bench --model`: the set-up time of a network (context, build, every
  * kernel built or loaded) and of its first training step, then training and
- * inference images/s of model (lenet5, convnet or a spec) on random 1x28x28
+ * inference images/s of model (lenet5, convnet, resnet, mobilenet or a spec) on random 1x28x28
  * images at batch: `repeat` timed rounds of about 0.2 s each after `warmup`
  * (at least 2) untimed steps. Returns an exit status.
  */

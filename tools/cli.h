@@ -26,7 +26,7 @@ enum {
  * table and answers --help for every command from it.
  */
 #define CLCNN__COMMANDS(X)                                                                     \
-    X(train, "train a network (lenet5, convnet or a spec) on IDX data such as MNIST")        \
+    X(train, "train a network (lenet5, convnet, resnet, mobilenet or a spec) on IDX data such as MNIST")        \
     X(eval, "accuracy and confusion matrix of a saved model on a data set")                   \
     X(predict, "classify PNG/PGM images with a saved model")                                  \
     X(info, "layers, shapes and parameter counts of a saved model")                           \

@@ -19,7 +19,7 @@
 const char clcnn__usage_bench[] =
     "Usage: clcnn bench [--suite NAMES] [--layer NAMES] [--pass PASSES] [options]\n"
     "       clcnn bench --peak [--json]\n"
-    "       clcnn bench --model lenet5|convnet|SPEC [--batch B] [--json]\n"
+    "       clcnn bench --model lenet5|convnet|resnet|mobilenet|SPEC [--batch B] [--json]\n"
     "\n"
     "Times convolution layers forward (fwd), backward to the input (bwd-data) and\n"
     "backward to the filters and bias (bwd-filter) through the library's public\n"

@@ -732,6 +732,9 @@ clcnn_status clcnn_net_layer(const clcnn_net *net, int index, clcnn_layer_info *
     memcpy(info->out_shape, l->out_shape, sizeof info->out_shape);
     info->out_shape[0] = net->batch;
     info->param_count = l->param_count;
+    info->input = l->d.input;
+    info->input2 = l->d.input2;
+    snprintf(info->name, sizeof info->name, "%s", l->d.name);
     return CLCNN_OK;
 }
 

@@ -25,12 +25,12 @@ static const struct {
                 "flatten dense(10) softmax"},
     /* three stages of residual blocks, the later two halving the image with
      * a strided convolution and a 1x1 projection on the shortcut */
-    {"resnet", "conv(16,3,pad=1) bn relu @s1 "
-               "conv(16,3,pad=1) bn relu conv(16,3,pad=1) bn add(@s1) relu @s2 "
-               "conv(32,3,pad=1,stride=2) bn relu conv(32,3,pad=1) bn @m2 "
-               "from(@s2) conv(32,1,stride=2) bn add(@m2) relu @s3 "
-               "conv(64,3,pad=1,stride=2) bn relu conv(64,3,pad=1) bn @m3 "
-               "from(@s3) conv(64,1,stride=2) bn add(@m3) relu "
+    {"resnet", "conv(32,3,pad=1) bn relu @s1 "
+               "conv(32,3,pad=1) bn relu conv(32,3,pad=1) bn add(@s1) relu @s2 "
+               "conv(64,3,pad=1,stride=2) bn relu conv(64,3,pad=1) bn @m2 "
+               "from(@s2) conv(64,1,stride=2) bn add(@m2) relu @s3 "
+               "conv(128,3,pad=1,stride=2) bn relu conv(128,3,pad=1) bn @m3 "
+               "from(@s3) conv(128,1,stride=2) bn add(@m3) relu "
                "global_avgpool dense(10)"},
     /* depthwise-separable blocks: a 3x3 per channel, then a 1x1 across them */
     {"mobilenet", "conv(16,3,pad=1) bn relu "
