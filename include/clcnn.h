@@ -795,7 +795,11 @@ CLCNN_API size_t clcnn_net_param_count(const clcnn_net *net);
 typedef struct clcnn_layer_info {
     char text[96];      /* the layer in spec form, e.g. "conv(6,5,pad=2)" */
     int out_shape[4];   /* output shape at the network's batch size */
-    size_t param_count; /* weights + biases */
+    size_t param_count; /* weights + biases (batch norm: gamma + beta) */
+    /* the layers (0-based) whose outputs it reads: -1 is the network input;
+     * input2, a join's second operand, is -2 for layers with one input */
+    int input, input2;
+    char name[16]; /* its output's @name in the spec, or "" */
 } clcnn_layer_info;
 
 CLCNN_API int clcnn_net_layer_count(const clcnn_net *net);
