@@ -7,8 +7,10 @@ batches); each is timed by one `clcnn bench` process and then in PyTorch in
 this process, the order switching from case to case, so that a machine busy
 with other work slows both sides alike. PyTorch gets as many threads as the
 OpenCL device has compute units (PoCL runs one thread per core). The whole
-networks (`clcnn bench --model`) are compared the same way: LeNet-5 and the
-Keras convnet, training with Adam and inference, in images/s.
+networks (`clcnn bench --model`) are compared the same way: LeNet-5, the
+Keras convnet, resnet and mobilenet, each built in PyTorch from the spec
+`clcnn info` prints (the same layers and graph), training with Adam (batch
+statistics, dropout) and inference (running statistics), in images/s.
 
 Needs Debian's PyTorch and OpenBLAS (run with /usr/bin/python3, not a
 virtual environment's interpreter):
@@ -31,11 +33,14 @@ import argparse
 import importlib.util
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PASSES = ("fwd", "bwd-data", "bwd-filter")
@@ -122,37 +127,138 @@ def time_runs(fn, warmup, repeat):
 
 # ---- PyTorch: whole networks ----
 
-def torch_model(torch, name):
+def clcnn_spec(clcnn, name):
+    """The canonical spec text of a built-in model, as `clcnn info` prints it."""
+    proc = subprocess.run([clcnn, "info", "--model", name], capture_output=True, text=True)
+    for line in proc.stdout.splitlines():
+        if line.startswith("spec:"):
+            return line[len("spec:"):].strip()
+    fail("clcnn info --model %s printed no spec (exit %d):\n%s" % (
+        name, proc.returncode, proc.stderr.strip()))
+
+
+def spec_layers(spec):
+    """A spec's layers as (name, positional arguments, keyword arguments)."""
+    for token in spec.split():
+        m = re.fullmatch(r"([@a-z_0-9]+)(?:\((.*)\))?", token)
+        if not m:
+            fail("cannot read spec token %r" % token)
+        args, kw = [], {}
+        for a in (m.group(2) or "").split(",") if m.group(2) else []:
+            if "=" in a:
+                key, value = a.split("=", 1)
+                kw[key] = value
+            else:
+                args.append(a)
+        yield m.group(1), args, kw
+
+
+def torch_model(torch, spec, channels=1):
+    """The network of a clcnn spec in PyTorch, layer for layer: the same
+    graph (@name, from(@x), add(@x)), PyTorch's BatchNorm2d and Dropout with
+    the same settings. A final softmax is left to the loss, as in clcnn."""
     nn = torch.nn
-    if name == "lenet5":
-        return nn.Sequential(
-            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-            nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
-    if name == "convnet":
-        return nn.Sequential(
-            nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(64, 128, 3), nn.ReLU(), nn.Flatten(), nn.Linear(1152, 10))
-    fail("--models: PyTorch has no copy of model %r (lenet5 or convnet)" % name, 2)
+    warnings.filterwarnings("ignore", message="Lazy modules")  # nn.LazyLinear's notice
+
+    class Graph(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.steps = []       # (kind, module index or name)
+            self.mods = nn.ModuleList()
+            shapes = {"input": channels}
+            c = channels
+            for name, a, kw in spec_layers(spec):
+                mod = None
+                if name.startswith("@"):
+                    self.steps.append(("name", name[1:]))
+                    shapes[name[1:]] = c
+                    continue
+                if name == "from":
+                    self.steps.append(("from", a[0][1:]))
+                    c = shapes[a[0][1:]]
+                    continue
+                if name == "add":
+                    self.steps.append(("add", a[0][1:]))
+                    continue
+                if name == "conv":
+                    k, r = int(a[0]), int(a[1])
+                    s = int(a[2]) if len(a) > 2 else r
+                    pad = kw.get("pad", "0")
+                    mod = nn.Conv2d(c, k, (r, s), stride=int(kw.get("stride", 1)),
+                                    padding="same" if pad == "same" else int(pad),
+                                    dilation=int(kw.get("dilation", 1)),
+                                    groups=int(kw.get("groups", 1)))
+                    c = k
+                elif name == "bn":
+                    mod = nn.BatchNorm2d(c, eps=float(kw.get("eps", 1e-5)),
+                                         momentum=float(kw.get("momentum", 0.1)))
+                elif name == "relu":
+                    mod = nn.ReLU()
+                elif name == "leaky_relu":
+                    mod = nn.LeakyReLU(float(a[0]) if a else 0.01)
+                elif name == "tanh":
+                    mod = nn.Tanh()
+                elif name == "sigmoid":
+                    mod = nn.Sigmoid()
+                elif name in ("maxpool", "avgpool"):
+                    w = int(a[0])
+                    t = int(a[1]) if len(a) > 1 else w
+                    pad = int(kw.get("pad", 0))
+                    mod = (nn.MaxPool2d(w, t, pad) if name == "maxpool" else
+                           nn.AvgPool2d(w, t, pad,
+                                        count_include_pad=kw.get("include_pad") == "1"))
+                elif name == "global_avgpool":
+                    mod = nn.AdaptiveAvgPool2d(1)
+                elif name == "flatten":
+                    mod = nn.Flatten()
+                elif name == "dense":
+                    mod = nn.Sequential(nn.Flatten(), nn.LazyLinear(int(a[0])))
+                    c = int(a[0])
+                elif name == "dropout":
+                    mod = nn.Dropout(float(a[0]))
+                elif name == "softmax":
+                    continue
+                else:
+                    fail("PyTorch has no copy of spec layer %r" % name)
+                self.steps.append(("module", len(self.mods)))
+                self.mods.append(mod)
+
+        def forward(self, x):
+            named = {"input": x}
+            for kind, what in self.steps:
+                if kind == "module":
+                    x = self.mods[what](x)
+                elif kind == "name":
+                    named[what] = x
+                elif kind == "from":
+                    x = named[what]
+                else:
+                    x = x + named[what]
+            return x
+
+    return Graph()
 
 
-def torch_model_rates(torch, name, batch, warmup, repeat):
+def torch_model_rates(torch, spec, batch, warmup, repeat):
     """Training and inference images/s: median of `repeat` rounds of about
     ROUND_S seconds, after warm-up steps, as `clcnn bench --model` times."""
     torch.manual_seed(1)
-    model = torch_model(torch, name)
+    model = torch_model(torch, spec)
+    x = torch.rand(batch, 1, 28, 28) * 3 - 0.5
+    with torch.no_grad():
+        model(x)  # gives the dense layers their input sizes
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     loss_fn = torch.nn.CrossEntropyLoss()
-    x = torch.rand(batch, 1, 28, 28) * 3 - 0.5
     labels = torch.arange(batch) % 10
 
-    def train():
+    def train():  # batch statistics and dropout, as clcnn's training
+        model.train()
         opt.zero_grad(set_to_none=True)
         loss_fn(model(x), labels).backward()
         opt.step()
 
-    def infer():
+    def infer():  # running statistics, no dropout
+        model.eval()
         with torch.no_grad():
             return model(x).softmax(1)
 
@@ -189,10 +295,14 @@ def main():
     ap.add_argument("--batch", type=int, help="batch of every layer (default: clcnn's)")
     ap.add_argument("--repeat", type=int, default=5, help="timed runs per pass (default 5)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed runs first (default 1)")
-    ap.add_argument("--models", default="lenet5,convnet",
-                    help="whole networks to compare ('' for none; default lenet5,convnet)")
+    ap.add_argument("--models", default="lenet5,convnet,resnet,mobilenet",
+                    help="whole networks to compare: built-in models ('' for none; "
+                    "default lenet5,convnet,resnet,mobilenet)")
     ap.add_argument("--model-batch", type=int, default=64, help="their batch (default 64)")
     ap.add_argument("--no-layers", action="store_true", help="compare the networks only")
+    ap.add_argument("--cold", default="lenet5,convnet",
+                    help="models whose cold start (empty kernel caches) to measure ('' for "
+                    "none; default lenet5,convnet)")
     ap.add_argument("--threads", type=int, help="PyTorch threads (default: the device's "
                     "compute units)")
     ap.add_argument("--omp-passive", action="store_true",
@@ -281,7 +391,8 @@ def main():
     for name in models:
         ours = clcnn_json(clcnn, ["bench", "--model", name, "--batch", str(args.model_batch),
                                   "--repeat", str(args.repeat)])[0]
-        theirs = torch_model_rates(torch, name, args.model_batch, 3, args.repeat)
+        theirs = torch_model_rates(torch, clcnn_spec(clcnn, name), args.model_batch, 3,
+                                   args.repeat)
         for kind in ("train", "infer"):
             a, b = ours[kind + "_images_per_s"], theirs[kind]
             ours_cpu = ours["train_cpu_ms_per_step" if kind == "train" else
@@ -293,14 +404,57 @@ def main():
                    "threads": threads}
             emit(row)
             line(args.markdown, row)
+    cold = [m for m in args.cold.split(",") if m]
+    if cold:
+        print("\ncold start: `clcnn bench --model M` with empty clcnn and PoCL caches, then "
+              "again with the caches it filled")
+    for name in cold:
+        row = dict(cold_start(clcnn, name), type="cold", model=name)
+        emit(row)
+        print("%-18s set-up %8.0f ms cold, %6.0f ms warm" % (
+            name, row["setup_ms"], row["warm_setup_ms"]))
     if out:
         out.close()
-    ratios = [r["ratio"] for r in rows if r["type"] == "conv"]
-    if ratios:
-        print("geometric mean of the layer ratios: %.2f (by CPU time: %.2f)" % (
-            statistics.geometric_mean(ratios),
-            statistics.geometric_mean([r["ratio_cpu"] for r in rows if r["type"] == "conv"])))
+    summary(rows)
     load_note(threads)
+
+
+def cold_start(clcnn, name):
+    """setup_ms of `clcnn bench --model NAME` in a new process with empty
+    kernel caches (what a new user's first command pays), then warm."""
+    with tempfile.TemporaryDirectory() as ours, tempfile.TemporaryDirectory() as pocl:
+        env = dict(os.environ, CLCNN_CACHE_DIR=ours, POCL_CACHE_DIR=pocl)
+        times = []
+        for _ in range(2):
+            proc = subprocess.run([clcnn, "bench", "--model", name, "--repeat", "1", "--json"],
+                                  capture_output=True, text=True, env=env)
+            if proc.returncode != 0:
+                fail("clcnn bench --model %s failed (exit %d):\n%s" % (
+                    name, proc.returncode, proc.stderr.strip()))
+            times.append(json.loads(proc.stdout.splitlines()[0])["setup_ms"])
+    return {"setup_ms": times[0], "warm_setup_ms": times[1]}
+
+
+def summary(rows):
+    """Worst ratio and geometric mean per suite and pass, then over all."""
+    conv = [r for r in rows if r["type"] == "conv"]
+    if not conv:
+        return
+    print("\n%-10s %-10s %6s %8s %8s %s" % ("suite", "pass", "layers", "worst", "geomean",
+                                            "(worst layer)"))
+    groups = {}
+    for r in conv:
+        groups.setdefault((r["suite"], r["pass"]), []).append(r)
+    for (suite, pass_name), group in groups.items():
+        worst = min(group, key=lambda r: r["ratio"])
+        print("%-10s %-10s %6d %8.2f %8.2f (%s)" % (
+            suite, pass_name, len(group), worst["ratio"],
+            statistics.geometric_mean([r["ratio"] for r in group]), worst["layer"]))
+    worst = min(conv, key=lambda r: r["ratio"])
+    print("all passes: worst %.2f (%s %s), geometric mean %.2f (by CPU time: %.2f)" % (
+        worst["ratio"], worst["layer"], worst["pass"],
+        statistics.geometric_mean([r["ratio"] for r in conv]),
+        statistics.geometric_mean([r["ratio_cpu"] for r in conv])))
 
 
 def load_note(threads):
