@@ -22,6 +22,7 @@
 #include "dense_ref.h"
 #include "global_avgpool_ref.h"
 #include "net.h"
+#include "net_gradient.h"
 #include "testutil.h"
 
 static float *layer_params(clcnn_net *net, int i)
@@ -128,16 +129,6 @@ START_TEST(test_graph_forward_matches_reference)
 }
 END_TEST
 
-/* The mean loss of the network's current weights on (x, labels). */
-static double net_loss(clcnn_net *net, const float *x, const float *labels, int n)
-{
-    float loss;
-    tu_ok(clcnn_net_forward(net, x, n));
-    tu_ok(clcnn_net_backward(net, labels));
-    tu_ok(clcnn_net_loss(net, &loss));
-    return loss;
-}
-
 /* Every parameter's gradient through a graph where gradient paths join
  * (@a is read by four layers, two of them adds), with batch norm in
  * training mode, grouped and depthwise convolutions, dropout (its mask is
@@ -160,30 +151,8 @@ START_TEST(test_graph_gradient)
     for (size_t i = 0; i < count; i++) /* biases, gamma, beta off their defaults */
         params[i] += (float)tu_uniform(&rng, -0.2, 0.2);
     tu_ok(clcnn_tensor_write(net->params, params, count));
-    tu_ok(clcnn_tensor_fill(net->grads, 0.0f));
-    net_loss(net, x, labels, n);
-    float *grad = tu_read(net->grads);
-    int checked = 0, nonzero = 0;
-    for (size_t i = 0; i < count; i += 2) {
-        const float eps = 1e-2f;
-        float saved = params[i];
-        params[i] = saved + eps;
-        tu_ok(clcnn_tensor_write(net->params, params, count));
-        double up = net_loss(net, x, labels, n);
-        params[i] = saved - eps;
-        tu_ok(clcnn_tensor_write(net->params, params, count));
-        double down = net_loss(net, x, labels, n);
-        params[i] = saved;
-        double numeric = (up - down) / (2.0 * eps);
-        double err = fabs(numeric - grad[i]) / (fabs(numeric) + fabs(grad[i]) + 1e-3);
-        ck_assert_msg(err < 3e-2, "parameter %zu: numeric %g, backward %g", i, numeric,
-                      (double)grad[i]);
-        nonzero += grad[i] != 0.0f;
-        checked++;
-    }
-    ck_assert_int_gt(nonzero, checked * 3 / 4);
-    free(grad);
     free(params);
+    tu_check_net_gradient(net, x, labels, n, 2, 3e-2, 75);
     clcnn_net_destroy(net);
 }
 END_TEST

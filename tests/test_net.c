@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "net.h"
+#include "net_gradient.h"
 #include "testutil.h"
 
 START_TEST(test_builtin_specs)
@@ -118,16 +119,6 @@ START_TEST(test_bad_specs)
 }
 END_TEST
 
-/* The mean loss of the network's current weights on (x, labels). */
-static double net_loss(clcnn_net *net, const float *x, const float *labels, int n)
-{
-    float loss;
-    tu_ok(clcnn_net_forward(net, x, n));
-    tu_ok(clcnn_net_backward(net, labels));
-    tu_ok(clcnn_net_loss(net, &loss));
-    return loss;
-}
-
 /* The whole network's parameter gradient against central differences of
  * its loss, on a smooth network (no kinks) with every layer kind. */
 START_TEST(test_net_gradient)
@@ -141,36 +132,8 @@ START_TEST(test_net_gradient)
     tu_rng rng = tu_rng_make(5);
     float x[3 * 2 * 9 * 8], labels[3] = {0, 3, 2};
     tu_fill(&rng, x, sizeof x / sizeof x[0], -2, 2);
-    size_t count = clcnn_net_param_count(net);
     ck_assert_int_eq(clcnn_net_classes(net), classes);
-
-    tu_ok(clcnn_tensor_fill(net->grads, 0.0f));
-    net_loss(net, x, labels, n);
-    float *grad = tu_read(net->grads);
-    float *params = tu_read(net->params);
-    double max_rel = 0;
-    int checked = 0, nonzero = 0;
-    for (size_t i = 0; i < count; i += 3) {
-        const float eps = 1e-2f;
-        float saved = params[i];
-        params[i] = saved + eps;
-        tu_ok(clcnn_tensor_write(net->params, params, count));
-        double up = net_loss(net, x, labels, n);
-        params[i] = saved - eps;
-        tu_ok(clcnn_tensor_write(net->params, params, count));
-        double down = net_loss(net, x, labels, n);
-        params[i] = saved;
-        double numeric = (up - down) / (2.0 * eps);
-        double err = fabs(numeric - grad[i]) / (fabs(numeric) + fabs(grad[i]) + 1e-3);
-        ck_assert_msg(err < 2e-2, "parameter %zu: numeric %g, backward %g", i, numeric,
-                      (double)grad[i]);
-        max_rel = fmax(max_rel, err);
-        nonzero += grad[i] != 0.0f;
-        checked++;
-    }
-    ck_assert_int_gt(nonzero, checked / 2);
-    free(grad);
-    free(params);
+    tu_check_net_gradient(net, x, labels, n, 3, 2e-2, 50);
     clcnn_net_destroy(net);
 }
 END_TEST
