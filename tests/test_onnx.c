@@ -189,7 +189,7 @@ START_TEST(test_crafted_models)
     g->node[1]->op_type = (char *)"Elu";
     expect_model(m, CLCNN_ERR_UNSUPPORTED, "unsupported operator", "operator 'Elu'");
     g->node[1]->op_type = (char *)"Add";
-    expect_model(m, CLCNN_ERR_UNSUPPORTED, "Add", "(Add)");
+    expect_model(m, CLCNN_ERR_FORMAT, "Add of one input", "(Add): it has 1 inputs");
     g->node[1]->op_type = op;
 
     w->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE;
@@ -215,8 +215,11 @@ START_TEST(test_crafted_models)
     memcpy(w->raw_data.data, &saved, 4);
 
     Onnx__AttributeProto *group = find_attr(g->node[0], "group");
+    /* 2 input channels, 3 filters */
     group->i = 2;
-    expect_model(m, CLCNN_ERR_UNSUPPORTED, "grouped conv", "group = 2");
+    expect_model(m, CLCNN_ERR_SHAPE, "group not dividing the filters",
+                 "node 'layer1.out' (Conv): group = 2 does not divide its 2 input channels "
+                 "and its 3 filters");
     group->i = 1;
 
     Onnx__AttributeProto *pads = find_attr(g->node[0], "pads");
@@ -232,11 +235,38 @@ START_TEST(test_crafted_models)
     expect_model(m, CLCNN_ERR_UNSUPPORTED, "unknown attribute", "attribute 'foo'");
     group->name = name;
 
-    /* the MaxPool writes the Conv's output again: a cycle */
+    /* the MaxPool writes the Conv's output again */
     char *out = g->node[2]->output[0];
     g->node[2]->output[0] = g->node[0]->output[0];
-    expect_model(m, CLCNN_ERR_FORMAT, "cycle", "cycle");
+    expect_model(m, CLCNN_ERR_FORMAT, "two producers", "one producer");
     g->node[2]->output[0] = out;
+
+    /* the Conv reads the MaxPool's output: Conv -> Relu -> MaxPool -> Conv */
+    char *in = g->node[0]->input[0];
+    g->node[0]->input[0] = g->node[2]->output[0];
+    expect_model(m, CLCNN_ERR_FORMAT, "cycle", "the graph has a cycle");
+    g->node[0]->input[0] = in;
+
+    /* the Relu reads a tensor nothing writes */
+    in = g->node[1]->input[0];
+    g->node[1]->input[0] = (char *)"nowhere";
+    expect_model(m, CLCNN_ERR_FORMAT, "unknown tensor",
+                 "node 'layer2.out' (Relu): its input 0 'nowhere' is no graph input");
+    g->node[1]->input[0] = in;
+
+    /* the Relu becomes the Add of the Conv's output (3 channels) and the
+     * graph input (2) */
+    char *inputs2[2] = {g->node[0]->output[0], g->input[0]->name};
+    char **inputs1 = g->node[1]->input;
+    g->node[1]->op_type = (char *)"Add";
+    g->node[1]->input = inputs2;
+    g->node[1]->n_input = 2;
+    expect_model(m, CLCNN_ERR_SHAPE, "Add of two shapes",
+                 "node 'layer2.out' (Add): its inputs 'layer1.out' (rank 4, 3 x 6 x 6) and "
+                 "'input' (rank 4, 2 x 6 x 6) differ in shape");
+    g->node[1]->op_type = op;
+    g->node[1]->input = inputs1;
+    g->node[1]->n_input = 1;
 
     m->opset_import[0]->version = 19;
     expect_model(m, CLCNN_ERR_UNSUPPORTED, "opset 19", "version 19");

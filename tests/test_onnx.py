@@ -23,8 +23,10 @@ try:
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
+    import torchvision
 except ImportError as e:
-    print(f"SKIP: {e.name} is missing (apt-get install python3-torch python3-onnx)",
+    print(f"SKIP: {e.name} is missing (apt-get install python3-torch python3-onnx "
+          "python3-torchvision)",
           file=sys.stderr)
     sys.exit(77)
 
@@ -115,7 +117,7 @@ def randomise(model):
     """Random weights, and batch-norm statistics far from the identity."""
     with torch.no_grad():
         for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.uniform_(-0.5, 0.5)
                 m.running_mean.uniform_(-0.5, 0.5)
@@ -124,7 +126,10 @@ def randomise(model):
 
 
 def export(model, x, path, opset, keep_bn=False):
-    kwargs = {"training": torch.onnx.TrainingMode.PRESERVE} if keep_bn else {}
+    # eval mode folds each batch norm into the conv before it; PRESERVE (and
+    # no constant folding) keeps the BatchNormalization nodes for clcnn to read
+    kwargs = ({"training": torch.onnx.TrainingMode.PRESERVE, "do_constant_folding": False}
+              if keep_bn else {})
     torch.onnx.export(model, x, path, opset_version=opset, input_names=["x"],
                       output_names=["y"], dynamic_axes={"x": {0: "n"}, "y": {0: "n"}},
                       **kwargs)
@@ -188,33 +193,127 @@ def expect_refusal(tmp, name, model, shape, words, keep_bn=False):
     print(f"  {name}: {r.stderr.strip()}")
 
 
-class Residual(nn.Module):
+def test_refusals(tmp):
+    elu = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ELU(), nn.Flatten(), nn.Linear(2 * 9, 2))
+    expect_refusal(tmp, "elu", elu.eval(), (1, 1, 5, 5), ["(Elu)", "operator 'Elu'"])
+    # a Softmax over the channels of a feature map is not the classifier's
+    pixel_softmax = nn.Sequential(nn.Conv2d(1, 3, 3), nn.Softmax(1))
+    expect_refusal(tmp, "pixel_softmax", pixel_softmax.eval(), (1, 1, 5, 5), ["(Softmax)"])
+    # broadcasting a (1, C, 1, 1) parameter is not clcnn's add
+    expect_refusal(tmp, "add_constant", AddConstant().eval(), (1, 2, 5, 5),
+                   ["(Add)", "constant"])
+
+
+# ---- graphs: residual joins, branches, grouped convolution, batch norm alone ------
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 convolutions with batch norm and the shortcut, a 1x1 strided
+    projection with batch norm where the shape changes (torchvision's
+    BasicBlock)."""
+
+    def __init__(self, c_in, c_out, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.down = None
+        if stride != 1 or c_in != c_out:
+            self.down = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False),
+                                      nn.BatchNorm2d(c_out))
+
+    def forward(self, x):
+        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(y + (self.down(x) if self.down is not None else x))
+
+
+class ResidualNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 6, 3, padding=1)
+        self.blocks = nn.Sequential(ResidualBlock(6, 6, 1), ResidualBlock(6, 10, 2))
+        self.fc = nn.Linear(10, 7)
+
+    def forward(self, x):
+        x = self.blocks(F.relu(self.stem(x)))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+class ShortcutFirst(nn.Module):
+    """The Add's operands the other way round: the shortcut first, and the
+    input itself read by the join (x + f(x))."""
+
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(2, 2, 3, padding=1)
         self.fc = nn.Linear(2 * 5 * 5, 3)
 
     def forward(self, x):
-        return self.fc(torch.flatten(F.relu(self.conv(x)) + x, 1))
+        return self.fc(torch.flatten(x + F.relu(self.conv(x)), 1))
 
 
-def test_refusals(tmp):
-    grouped = nn.Sequential(nn.Conv2d(4, 4, 3, groups=2), nn.Flatten(), nn.Linear(4 * 9, 2))
-    expect_refusal(tmp, "grouped", grouped.eval(), (1, 4, 5, 5), ["(Conv)", "group = 2"])
-    expect_refusal(tmp, "residual", Residual().eval(), (1, 2, 5, 5), ["'x' feeds 2 nodes", "(Add)"])
-    elu = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ELU(), nn.Flatten(), nn.Linear(2 * 9, 2))
-    expect_refusal(tmp, "elu", elu.eval(), (1, 1, 5, 5), ["(Elu)", "operator 'Elu'"])
-    # batch norm that does not follow a conv has nothing to fold into
-    late_bn = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.BatchNorm2d(2), nn.Flatten(),
-                            nn.Linear(2 * 9, 2))
-    expect_refusal(tmp, "late_bn", randomise(late_bn), (1, 1, 5, 5),
-                   ["(BatchNormalization)", "does not come straight from a Conv"], keep_bn=True)
-    dense_bn = nn.Sequential(nn.Flatten(), nn.Linear(25, 4), nn.BatchNorm1d(4))
-    expect_refusal(tmp, "dense_bn", randomise(dense_bn), (2, 1, 5, 5),
-                   ["(BatchNormalization)", "does not come straight from a Conv"], keep_bn=True)
-    # a Softmax over the channels of a feature map is not the classifier's
-    pixel_softmax = nn.Sequential(nn.Conv2d(1, 3, 3), nn.Softmax(1))
-    expect_refusal(tmp, "pixel_softmax", pixel_softmax.eval(), (1, 1, 5, 5), ["(Softmax)"])
+class Branches(nn.Module):
+    """One tensor read by three nodes; a batch norm after an Add and one
+    after pooling, so that neither folds into a convolution; a dense layer's
+    batch norm."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 4, 3, padding=1)
+        self.b = nn.Conv2d(3, 4, 1)
+        self.bn_sum = nn.BatchNorm2d(4)
+        self.bn_pool = nn.BatchNorm2d(4)
+        self.fc = nn.Linear(4 * 4 * 4, 6)
+        self.bn_fc = nn.BatchNorm1d(6, eps=1e-3)
+
+    def forward(self, x):
+        t = F.relu(self.a(x))
+        s = self.bn_sum(t + self.b(x))
+        y = self.bn_pool(F.max_pool2d(s, 2)) + F.avg_pool2d(t, 2)
+        return self.bn_fc(self.fc(torch.flatten(y, 1)))
+
+
+class Grouped(nn.Module):
+    """Grouped and depthwise convolutions (MobileNet's separable blocks)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(4, 6, 3, padding=1, groups=2), nn.BatchNorm2d(6), nn.ReLU(),
+            nn.Conv2d(6, 6, 3, stride=2, padding=1, groups=6), nn.BatchNorm2d(6), nn.ReLU(),
+            nn.Conv2d(6, 9, 1), nn.ReLU(),
+            nn.Conv2d(9, 9, 3, padding=2, dilation=2, groups=3, bias=False), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(9, 5))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class AddConstant(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 2, 3)
+        self.shift = nn.Parameter(torch.randn(1, 2, 1, 1))
+
+    def forward(self, x):
+        return torch.flatten(self.conv(x) + self.shift, 1)
+
+
+def test_graphs(tmp):
+    for keep_bn in (True, False):
+        tag = "bn" if keep_bn else "folded"
+        check_against_torch(tmp, f"residual_{tag}", randomise(ResidualNet()), (3, 3, 11, 13),
+                            13, keep_bn=keep_bn)
+        check_against_torch(tmp, f"grouped_{tag}", randomise(Grouped()), (2, 4, 9, 9), 13,
+                            keep_bn=keep_bn)
+    check_against_torch(tmp, "shortcut_first", ShortcutFirst().eval(), (2, 2, 5, 5), 11)
+    ops = check_against_torch(tmp, "branches", randomise(Branches()), (4, 3, 8, 8), 13,
+                              keep_bn=True)
+    assert ops.count("BatchNormalization") == 3, ops
+    for opset, keep_bn in ((13, True), (17, False)):
+        check_against_torch(tmp, f"resnet18_opset{opset}{'_bn' if keep_bn else ''}",
+                            randomise(torchvision.models.resnet18()), (2, 3, 64, 64), opset,
+                            keep_bn=keep_bn)
 
 
 # ---- clcnn -> onnxruntime ----------------------------------------------------------
@@ -333,6 +432,7 @@ def main():
     failures = 0
     tests = [("PyTorch models through clcnn infer", test_torch_models),
              ("operators clcnn refuses", test_refusals),
+             ("graphs: residual, branches, grouped, batch norm, resnet18", test_graphs),
              ("clcnn export run by onnxruntime", test_export_onnxruntime)]
     with tempfile.TemporaryDirectory(prefix="clcnn-onnx-") as tmp:
         for name, fn in tests:
