@@ -422,6 +422,75 @@ def test_export_onnxruntime(tmp):
     assert err <= TOLERANCE, err
 
 
+def mini_mnist(tmp, count):
+    """The first count training and test images of MNIST as a data folder of
+    its own, so that a few training steps take a moment."""
+    folder = os.path.join(tmp, "mini-mnist")
+    os.makedirs(folder, exist_ok=True)
+    for kind in ("train", "t10k"):
+        for what in ("images-idx3", "labels-idx1"):
+            name = f"{kind}-{what}-ubyte.gz"
+            with gzip.open(os.path.join(MNIST, name), "rb") as f:
+                data = f.read()
+            dims = 3 if what.startswith("images") else 1
+            header = bytearray(data[:4 + 4 * dims])
+            header[4:8] = count.to_bytes(4, "big")
+            per = 28 * 28 if dims == 3 else 1
+            with gzip.open(os.path.join(folder, name), "wb") as f:
+                f.write(bytes(header) + data[len(header):len(header) + count * per])
+    return folder
+
+
+def test_export_graphs(tmp):
+    """resnet, mobilenet and a spec of every graph feature, trained a few
+    steps (so that the batch-norm statistics are the data's), exported, run
+    by onnxruntime, and imported back: all equal clcnn infer."""
+    py = onnxruntime_python(tmp)
+    data = mini_mnist(tmp, 96)
+    x = np.random.default_rng(5).standard_normal((7, 1, 28, 28)).astype(np.float32)
+    xs = os.path.join(tmp, "graph-x.npy")
+    np.save(xs, x)
+    script = os.path.join(tmp, "ort.py")
+    with open(script, "w") as f:
+        f.write(ORT_SCRIPT)
+    spec = ("conv(6,3,pad=1) bn(eps=0.001,momentum=0.3) relu @a "
+            "conv(6,3,pad=1,groups=3) bn relu conv(6,1,groups=6) add(@a) @b "
+            "from(@input) conv(6,5,pad=2,stride=1) bn add(@b) dropout(0.25) maxpool(2) @c "
+            "global_avgpool @g from(@c) conv(6,3,pad=1,groups=2) global_avgpool add(@g) "
+            "flatten dense(12) bn relu dense(10)")
+    for name in ("resnet", "mobilenet", spec):
+        tag = name if len(name) < 12 else "graph_spec"
+        model = os.path.join(tmp, f"{tag}.clcnn")
+        run(CLCNN, "train", "--model", name, "--data", data, "--epochs", "1", "--batch", "32",
+            "--out", model)
+        exported = os.path.join(tmp, f"{tag}.onnx")
+        run(CLCNN, "export", model, exported)
+        graph = onnx.load(exported)
+        onnx.checker.check_model(graph)
+        ops = sorted({n.op_type for n in graph.graph.node})
+        ys = os.path.join(tmp, f"{tag}.y.npy")
+        run(CLCNN, "infer", "--model", model, "--input", xs, "--output", ys, "--logits")
+        want = np.load(ys).astype(np.float64)
+        # the exported file read back by clcnn (batch norm after a conv folded)
+        back = os.path.join(tmp, f"{tag}.back.npy")
+        run(CLCNN, "infer", "--model", exported, "--input", xs, "--output", back, "--logits")
+        err_back = relative_error(np.load(back), want)
+        line = f"  {tag} ({' '.join(ops)}): clcnn infer of the export {err_back:.2e}"
+        assert err_back <= TOLERANCE, (tag, err_back)
+        if py:
+            ys_ort = os.path.join(tmp, f"{tag}.ort.npy")
+            run(py, script, exported, xs, ys_ort)
+            err = relative_error(np.load(ys_ort), want)
+            line += f", onnxruntime {err:.2e}"
+            assert err <= TOLERANCE, (tag, err)
+        print(line + " (relative errors against clcnn infer)")
+        want_ops = {"BatchNormalization", "GlobalAveragePool"}
+        want_ops |= {"Add"} if tag != "mobilenet" else {"Dropout"}
+        assert want_ops <= set(ops), (tag, want_ops - set(ops))
+        groups = [a.i for n in graph.graph.node for a in n.attribute if a.name == "group"]
+        assert (max(groups) > 1) == (tag != "resnet"), (tag, groups)
+
+
 def main():
     r = run(CLCNN, "devices", check=False)
     if r.returncode != 0:
@@ -433,7 +502,8 @@ def main():
     tests = [("PyTorch models through clcnn infer", test_torch_models),
              ("operators clcnn refuses", test_refusals),
              ("graphs: residual, branches, grouped, batch norm, resnet18", test_graphs),
-             ("clcnn export run by onnxruntime", test_export_onnxruntime)]
+             ("clcnn export run by onnxruntime", test_export_onnxruntime),
+             ("graphs exported: resnet, mobilenet, a spec", test_export_graphs)]
     with tempfile.TemporaryDirectory(prefix="clcnn-onnx-") as tmp:
         for name, fn in tests:
             try:
