@@ -115,6 +115,62 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+/* Graph networks: batch norm with statistics moved by training-mode
+ * passes, joins, branches, grouped convolution, dropout. The importer folds
+ * a batch norm into the convolution before it, so the layers may differ;
+ * the predictions must not. */
+static const struct {
+    const char *spec;
+    int c, h, w;
+} graph_trips[] = {
+    {"resnet", 1, 12, 12},
+    {"mobilenet", 3, 9, 9},
+    {"conv(4,3,pad=1) relu @a conv(4,3,pad=1,groups=2) add(@a) bn(eps=0.001,momentum=0.5) "
+     "maxpool(2) bn @p from(@input) avgpool(2) conv(4,1) add(@p) dropout(0.5) @d "
+     "global_avgpool @g from(@d) flatten dense(4) add(@g) dense(5) bn relu dense(3)",
+     2, 7, 7},
+};
+
+START_TEST(test_round_trip_graph)
+{
+    const char *spec = graph_trips[_i].spec;
+    int c = graph_trips[_i].c, h = graph_trips[_i].h, w = graph_trips[_i].w, n = 3;
+    clcnn_net *net, *back;
+    tu_ok(clcnn_net_create(tu_ctx(), spec, n, c, h, w, &net));
+    tu_ok(clcnn_net_init(net, 200 + (unsigned long long)_i));
+    size_t in_count = (size_t)n * (size_t)c * (size_t)h * (size_t)w;
+    float *x = tu_alloc(in_count * sizeof *x);
+    tu_rng rng = tu_rng_make(11 + (uint64_t)_i);
+    /* training-mode passes move the running statistics off (0, 1) */
+    for (int pass = 0; pass < 3; pass++) {
+        tu_fill(&rng, x, in_count, -1, 3);
+        tu_ok(clcnn_net_forward(net, x, n));
+    }
+    char path[256];
+    temp_path(path, sizeof path, "graph.onnx");
+    tu_ok(clcnn_net_save_onnx(net, path));
+    tu_ok(clcnn_net_load_onnx(tu_ctx(), path, n, &back));
+    unlink(path);
+    int classes = clcnn_net_classes(net);
+    ck_assert_int_eq(clcnn_net_classes(back), classes);
+    float *p1 = tu_alloc((size_t)n * (size_t)classes * 4), *p2 = tu_alloc((size_t)n * (size_t)classes * 4);
+    tu_fill(&rng, x, in_count, -2, 2);
+    tu_ok(clcnn_net_predict(net, x, n, p1));
+    tu_ok(clcnn_net_predict(back, x, n, p2));
+    double worst = 0;
+    for (int i = 0; i < n * classes; i++)
+        worst = fmax(worst, fabs((double)p1[i] - p2[i]));
+    ck_assert_msg(worst <= 1e-5, "%s: predictions of the imported network differ by %g (%s)",
+                  spec, worst, clcnn_net_spec(back));
+    ck_assert(memcmp(p1, p1 + classes, (size_t)classes * 4) != 0);
+    free(x);
+    free(p1);
+    free(p2);
+    clcnn_net_destroy(back);
+    clcnn_net_destroy(net);
+}
+END_TEST
+
 /* ---- crafted models ---- */
 
 /* A small exported model, unpacked for editing. */
@@ -512,6 +568,8 @@ static Suite *make_suite(void)
     TCase *tc = tcase_create("onnx");
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, test_round_trip, 0, (int)(sizeof round_trips / sizeof round_trips[0]));
+    tcase_add_loop_test(tc, test_round_trip_graph, 0,
+                        (int)(sizeof graph_trips / sizeof graph_trips[0]));
     tcase_add_test(tc, test_crafted_models);
     tcase_add_test(tc, test_hostile_bytes);
     tcase_add_test(tc, test_set_layer_params);
