@@ -704,12 +704,15 @@ static clcnn_status op_batch_norm(translation *t, const Onnx__NodeProto *n, int 
     } else if (st == CLCNN_OK) {
         /* ONNX keeps momentum of the old statistics, clcnn (as PyTorch)
          * takes momentum of the new; it matters only for further training */
-        float m = 1.0f - momentum;
-        if (!(m > 0 && m <= 1))
-            m = 0.1f;
         char eps_text[24], m_text[24];
+        /* to 6 digits, so that ONNX's 0.9 is clcnn's 0.1, not 0.100000024 */
+        snprintf(m_text, sizeof m_text, "%.6g", 1.0 - (double)momentum);
+        float m = strtof(m_text, NULL);
+        if (!(m > 0 && m <= 1)) {
+            m = 0.1f;
+            snprintf(m_text, sizeof m_text, "0.1");
+        }
         float_text(eps, eps_text, sizeof eps_text);
-        float_text(m, m_text, sizeof m_text);
         float *params = clcnn__malloc(2 * k * sizeof *params);
         float *stats = params ? clcnn__malloc(2 * k * sizeof *stats) : NULL;
         if (!stats) {
