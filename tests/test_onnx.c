@@ -354,6 +354,33 @@ START_TEST(test_crafted_models)
     expect_model(m, CLCNN_ERR_FORMAT, "wrong output", "'elsewhere'");
     g->output[0]->name = gout;
 
+    /* nodes stored in reverse order still load: they are sorted by what
+     * they read */
+    for (size_t i = 0; i < g->n_node / 2; i++) {
+        Onnx__NodeProto *swap = g->node[i];
+        g->node[i] = g->node[g->n_node - 1 - i];
+        g->node[g->n_node - 1 - i] = swap;
+    }
+    {
+        size_t rlen = onnx__model_proto__get_packed_size(m);
+        unsigned char *rdata = tu_alloc(rlen);
+        onnx__model_proto__pack(m, rdata);
+        char rpath[256];
+        temp_path(rpath, sizeof rpath, "reversed.onnx");
+        spill(rpath, rdata, rlen);
+        clcnn_net *rnet;
+        tu_ok(clcnn_net_load_onnx(tu_ctx(), rpath, 1, &rnet));
+        ck_assert_str_eq(clcnn_net_spec(rnet), "conv(3,3,pad=1) relu maxpool(2) flatten dense(4)");
+        clcnn_net_destroy(rnet);
+        unlink(rpath);
+        free(rdata);
+    }
+    for (size_t i = 0; i < g->n_node / 2; i++) {
+        Onnx__NodeProto *swap = g->node[i];
+        g->node[i] = g->node[g->n_node - 1 - i];
+        g->node[g->n_node - 1 - i] = swap;
+    }
+
     /* after all the edits, the model is whole again */
     size_t len = onnx__model_proto__get_packed_size(m);
     unsigned char *data = tu_alloc(len);

@@ -1525,15 +1525,21 @@ static clcnn_status sort_nodes(translation *t, size_t *order, size_t *count)
             first_edge[0] = 0;
     }
     (void)edges;
-    size_t head = 0, tail = 0;
-    for (size_t i = 0; i < n && st == CLCNN_OK; i++)
-        if (t->visited[i] != 2 && indegree[i] == 0)
+    /* the first node in file order whose inputs are ready: the file's own
+     * order where it is sorted, which keeps the spec's from(...) few */
+    size_t tail = 0, *done = indegree; /* SIZE_MAX once taken */
+    for (int progress = 1; progress && st == CLCNN_OK;) {
+        progress = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (t->visited[i] == 2 || done[i] != 0)
+                continue;
             order[tail++] = i;
-    while (head < tail && st == CLCNN_OK) {
-        size_t i = order[head++];
-        for (size_t e = first_edge[i]; e < first_edge[i + 1]; e++)
-            if (--indegree[targets[e]] == 0)
-                order[tail++] = targets[e];
+            done[i] = SIZE_MAX;
+            for (size_t e = first_edge[i]; e < first_edge[i + 1]; e++)
+                indegree[targets[e]]--;
+            progress = 1;
+            break;
+        }
     }
     size_t nodes = 0;
     for (size_t i = 0; i < n; i++)
@@ -1542,7 +1548,7 @@ static clcnn_status sort_nodes(translation *t, size_t *order, size_t *count)
         /* a node left waits on a cycle; walking back through inputs that
          * still wait, n steps end on the cycle itself */
         size_t cur = 0;
-        while (indegree[cur] == 0 || t->visited[cur] == 2)
+        while (indegree[cur] == 0 || indegree[cur] == SIZE_MAX || t->visited[cur] == 2)
             cur++;
         const char *via = "";
         for (size_t step = 0; step < n; step++) {
@@ -1551,7 +1557,7 @@ static clcnn_status sort_nodes(translation *t, size_t *order, size_t *count)
                 const char *in = str(node->input[j]);
                 const producer *from = in[0] && !constant(t, in) ? producer_of(p, used, in)
                                                                   : NULL;
-                if (from && indegree[from->node] > 0) {
+                if (from && indegree[from->node] > 0 && indegree[from->node] != SIZE_MAX) {
                     cur = from->node;
                     via = in;
                     break;
