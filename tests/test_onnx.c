@@ -300,7 +300,8 @@ START_TEST(test_crafted_models)
     /* the Conv reads the MaxPool's output: Conv -> Relu -> MaxPool -> Conv */
     char *in = g->node[0]->input[0];
     g->node[0]->input[0] = g->node[2]->output[0];
-    expect_model(m, CLCNN_ERR_FORMAT, "cycle", "the graph has a cycle");
+    expect_model(m, CLCNN_ERR_FORMAT, "cycle",
+                 "the graph has a cycle: it reads 'layer");
     g->node[0]->input[0] = in;
 
     /* the Relu reads a tensor nothing writes */

@@ -1,11 +1,13 @@
 # ONNX against PyTorch and onnxruntime, through the clcnn command as a user
 # runs it: networks with random weights exported by torch.onnx.export (every
-# operator clcnn imports, several opsets) run by `clcnn infer --logits` equal
-# PyTorch's outputs (relative error <= 1e-4); operators clcnn cannot run are
-# refused naming the node; a LeNet-5 trained by `clcnn train` and written by
-# `clcnn export` runs in onnxruntime (from PyPI, in a virtual environment
-# made here) with the outputs of `clcnn infer` and the accuracy of
-# `clcnn eval`.
+# operator clcnn imports, several opsets; graphs: residual joins, branches,
+# grouped and depthwise convolutions, stand-alone batch norm, torchvision's
+# resnet18 at 64x64) run by `clcnn infer --logits` equal PyTorch's outputs
+# (relative error <= 1e-4); operators clcnn cannot run are refused naming
+# the node; a LeNet-5 trained by `clcnn train` and written by `clcnn export`
+# runs in onnxruntime (from PyPI, in a virtual environment made here) with
+# the outputs of `clcnn infer` and the accuracy of `clcnn eval`, and so do
+# resnet, mobilenet and a graph spec trained a few steps.
 # Usage: test_onnx.py CLCNN_BINARY SOURCE_DIR BUILD_DIR. Exit 0 pass, 1 fail,
 # 77 skip (python3-torch or python3-onnx missing, or no OpenCL device and
 # CLCNN_REQUIRE_DEVICE unset).

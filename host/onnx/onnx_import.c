@@ -1546,13 +1546,15 @@ static clcnn_status sort_nodes(translation *t, size_t *order, size_t *count)
         nodes += t->visited[i] != 2;
     if (st == CLCNN_OK && tail < nodes) {
         /* a node left waits on a cycle; walking back through inputs that
-         * still wait, n steps end on the cycle itself */
-        size_t cur = 0;
+         * still wait, n steps end on the cycle itself; one more names the
+         * tensor by which a node on it reads its own output */
+        size_t cur = 0, reader = 0;
         while (indegree[cur] == 0 || indegree[cur] == SIZE_MAX || t->visited[cur] == 2)
             cur++;
         const char *via = "";
-        for (size_t step = 0; step < n; step++) {
+        for (size_t step = 0; step <= n; step++) {
             const Onnx__NodeProto *node = g->node[cur];
+            reader = cur;
             for (size_t j = 0; j < node->n_input; j++) {
                 const char *in = str(node->input[j]);
                 const producer *from = in[0] && !constant(t, in) ? producer_of(p, used, in)
@@ -1564,7 +1566,7 @@ static clcnn_status sort_nodes(translation *t, size_t *order, size_t *count)
                 }
             }
         }
-        st = node_fail(t, g->node[cur], CLCNN_ERR_FORMAT,
+        st = node_fail(t, g->node[reader], CLCNN_ERR_FORMAT,
                        "the graph has a cycle: it reads '%.100s', which is computed from its "
                        "own output", via);
     }
