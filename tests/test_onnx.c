@@ -301,7 +301,8 @@ START_TEST(test_crafted_models)
     char *in = g->node[0]->input[0];
     g->node[0]->input[0] = g->node[2]->output[0];
     expect_model(m, CLCNN_ERR_FORMAT, "cycle",
-                 "the graph has a cycle: it reads 'layer");
+                 "node 'layer2.out' (Relu): the graph has a cycle: it reads 'layer1.out', "
+                 "which is computed from its own output");
     g->node[0]->input[0] = in;
 
     /* the Relu reads a tensor nothing writes */
