@@ -1461,7 +1461,7 @@ static int is_graph_input(const translation *t, const char *name)
 static clcnn_status sort_nodes(translation *t, size_t *order, size_t *count)
 {
     const Onnx__GraphProto *g = t->g;
-    size_t n = g->n_node, outputs = 0, edges = 0;
+    size_t n = g->n_node, outputs = 0;
     for (size_t i = 0; i < n; i++)
         outputs += t->visited[i] == 2 ? 0 : g->node[i]->n_output;
     producer *p = clcnn__calloc(outputs ? outputs : 1, sizeof *p);
@@ -1509,7 +1509,6 @@ static clcnn_status sort_nodes(translation *t, size_t *order, size_t *count)
                 if (pass == 0) {
                     first_edge[from->node + 1]++;
                     indegree[i]++;
-                    edges++;
                 } else {
                     targets[first_edge[from->node]++] = i;
                 }
@@ -1524,7 +1523,6 @@ static clcnn_status sort_nodes(translation *t, size_t *order, size_t *count)
         if (pass == 1)
             first_edge[0] = 0;
     }
-    (void)edges;
     /* the first node in file order whose inputs are ready: the file's own
      * order where it is sorted, which keeps the spec's from(...) few */
     size_t tail = 0, *done = indegree; /* SIZE_MAX once taken */
