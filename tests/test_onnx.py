@@ -458,8 +458,8 @@ def test_export_graphs(tmp):
     spec = ("conv(6,3,pad=1) bn(eps=0.001,momentum=0.3) relu @a "
             "conv(6,3,pad=1,groups=3) bn relu conv(6,1,groups=6) add(@a) @b "
             "from(@input) conv(6,5,pad=2,stride=1) bn add(@b) dropout(0.25) maxpool(2) @c "
-            "global_avgpool @g from(@c) conv(6,3,pad=1,groups=2) global_avgpool add(@g) "
-            "flatten dense(12) bn relu dense(10)")
+            "global_avgpool @g from(@c) conv(6,3,pad=1,groups=2) global_avgpool add(@g) @h "
+            "flatten dense(6) add(@h) dense(12) bn relu dense(10)")
     for name in ("resnet", "mobilenet", spec):
         tag = name if len(name) < 12 else "graph_spec"
         model = os.path.join(tmp, f"{tag}.clcnn")
