@@ -316,6 +316,21 @@ def test_graphs(tmp):
         check_against_torch(tmp, f"resnet18_opset{opset}{'_bn' if keep_bn else ''}",
                             randomise(torchvision.models.resnet18()), (2, 3, 64, 64), opset,
                             keep_bn=keep_bn)
+    # resnet18 imported as a clcnn model, exported again and run by onnxruntime
+    py = onnxruntime_python(tmp)
+    if py:
+        name = os.path.join(tmp, "resnet18_opset13_bn")
+        run(CLCNN, "import", f"{name}.onnx", f"{name}.clcnn")
+        run(CLCNN, "export", f"{name}.clcnn", f"{name}.back.onnx")
+        with open(os.path.join(tmp, "ort.py"), "w") as f:
+            f.write(ORT_SCRIPT)
+        run(py, os.path.join(tmp, "ort.py"), f"{name}.back.onnx", f"{name}.x.npy",
+            f"{name}.ort.npy")
+        err = relative_error(np.load(f"{name}.ort.npy"),
+                             np.load(f"{name}.y.npy").astype(np.float64))
+        print(f"  resnet18 imported, exported, run by onnxruntime: relative error {err:.2e} "
+              "against clcnn infer")
+        assert err <= TOLERANCE, err
 
 
 # ---- clcnn -> onnxruntime ----------------------------------------------------------
