@@ -153,12 +153,13 @@ START_TEST(test_round_trip_graph)
     unlink(path);
     int classes = clcnn_net_classes(net);
     ck_assert_int_eq(clcnn_net_classes(back), classes);
-    float *p1 = tu_alloc((size_t)n * (size_t)classes * 4), *p2 = tu_alloc((size_t)n * (size_t)classes * 4);
+    size_t out_count = (size_t)n * (size_t)classes;
+    float *p1 = tu_alloc(out_count * 4), *p2 = tu_alloc(out_count * 4);
     tu_fill(&rng, x, in_count, -2, 2);
     tu_ok(clcnn_net_predict(net, x, n, p1));
     tu_ok(clcnn_net_predict(back, x, n, p2));
     double worst = 0;
-    for (int i = 0; i < n * classes; i++)
+    for (size_t i = 0; i < out_count; i++)
         worst = fmax(worst, fabs((double)p1[i] - p2[i]));
     ck_assert_msg(worst <= 1e-5, "%s: predictions of the imported network differ by %g (%s)",
                   spec, worst, clcnn_net_spec(back));
