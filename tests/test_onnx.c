@@ -151,6 +151,7 @@ START_TEST(test_round_trip_graph)
     tu_ok(clcnn_net_save_onnx(net, path));
     tu_ok(clcnn_net_load_onnx(tu_ctx(), path, n, &back));
     unlink(path);
+    ck_assert_int_eq(clcnn_net_training(back), 0); /* an ONNX model runs inference */
     int classes = clcnn_net_classes(net);
     ck_assert_int_eq(clcnn_net_classes(back), classes);
     size_t out_count = (size_t)n * (size_t)classes;

@@ -1940,6 +1940,9 @@ clcnn_status clcnn_net_load_onnx(clcnn_context *ctx, const char *path, int batch
             st = clcnn_net_set_layer_params(net, i, onnx.params[i], onnx.counts[i]);
     if (st == CLCNN_OK)
         st = set_stats(net, &onnx, path);
+    /* an ONNX model is an inference graph: forward passes run it so */
+    if (st == CLCNN_OK)
+        st = clcnn_net_set_training(net, 0);
     clcnn__onnx_net_free(&onnx);
     if (st != CLCNN_OK) {
         clcnn_net_destroy(net);
