@@ -352,7 +352,7 @@ START_TEST(test_crafted_models)
     expect_model(m, CLCNN_ERR_UNSUPPORTED, "external data", "external file");
     w->has_data_location = 0;
 
-    /* the graph output is not where the chain ends */
+    /* the graph output is a tensor no node writes */
     char *gout = g->output[0]->name;
     g->output[0]->name = (char *)"elsewhere";
     expect_model(m, CLCNN_ERR_FORMAT, "wrong output", "'elsewhere'");
