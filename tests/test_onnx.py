@@ -206,6 +206,9 @@ def test_refusals(tmp):
     # broadcasting a (1, C, 1, 1) parameter is not clcnn's add
     expect_refusal(tmp, "add_constant", AddConstant().eval(), (1, 2, 5, 5),
                    ["(Add)", "constant"])
+    # branches joined by concatenation, not addition
+    expect_refusal(tmp, "concat", Concat().eval(), (1, 2, 5, 5),
+                   ["(Concat)", "operator 'Concat'"])
 
 
 # ---- graphs: residual joins, branches, grouped convolution, batch norm alone ------
@@ -301,6 +304,16 @@ class AddConstant(nn.Module):
 
     def forward(self, x):
         return torch.flatten(self.conv(x) + self.shift, 1)
+
+
+class Concat(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(2, 2, 3)
+        self.b = nn.Conv2d(2, 3, 3)
+
+    def forward(self, x):
+        return torch.flatten(torch.cat([self.a(x), self.b(x)], 1), 1)
 
 
 def test_graphs(tmp):

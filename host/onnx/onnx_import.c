@@ -1592,11 +1592,7 @@ static clcnn_status translate_node(translation *t, const Onnx__NodeProto *n)
             return node_fail(t, n, CLCNN_ERR_UNSUPPORTED,
                              "its input 0 '%.100s' is a constant; clcnn runs this operator on "
                              "a tensor the network computes", str(n->input[0]));
-        for (size_t j = 1; j < n->n_input; j++)
-            if (find_value(t, str(n->input[j])))
-                return node_fail(t, n, CLCNN_ERR_UNSUPPORTED,
-                                 "its input %zu '%.100s' is computed by the network; clcnn "
-                                 "needs a constant there", j, str(n->input[j]));
+        /* the other inputs: each operator takes constants there (const_input) */
         t->rank = v->rank;
         memcpy(t->shape, v->shape, sizeof t->shape);
         t->conv_layer = v->conv_layer;
