@@ -352,6 +352,59 @@ def test_graphs(tmp):
         assert err <= TOLERANCE, err
 
 
+def test_crafted_graphs(tmp):
+    """Graphs PyTorch does not write, built with onnx.helper and run by
+    onnxruntime as the reference: a batch norm behind an Identity of a conv
+    whose output a join reads too (it must not fold into that conv), the
+    nodes stored in reverse order, and an Add whose operands are the input
+    and a BatchNormalization of it."""
+    from onnx import TensorProto, helper, numpy_helper
+    py = onnxruntime_python(tmp)
+    if not py:
+        return
+    rng = np.random.default_rng(11)
+
+    def init(name, *shape, low=-1.0, high=1.0):
+        return numpy_helper.from_array(rng.uniform(low, high, shape).astype(np.float32), name)
+
+    bn = [init("g", 3, low=0.5, high=1.5), init("be", 3), init("m", 3),
+          init("v", 3, low=0.5, high=2.0)]
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Identity", ["c"], ["i"], name="same"),
+        helper.make_node("BatchNormalization", ["i", "g", "be", "m", "v"], ["n"], name="bn",
+                         epsilon=1e-3),
+        helper.make_node("Add", ["c", "n"], ["s"], name="join"),
+        helper.make_node("BatchNormalization", ["x", "g", "be", "m", "v"], ["xn"], name="bn_in"),
+        helper.make_node("Add", ["xn", "s"], ["s2"], name="join_in"),
+        helper.make_node("Relu", ["s2"], ["r"], name="relu"),
+        helper.make_node("Flatten", ["r"], ["f"], name="flat", axis=1),
+        helper.make_node("Gemm", ["f", "fw", "fb"], ["y"], name="fc", transB=1),
+    ]
+    inits = [init("w", 3, 3, 3, 3), init("b", 3), init("fw", 4, 3 * 5 * 6), init("fb", 4)] + bn
+    for order, name in ((nodes, "crafted"), (nodes[::-1], "crafted_reversed")):
+        graph = helper.make_graph(
+            order, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 5, 6])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])], initializer=inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        model.ir_version = 7
+        path = os.path.join(tmp, f"{name}.onnx")
+        onnx.save(model, path)
+        x = rng.standard_normal((2, 3, 5, 6)).astype(np.float32)
+        xs, ys, yo = (os.path.join(tmp, f"{name}.{k}.npy") for k in ("x", "y", "ort"))
+        np.save(xs, x)
+        run(CLCNN, "infer", "--model", path, "--input", xs, "--output", ys, "--logits")
+        script = os.path.join(tmp, "ort_x.py")
+        with open(script, "w") as f:
+            f.write("import sys, numpy as np, onnxruntime as ort\n"
+                    "s = ort.InferenceSession(sys.argv[1], providers=['CPUExecutionProvider'])\n"
+                    "np.save(sys.argv[3], s.run(None, {'x': np.load(sys.argv[2])})[0])\n")
+        run(py, script, path, xs, yo)
+        err = relative_error(np.load(ys), np.load(yo).astype(np.float64))
+        print(f"  {name}: against onnxruntime: relative error {err:.2e}")
+        assert err <= TOLERANCE, (name, err)
+
+
 # ---- clcnn -> onnxruntime ----------------------------------------------------------
 
 def onnxruntime_python(tmp):
@@ -538,6 +591,7 @@ def main():
     tests = [("PyTorch models through clcnn infer", test_torch_models),
              ("operators clcnn refuses", test_refusals),
              ("graphs: residual, branches, grouped, batch norm, resnet18", test_graphs),
+             ("graphs PyTorch does not write, against onnxruntime", test_crafted_graphs),
              ("clcnn export run by onnxruntime", test_export_onnxruntime),
              ("graphs exported: resnet, mobilenet, a spec", test_export_graphs)]
     with tempfile.TemporaryDirectory(prefix="clcnn-onnx-") as tmp:

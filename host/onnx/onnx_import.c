@@ -1399,7 +1399,11 @@ static clcnn_status run_node(translation *t, const Onnx__NodeProto *n, const cha
         return op_dropout(t, n);
     if (strcmp(op, "Identity") == 0) {
         static const char *const none[] = {NULL};
-        t->conv_layer = conv_layer;
+        /* a batch norm after it may fold into the conv only if nothing else
+         * reads the conv's output */
+        size_t first;
+        if (consumers(t, str(n->input[0]), &first) == 1 && !is_graph_output(t, n->input[0]))
+            t->conv_layer = conv_layer;
         clcnn_status st = check_attrs(t, n, none);
         return st == CLCNN_OK ? need_inputs(t, n, 1, 1) : st;
     }
