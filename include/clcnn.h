@@ -1031,15 +1031,19 @@ CLCNN_API clcnn_status clcnn_net_load(clcnn_context *ctx, const char *path, int 
 /*
  * Loads an ONNX model (a ModelProto file, opsets 9 to 18) into a new network
  * for batch size batch (0: the file's batch dimension when fixed, else 1).
- * The graph must be a chain from one float32 (N, C, H, W) input, with C, H
- * and W fixed, to one output, of the operators Conv (group 1; pads equal on
- * all sides or as pad=same), BatchNormalization right after a Conv (folded
- * into its weights and bias), Gemm, MatMul (and an Add of a constant bias
- * after it), Relu, LeakyRelu, Tanh, Sigmoid, MaxPool and AveragePool (square
- * windows without padding), GlobalAveragePool and GlobalMaxPool (square
+ * The graph, from one float32 (N, C, H, W) input, with C, H and W fixed, to
+ * one output, becomes a graph network (joins, branches) of the operators
+ * Conv (any group that divides the channels; pads equal on all sides or as
+ * pad=same), BatchNormalization (folded into the Conv before it when only it
+ * reads that Conv, else a bn layer with the running statistics), Gemm,
+ * MatMul (and an Add of a constant bias after it), Add of two computed
+ * tensors of one shape, Relu, LeakyRelu, Tanh, Sigmoid, MaxPool and
+ * AveragePool (square windows), GlobalAveragePool, GlobalMaxPool (square
  * maps), Flatten (axis 1), Reshape to (N, -1), Dropout, Softmax (last) and
  * Identity; weights are initializers or Constant nodes of FLOAT type, as
- * raw_data or float_data. Every field is checked before it is used.
+ * raw_data or float_data. Every field is checked before it is used; a cycle,
+ * or a node reading a tensor nothing writes, is CLCNN_ERR_FORMAT naming the
+ * node. The network starts in inference mode (clcnn_net_set_training).
  * Errors: CLCNN_ERR_IO when the file cannot be read, CLCNN_ERR_FORMAT for a
  * malformed file or one of 2 GiB or more (refused before reading),
  * CLCNN_ERR_UNSUPPORTED for an operator, attribute or data type clcnn cannot

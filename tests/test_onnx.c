@@ -115,6 +115,64 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+/* Graph networks: batch norm with statistics moved by training-mode
+ * passes, joins, branches, grouped convolution, dropout. The importer folds
+ * a batch norm into the convolution before it, so the layers may differ;
+ * the predictions must not. */
+static const struct {
+    const char *spec;
+    int c, h, w;
+} graph_trips[] = {
+    {"resnet", 1, 12, 12},
+    {"mobilenet", 3, 9, 9},
+    {"conv(4,3,pad=1) relu @a conv(4,3,pad=1,groups=2) add(@a) bn(eps=0.001,momentum=0.5) "
+     "maxpool(2) bn @p from(@input) avgpool(2) conv(4,1) add(@p) dropout(0.5) @d "
+     "global_avgpool @g from(@d) flatten dense(4) add(@g) dense(5) bn relu dense(3)",
+     2, 7, 7},
+};
+
+START_TEST(test_round_trip_graph)
+{
+    const char *spec = graph_trips[_i].spec;
+    int c = graph_trips[_i].c, h = graph_trips[_i].h, w = graph_trips[_i].w, n = 3;
+    clcnn_net *net, *back;
+    tu_ok(clcnn_net_create(tu_ctx(), spec, n, c, h, w, &net));
+    tu_ok(clcnn_net_init(net, 200 + (unsigned long long)_i));
+    size_t in_count = (size_t)n * (size_t)c * (size_t)h * (size_t)w;
+    float *x = tu_alloc(in_count * sizeof *x);
+    tu_rng rng = tu_rng_make(11 + (uint64_t)_i);
+    /* training-mode passes move the running statistics off (0, 1) */
+    for (int pass = 0; pass < 3; pass++) {
+        tu_fill(&rng, x, in_count, -1, 3);
+        tu_ok(clcnn_net_forward(net, x, n));
+    }
+    char path[256];
+    temp_path(path, sizeof path, "graph.onnx");
+    tu_ok(clcnn_net_save_onnx(net, path));
+    tu_ok(clcnn_net_load_onnx(tu_ctx(), path, n, &back));
+    unlink(path);
+    ck_assert_int_eq(clcnn_net_training(back), 0); /* an ONNX model runs inference */
+    int classes = clcnn_net_classes(net);
+    ck_assert_int_eq(clcnn_net_classes(back), classes);
+    size_t out_count = (size_t)n * (size_t)classes;
+    float *p1 = tu_alloc(out_count * 4), *p2 = tu_alloc(out_count * 4);
+    tu_fill(&rng, x, in_count, -2, 2);
+    tu_ok(clcnn_net_predict(net, x, n, p1));
+    tu_ok(clcnn_net_predict(back, x, n, p2));
+    double worst = 0;
+    for (size_t i = 0; i < out_count; i++)
+        worst = fmax(worst, fabs((double)p1[i] - p2[i]));
+    ck_assert_msg(worst <= 1e-5, "%s: predictions of the imported network differ by %g (%s)",
+                  spec, worst, clcnn_net_spec(back));
+    ck_assert(memcmp(p1, p1 + classes, (size_t)classes * 4) != 0);
+    free(x);
+    free(p1);
+    free(p2);
+    clcnn_net_destroy(back);
+    clcnn_net_destroy(net);
+}
+END_TEST
+
 /* ---- crafted models ---- */
 
 /* A small exported model, unpacked for editing. */
@@ -189,7 +247,7 @@ START_TEST(test_crafted_models)
     g->node[1]->op_type = (char *)"Elu";
     expect_model(m, CLCNN_ERR_UNSUPPORTED, "unsupported operator", "operator 'Elu'");
     g->node[1]->op_type = (char *)"Add";
-    expect_model(m, CLCNN_ERR_UNSUPPORTED, "Add", "(Add)");
+    expect_model(m, CLCNN_ERR_FORMAT, "Add of one input", "(Add): it has 1 inputs");
     g->node[1]->op_type = op;
 
     w->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE;
@@ -215,8 +273,11 @@ START_TEST(test_crafted_models)
     memcpy(w->raw_data.data, &saved, 4);
 
     Onnx__AttributeProto *group = find_attr(g->node[0], "group");
+    /* 2 input channels, 3 filters */
     group->i = 2;
-    expect_model(m, CLCNN_ERR_UNSUPPORTED, "grouped conv", "group = 2");
+    expect_model(m, CLCNN_ERR_SHAPE, "group not dividing the filters",
+                 "node 'layer1.out' (Conv): group = 2 does not divide its 2 input channels "
+                 "and its 3 filters");
     group->i = 1;
 
     Onnx__AttributeProto *pads = find_attr(g->node[0], "pads");
@@ -232,11 +293,40 @@ START_TEST(test_crafted_models)
     expect_model(m, CLCNN_ERR_UNSUPPORTED, "unknown attribute", "attribute 'foo'");
     group->name = name;
 
-    /* the MaxPool writes the Conv's output again: a cycle */
+    /* the MaxPool writes the Conv's output again */
     char *out = g->node[2]->output[0];
     g->node[2]->output[0] = g->node[0]->output[0];
-    expect_model(m, CLCNN_ERR_FORMAT, "cycle", "cycle");
+    expect_model(m, CLCNN_ERR_FORMAT, "two producers", "one producer");
     g->node[2]->output[0] = out;
+
+    /* the Conv reads the MaxPool's output: Conv -> Relu -> MaxPool -> Conv */
+    char *in = g->node[0]->input[0];
+    g->node[0]->input[0] = g->node[2]->output[0];
+    expect_model(m, CLCNN_ERR_FORMAT, "cycle",
+                 "node 'layer2.out' (Relu): the graph has a cycle: it reads 'layer1.out', "
+                 "which is computed from its own output");
+    g->node[0]->input[0] = in;
+
+    /* the Relu reads a tensor nothing writes */
+    in = g->node[1]->input[0];
+    g->node[1]->input[0] = (char *)"nowhere";
+    expect_model(m, CLCNN_ERR_FORMAT, "unknown tensor",
+                 "node 'layer2.out' (Relu): its input 0 'nowhere' is no graph input");
+    g->node[1]->input[0] = in;
+
+    /* the Relu becomes the Add of the Conv's output (3 channels) and the
+     * graph input (2) */
+    char *inputs2[2] = {g->node[0]->output[0], g->input[0]->name};
+    char **inputs1 = g->node[1]->input;
+    g->node[1]->op_type = (char *)"Add";
+    g->node[1]->input = inputs2;
+    g->node[1]->n_input = 2;
+    expect_model(m, CLCNN_ERR_SHAPE, "Add of two shapes",
+                 "node 'layer2.out' (Add): its inputs 'layer1.out' (rank 4, 3 x 6 x 6) and "
+                 "'input' (rank 4, 2 x 6 x 6) differ in shape");
+    g->node[1]->op_type = op;
+    g->node[1]->input = inputs1;
+    g->node[1]->n_input = 1;
 
     m->opset_import[0]->version = 19;
     expect_model(m, CLCNN_ERR_UNSUPPORTED, "opset 19", "version 19");
@@ -262,11 +352,38 @@ START_TEST(test_crafted_models)
     expect_model(m, CLCNN_ERR_UNSUPPORTED, "external data", "external file");
     w->has_data_location = 0;
 
-    /* the graph output is not where the chain ends */
+    /* the graph output is a tensor no node writes */
     char *gout = g->output[0]->name;
     g->output[0]->name = (char *)"elsewhere";
     expect_model(m, CLCNN_ERR_FORMAT, "wrong output", "'elsewhere'");
     g->output[0]->name = gout;
+
+    /* nodes stored in reverse order still load: they are sorted by what
+     * they read */
+    for (size_t i = 0; i < g->n_node / 2; i++) {
+        Onnx__NodeProto *swap = g->node[i];
+        g->node[i] = g->node[g->n_node - 1 - i];
+        g->node[g->n_node - 1 - i] = swap;
+    }
+    {
+        size_t rlen = onnx__model_proto__get_packed_size(m);
+        unsigned char *rdata = tu_alloc(rlen);
+        onnx__model_proto__pack(m, rdata);
+        char rpath[256];
+        temp_path(rpath, sizeof rpath, "reversed.onnx");
+        spill(rpath, rdata, rlen);
+        clcnn_net *rnet;
+        tu_ok(clcnn_net_load_onnx(tu_ctx(), rpath, 1, &rnet));
+        ck_assert_str_eq(clcnn_net_spec(rnet), "conv(3,3,pad=1) relu maxpool(2) flatten dense(4)");
+        clcnn_net_destroy(rnet);
+        unlink(rpath);
+        free(rdata);
+    }
+    for (size_t i = 0; i < g->n_node / 2; i++) {
+        Onnx__NodeProto *swap = g->node[i];
+        g->node[i] = g->node[g->n_node - 1 - i];
+        g->node[g->n_node - 1 - i] = swap;
+    }
 
     /* after all the edits, the model is whole again */
     size_t len = onnx__model_proto__get_packed_size(m);
@@ -482,6 +599,8 @@ static Suite *make_suite(void)
     TCase *tc = tcase_create("onnx");
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, test_round_trip, 0, (int)(sizeof round_trips / sizeof round_trips[0]));
+    tcase_add_loop_test(tc, test_round_trip_graph, 0,
+                        (int)(sizeof graph_trips / sizeof graph_trips[0]));
     tcase_add_test(tc, test_crafted_models);
     tcase_add_test(tc, test_hostile_bytes);
     tcase_add_test(tc, test_set_layer_params);

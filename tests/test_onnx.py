@@ -1,11 +1,13 @@
 # ONNX against PyTorch and onnxruntime, through the clcnn command as a user
 # runs it: networks with random weights exported by torch.onnx.export (every
-# operator clcnn imports, several opsets) run by `clcnn infer --logits` equal
-# PyTorch's outputs (relative error <= 1e-4); operators clcnn cannot run are
-# refused naming the node; a LeNet-5 trained by `clcnn train` and written by
-# `clcnn export` runs in onnxruntime (from PyPI, in a virtual environment
-# made here) with the outputs of `clcnn infer` and the accuracy of
-# `clcnn eval`.
+# operator clcnn imports, several opsets; graphs: residual joins, branches,
+# grouped and depthwise convolutions, stand-alone batch norm, torchvision's
+# resnet18 at 64x64) run by `clcnn infer --logits` equal PyTorch's outputs
+# (relative error <= 1e-4); operators clcnn cannot run are refused naming
+# the node; a LeNet-5 trained by `clcnn train` and written by `clcnn export`
+# runs in onnxruntime (from PyPI, in a virtual environment made here) with
+# the outputs of `clcnn infer` and the accuracy of `clcnn eval`, and so do
+# resnet, mobilenet and a graph spec trained a few steps.
 # Usage: test_onnx.py CLCNN_BINARY SOURCE_DIR BUILD_DIR. Exit 0 pass, 1 fail,
 # 77 skip (python3-torch or python3-onnx missing, or no OpenCL device and
 # CLCNN_REQUIRE_DEVICE unset).
@@ -27,6 +29,10 @@ except ImportError as e:
     print(f"SKIP: {e.name} is missing (apt-get install python3-torch python3-onnx)",
           file=sys.stderr)
     sys.exit(77)
+try:
+    import torchvision
+except ImportError:
+    torchvision = None  # resnet18 is left out (apt-get install python3-torchvision)
 
 CLCNN, SOURCE, BUILD = sys.argv[1:4]
 MNIST = os.path.join(SOURCE, "data", "mnist")
@@ -115,7 +121,7 @@ def randomise(model):
     """Random weights, and batch-norm statistics far from the identity."""
     with torch.no_grad():
         for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.uniform_(-0.5, 0.5)
                 m.running_mean.uniform_(-0.5, 0.5)
@@ -124,7 +130,10 @@ def randomise(model):
 
 
 def export(model, x, path, opset, keep_bn=False):
-    kwargs = {"training": torch.onnx.TrainingMode.PRESERVE} if keep_bn else {}
+    # eval mode folds each batch norm into the conv before it; PRESERVE (and
+    # no constant folding) keeps the BatchNormalization nodes for clcnn to read
+    kwargs = ({"training": torch.onnx.TrainingMode.PRESERVE, "do_constant_folding": False}
+              if keep_bn else {})
     torch.onnx.export(model, x, path, opset_version=opset, input_names=["x"],
                       output_names=["y"], dynamic_axes={"x": {0: "n"}, "y": {0: "n"}},
                       **kwargs)
@@ -188,33 +197,212 @@ def expect_refusal(tmp, name, model, shape, words, keep_bn=False):
     print(f"  {name}: {r.stderr.strip()}")
 
 
-class Residual(nn.Module):
+def test_refusals(tmp):
+    elu = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ELU(), nn.Flatten(), nn.Linear(2 * 9, 2))
+    expect_refusal(tmp, "elu", elu.eval(), (1, 1, 5, 5), ["(Elu)", "operator 'Elu'"])
+    # a Softmax over the channels of a feature map is not the classifier's
+    pixel_softmax = nn.Sequential(nn.Conv2d(1, 3, 3), nn.Softmax(1))
+    expect_refusal(tmp, "pixel_softmax", pixel_softmax.eval(), (1, 1, 5, 5), ["(Softmax)"])
+    # broadcasting a (1, C, 1, 1) parameter is not clcnn's add
+    expect_refusal(tmp, "add_constant", AddConstant().eval(), (1, 2, 5, 5),
+                   ["(Add)", "constant"])
+    # branches joined by concatenation, not addition
+    expect_refusal(tmp, "concat", Concat().eval(), (1, 2, 5, 5),
+                   ["(Concat)", "operator 'Concat'"])
+
+
+# ---- graphs: residual joins, branches, grouped convolution, batch norm alone ------
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 convolutions with batch norm and the shortcut, a 1x1 strided
+    projection with batch norm where the shape changes (torchvision's
+    BasicBlock)."""
+
+    def __init__(self, c_in, c_out, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.down = None
+        if stride != 1 or c_in != c_out:
+            self.down = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False),
+                                      nn.BatchNorm2d(c_out))
+
+    def forward(self, x):
+        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(y + (self.down(x) if self.down is not None else x))
+
+
+class ResidualNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 6, 3, padding=1)
+        self.blocks = nn.Sequential(ResidualBlock(6, 6, 1), ResidualBlock(6, 10, 2))
+        self.fc = nn.Linear(10, 7)
+
+    def forward(self, x):
+        x = self.blocks(F.relu(self.stem(x)))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+class ShortcutFirst(nn.Module):
+    """The Add's operands the other way round: the shortcut first, and the
+    input itself read by the join (x + f(x))."""
+
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(2, 2, 3, padding=1)
         self.fc = nn.Linear(2 * 5 * 5, 3)
 
     def forward(self, x):
-        return self.fc(torch.flatten(F.relu(self.conv(x)) + x, 1))
+        return self.fc(torch.flatten(x + F.relu(self.conv(x)), 1))
 
 
-def test_refusals(tmp):
-    grouped = nn.Sequential(nn.Conv2d(4, 4, 3, groups=2), nn.Flatten(), nn.Linear(4 * 9, 2))
-    expect_refusal(tmp, "grouped", grouped.eval(), (1, 4, 5, 5), ["(Conv)", "group = 2"])
-    expect_refusal(tmp, "residual", Residual().eval(), (1, 2, 5, 5), ["'x' feeds 2 nodes", "(Add)"])
-    elu = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ELU(), nn.Flatten(), nn.Linear(2 * 9, 2))
-    expect_refusal(tmp, "elu", elu.eval(), (1, 1, 5, 5), ["(Elu)", "operator 'Elu'"])
-    # batch norm that does not follow a conv has nothing to fold into
-    late_bn = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.BatchNorm2d(2), nn.Flatten(),
-                            nn.Linear(2 * 9, 2))
-    expect_refusal(tmp, "late_bn", randomise(late_bn), (1, 1, 5, 5),
-                   ["(BatchNormalization)", "does not come straight from a Conv"], keep_bn=True)
-    dense_bn = nn.Sequential(nn.Flatten(), nn.Linear(25, 4), nn.BatchNorm1d(4))
-    expect_refusal(tmp, "dense_bn", randomise(dense_bn), (2, 1, 5, 5),
-                   ["(BatchNormalization)", "does not come straight from a Conv"], keep_bn=True)
-    # a Softmax over the channels of a feature map is not the classifier's
-    pixel_softmax = nn.Sequential(nn.Conv2d(1, 3, 3), nn.Softmax(1))
-    expect_refusal(tmp, "pixel_softmax", pixel_softmax.eval(), (1, 1, 5, 5), ["(Softmax)"])
+class Branches(nn.Module):
+    """One tensor read by three nodes; a batch norm after an Add and one
+    after pooling, so that neither folds into a convolution; a dense layer's
+    batch norm."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 4, 3, padding=1)
+        self.b = nn.Conv2d(3, 4, 1)
+        self.bn_sum = nn.BatchNorm2d(4)
+        self.bn_pool = nn.BatchNorm2d(4)
+        self.fc = nn.Linear(4 * 4 * 4, 6)
+        self.bn_fc = nn.BatchNorm1d(6, eps=1e-3)
+
+    def forward(self, x):
+        t = F.relu(self.a(x))
+        s = self.bn_sum(t + self.b(x))
+        y = self.bn_pool(F.max_pool2d(s, 2)) + F.avg_pool2d(t, 2)
+        return self.bn_fc(self.fc(torch.flatten(y, 1)))
+
+
+class Grouped(nn.Module):
+    """Grouped and depthwise convolutions (MobileNet's separable blocks)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(4, 6, 3, padding=1, groups=2), nn.BatchNorm2d(6), nn.ReLU(),
+            nn.Conv2d(6, 6, 3, stride=2, padding=1, groups=6), nn.BatchNorm2d(6), nn.ReLU(),
+            nn.Conv2d(6, 9, 1), nn.ReLU(),
+            nn.Conv2d(9, 9, 3, padding=2, dilation=2, groups=3, bias=False), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(9, 5))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class AddConstant(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 2, 3)
+        self.shift = nn.Parameter(torch.randn(1, 2, 1, 1))
+
+    def forward(self, x):
+        return torch.flatten(self.conv(x) + self.shift, 1)
+
+
+class Concat(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(2, 2, 3)
+        self.b = nn.Conv2d(2, 3, 3)
+
+    def forward(self, x):
+        return torch.flatten(torch.cat([self.a(x), self.b(x)], 1), 1)
+
+
+def test_graphs(tmp):
+    for keep_bn in (True, False):
+        tag = "bn" if keep_bn else "folded"
+        check_against_torch(tmp, f"residual_{tag}", randomise(ResidualNet()), (3, 3, 11, 13),
+                            13, keep_bn=keep_bn)
+        check_against_torch(tmp, f"grouped_{tag}", randomise(Grouped()), (2, 4, 9, 9), 13,
+                            keep_bn=keep_bn)
+    check_against_torch(tmp, "shortcut_first", ShortcutFirst().eval(), (2, 2, 5, 5), 11)
+    for opset in (9, 13):
+        ops = check_against_torch(tmp, f"branches{opset}", randomise(Branches()), (4, 3, 8, 8),
+                                  opset, keep_bn=True)
+        assert ops.count("BatchNormalization") == 3, ops
+    if torchvision is None:
+        print("  SKIP (part): torchvision's resnet18 (apt-get install python3-torchvision)")
+        return
+    for opset, keep_bn in ((13, True), (17, False)):
+        check_against_torch(tmp, f"resnet18_opset{opset}{'_bn' if keep_bn else ''}",
+                            randomise(torchvision.models.resnet18()), (2, 3, 64, 64), opset,
+                            keep_bn=keep_bn)
+    # resnet18 imported as a clcnn model, exported again and run by onnxruntime
+    py = onnxruntime_python(tmp)
+    if py:
+        name = os.path.join(tmp, "resnet18_opset13_bn")
+        run(CLCNN, "import", f"{name}.onnx", f"{name}.clcnn")
+        run(CLCNN, "export", f"{name}.clcnn", f"{name}.back.onnx")
+        with open(os.path.join(tmp, "ort.py"), "w") as f:
+            f.write(ORT_SCRIPT)
+        run(py, os.path.join(tmp, "ort.py"), f"{name}.back.onnx", f"{name}.x.npy",
+            f"{name}.ort.npy")
+        err = relative_error(np.load(f"{name}.ort.npy"),
+                             np.load(f"{name}.y.npy").astype(np.float64))
+        print(f"  resnet18 imported, exported, run by onnxruntime: relative error {err:.2e} "
+              "against clcnn infer")
+        assert err <= TOLERANCE, err
+
+
+def test_crafted_graphs(tmp):
+    """Graphs PyTorch does not write, built with onnx.helper and run by
+    onnxruntime as the reference: a batch norm behind an Identity of a conv
+    whose output a join reads too (it must not fold into that conv), the
+    nodes stored in reverse order, and an Add whose operands are the input
+    and a BatchNormalization of it."""
+    from onnx import TensorProto, helper, numpy_helper
+    py = onnxruntime_python(tmp)
+    if not py:
+        return
+    rng = np.random.default_rng(11)
+
+    def init(name, *shape, low=-1.0, high=1.0):
+        return numpy_helper.from_array(rng.uniform(low, high, shape).astype(np.float32), name)
+
+    bn = [init("g", 3, low=0.5, high=1.5), init("be", 3), init("m", 3),
+          init("v", 3, low=0.5, high=2.0)]
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Identity", ["c"], ["i"], name="same"),
+        helper.make_node("BatchNormalization", ["i", "g", "be", "m", "v"], ["n"], name="bn",
+                         epsilon=1e-3),
+        helper.make_node("Add", ["c", "n"], ["s"], name="join"),
+        helper.make_node("BatchNormalization", ["x", "g", "be", "m", "v"], ["xn"], name="bn_in"),
+        helper.make_node("Add", ["xn", "s"], ["s2"], name="join_in"),
+        helper.make_node("Relu", ["s2"], ["r"], name="relu"),
+        helper.make_node("Flatten", ["r"], ["f"], name="flat", axis=1),
+        helper.make_node("Gemm", ["f", "fw", "fb"], ["y"], name="fc", transB=1),
+    ]
+    inits = [init("w", 3, 3, 3, 3), init("b", 3), init("fw", 4, 3 * 5 * 6), init("fb", 4)] + bn
+    for order, name in ((nodes, "crafted"), (nodes[::-1], "crafted_reversed")):
+        graph = helper.make_graph(
+            order, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 5, 6])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])], initializer=inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        model.ir_version = 7
+        path = os.path.join(tmp, f"{name}.onnx")
+        onnx.save(model, path)
+        x = rng.standard_normal((2, 3, 5, 6)).astype(np.float32)
+        xs, ys, yo = (os.path.join(tmp, f"{name}.{k}.npy") for k in ("x", "y", "ort"))
+        np.save(xs, x)
+        run(CLCNN, "infer", "--model", path, "--input", xs, "--output", ys, "--logits")
+        script = os.path.join(tmp, "ort_x.py")
+        with open(script, "w") as f:
+            f.write("import sys, numpy as np, onnxruntime as ort\n"
+                    "s = ort.InferenceSession(sys.argv[1], providers=['CPUExecutionProvider'])\n"
+                    "np.save(sys.argv[3], s.run(None, {'x': np.load(sys.argv[2])})[0])\n")
+        run(py, script, path, xs, yo)
+        err = relative_error(np.load(ys), np.load(yo).astype(np.float64))
+        print(f"  {name}: against onnxruntime: relative error {err:.2e}")
+        assert err <= TOLERANCE, (name, err)
 
 
 # ---- clcnn -> onnxruntime ----------------------------------------------------------
@@ -323,6 +511,75 @@ def test_export_onnxruntime(tmp):
     assert err <= TOLERANCE, err
 
 
+def mini_mnist(tmp, count):
+    """The first count training and test images of MNIST as a data folder of
+    its own, so that a few training steps take a moment."""
+    folder = os.path.join(tmp, "mini-mnist")
+    os.makedirs(folder, exist_ok=True)
+    for kind in ("train", "t10k"):
+        for what in ("images-idx3", "labels-idx1"):
+            name = f"{kind}-{what}-ubyte.gz"
+            with gzip.open(os.path.join(MNIST, name), "rb") as f:
+                data = f.read()
+            dims = 3 if what.startswith("images") else 1
+            header = bytearray(data[:4 + 4 * dims])
+            header[4:8] = count.to_bytes(4, "big")
+            per = 28 * 28 if dims == 3 else 1
+            with gzip.open(os.path.join(folder, name), "wb") as f:
+                f.write(bytes(header) + data[len(header):len(header) + count * per])
+    return folder
+
+
+def test_export_graphs(tmp):
+    """resnet, mobilenet and a spec of every graph feature, trained a few
+    steps (so that the batch-norm statistics are the data's), exported, run
+    by onnxruntime, and imported back: all equal clcnn infer."""
+    py = onnxruntime_python(tmp)
+    data = mini_mnist(tmp, 96)
+    x = np.random.default_rng(5).standard_normal((7, 1, 28, 28)).astype(np.float32)
+    xs = os.path.join(tmp, "graph-x.npy")
+    np.save(xs, x)
+    script = os.path.join(tmp, "ort.py")
+    with open(script, "w") as f:
+        f.write(ORT_SCRIPT)
+    spec = ("conv(6,3,pad=1) bn(eps=0.001,momentum=0.3) relu @a "
+            "conv(6,3,pad=1,groups=3) bn relu conv(6,1,groups=6) add(@a) @b "
+            "from(@input) conv(6,5,pad=2,stride=1) bn add(@b) dropout(0.25) maxpool(2) @c "
+            "global_avgpool @g from(@c) conv(6,3,pad=1,groups=2) global_avgpool add(@g) @h "
+            "flatten dense(6) add(@h) dense(12) bn relu dense(10)")
+    for name in ("resnet", "mobilenet", spec):
+        tag = name if len(name) < 12 else "graph_spec"
+        model = os.path.join(tmp, f"{tag}.clcnn")
+        run(CLCNN, "train", "--model", name, "--data", data, "--epochs", "1", "--batch", "32",
+            "--out", model)
+        exported = os.path.join(tmp, f"{tag}.onnx")
+        run(CLCNN, "export", model, exported)
+        graph = onnx.load(exported)
+        onnx.checker.check_model(graph)
+        ops = sorted({n.op_type for n in graph.graph.node})
+        ys = os.path.join(tmp, f"{tag}.y.npy")
+        run(CLCNN, "infer", "--model", model, "--input", xs, "--output", ys, "--logits")
+        want = np.load(ys).astype(np.float64)
+        # the exported file read back by clcnn (batch norm after a conv folded)
+        back = os.path.join(tmp, f"{tag}.back.npy")
+        run(CLCNN, "infer", "--model", exported, "--input", xs, "--output", back, "--logits")
+        err_back = relative_error(np.load(back), want)
+        line = f"  {tag} ({' '.join(ops)}): clcnn infer of the export {err_back:.2e}"
+        assert err_back <= TOLERANCE, (tag, err_back)
+        if py:
+            ys_ort = os.path.join(tmp, f"{tag}.ort.npy")
+            run(py, script, exported, xs, ys_ort)
+            err = relative_error(np.load(ys_ort), want)
+            line += f", onnxruntime {err:.2e}"
+            assert err <= TOLERANCE, (tag, err)
+        print(line + " (relative errors against clcnn infer)")
+        want_ops = {"BatchNormalization", "GlobalAveragePool"}
+        want_ops |= {"Add"} if tag != "mobilenet" else {"Dropout"}
+        assert want_ops <= set(ops), (tag, want_ops - set(ops))
+        groups = [a.i for n in graph.graph.node for a in n.attribute if a.name == "group"]
+        assert (max(groups) > 1) == (tag != "resnet"), (tag, groups)
+
+
 def main():
     r = run(CLCNN, "devices", check=False)
     if r.returncode != 0:
@@ -333,7 +590,10 @@ def main():
     failures = 0
     tests = [("PyTorch models through clcnn infer", test_torch_models),
              ("operators clcnn refuses", test_refusals),
-             ("clcnn export run by onnxruntime", test_export_onnxruntime)]
+             ("graphs: residual, branches, grouped, batch norm, resnet18", test_graphs),
+             ("graphs PyTorch does not write, against onnxruntime", test_crafted_graphs),
+             ("clcnn export run by onnxruntime", test_export_onnxruntime),
+             ("graphs exported: resnet, mobilenet, a spec", test_export_graphs)]
     with tempfile.TemporaryDirectory(prefix="clcnn-onnx-") as tmp:
         for name, fn in tests:
             try:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # clcnn infer, import and export as a user runs them: a model exported,
 # imported back and run on .npy arrays with equal outputs, predict and eval
-# on an .onnx model, and the exit status and sentence of every bad input: a
+# on an .onnx model, the same for a graph with batch norm, a join and
+# dropout, and the exit status and sentence of every bad input: a
 # .npy of the wrong dtype, order, rank or channel count, a garbage .onnx, a
 # truncated one. A failed infer leaves no output file behind.
 # Usage: test_onnx_cli.sh CLCNN_BINARY SOURCE_DIR   (meson passes both)
@@ -100,6 +101,33 @@ checks=$((checks + 1))
 check "info .onnx" "$clcnn" info --model "$tmp/m.onnx"
 grep -q "61706" "$tmp/out" || fail "info of the .onnx lacks the parameter count"
 check "predict .onnx" "$clcnn" predict --model "$tmp/m.onnx" "$src/data/images/digits.png"
+
+# a graph with batch norm, a join and dropout: --logits runs in inference mode
+# as predict does, in every form of the model
+graph="conv(4,3,pad=1) bn relu @a conv(4,3,pad=1,groups=2) bn add(@a) dropout(0.3) maxpool(2)
+    global_avgpool dense(10)"
+check "train graph" "$clcnn" train --model "$graph" --data "$src/data/mnist" --train-limit 200 \
+    --batch 50 --epochs 1 --out "$tmp/graph.clcnn"
+check "export graph" "$clcnn" export "$tmp/graph.clcnn" "$tmp/graph.onnx"
+check "import graph" "$clcnn" import "$tmp/graph.onnx" "$tmp/gback.clcnn"
+grep -q "add(@v" "$tmp/out" || fail "import of the graph does not print its join"
+check "infer graph" "$clcnn" infer --model "$tmp/graph.clcnn" --input "$tmp/x.npy" --output "$tmp/g1.npy"
+check "infer graph logits" "$clcnn" infer --model "$tmp/graph.clcnn" --input "$tmp/x.npy" \
+    --output "$tmp/g2.npy" --logits
+check "infer graph .onnx" "$clcnn" infer --model "$tmp/graph.onnx" --input "$tmp/x.npy" \
+    --output "$tmp/g3.npy" --logits
+check "infer graph re-imported" "$clcnn" infer --model "$tmp/gback.clcnn" --input "$tmp/x.npy" \
+    --output "$tmp/g4.npy" --logits
+checks=$((checks + 1))
+"$py" - "$tmp" <<'PY' || fail "graph infer outputs"
+import sys, numpy as np
+t = sys.argv[1]
+p, l1, l2, l3 = (np.load(f"{t}/g{i}.npy").astype(np.float64) for i in (1, 2, 3, 4))
+e = np.exp(l1 - l1.max(1, keepdims=True))
+assert np.allclose(e / e.sum(1, keepdims=True), p, atol=1e-6), "logits are not predict's"
+scale = np.abs(l1).max()
+assert np.abs(l2 - l1).max() <= 1e-5 * scale and np.abs(l3 - l1).max() <= 1e-5 * scale
+PY
 
 infer=("$clcnn" infer --model "$tmp/m.onnx" --output "$tmp/bad.npy")
 expect_exit 1 "float64" "float64 input" "${infer[@]}" --input "$tmp/x64.npy"

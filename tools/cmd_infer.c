@@ -103,8 +103,12 @@ int clcnn__cmd_infer(int argc, char **argv)
         clcnn__cli_load_model(ctx, model, n < batch ? (int)n : batch, &net) != CLCNN_OK)
         rc = clcnn__cli_library_fail(ctx, "infer");
     int in[4] = {0};
-    if (net)
+    if (net) {
+        /* --logits runs clcnn_net_forward: in inference mode, as predict does
+         * (running batch-norm statistics, no dropout) */
+        clcnn_net_set_training(net, 0);
         clcnn_net_input_shape(net, in);
+    }
     if (rc == CLCNN__EXIT_OK && (x.dims[1] != in[1] || x.dims[2] != in[2] || x.dims[3] != in[3]))
         rc = clcnn__cli_fail("infer", "%s has shape %s: %lld channel%s of %lld x %lld, but the "
                              "model takes (N, %d, %d, %d): %d channel%s of %d x %d", input, shape,

@@ -18,7 +18,8 @@
 /* What an ONNX model becomes: a spec for clcnn_net_create, the input shape
  * (C, H, W), the batch size fixed by the file (0 when symbolic) and, for
  * every layer of the spec, its parameters in clcnn_net_layer_params order
- * (NULL with count 0 for a layer without any). */
+ * (NULL with count 0 for a layer without any) and its running statistics
+ * (batch norm: the means, then the variances; else NULL with count 0). */
 typedef struct clcnn__onnx_net {
     char *spec;
     int c, h, w;
@@ -26,6 +27,8 @@ typedef struct clcnn__onnx_net {
     int layer_count;
     float **params;
     size_t *counts;
+    float **stats;
+    size_t *stats_counts;
 } clcnn__onnx_net;
 
 /* Translates the serialized ModelProto data[0..size) into *out (freed with

@@ -1,7 +1,10 @@
 /*
  * ONNX export: walks a network through the public inspection calls (each
- * layer's spec text, output shape and parameters) and writes an ONNX model
- * of standard operators (opset 13) that onnxruntime runs as clcnn does.
+ * layer's spec text, the layers it reads, its output shape and parameters;
+ * batch norm's statistics from the network) and writes an ONNX model of
+ * standard operators (opset 13) that onnxruntime runs as clcnn infers: each
+ * layer one node (a Flatten or Reshape before it where the rank changes),
+ * reading the tensors of the layers it reads.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -240,7 +243,7 @@ static Onnx__ValueInfoProto *value_info(builder *b, const char *name, const int 
 typedef struct layer_text {
     char name[32];
     int positional[3], positional_count;
-    int pad, pad_same, stride, dilation, include_pad;
+    int pad, pad_same, stride, dilation, include_pad, groups;
     float alpha;
     int bad;
 } layer_text;
@@ -248,7 +251,7 @@ typedef struct layer_text {
 static void parse_text(const char *s, layer_text *l)
 {
     memset(l, 0, sizeof *l);
-    l->stride = l->dilation = 1;
+    l->stride = l->dilation = l->groups = 1;
     l->alpha = 0.01f;
     size_t n = strcspn(s, "(");
     if (n >= sizeof l->name) {
@@ -284,6 +287,8 @@ static void parse_text(const char *s, layer_text *l)
             l->stride = atoi(eq + 1);
         else if (eq && strncmp(arg, "dilation=", 9) == 0)
             l->dilation = atoi(eq + 1);
+        else if (eq && strncmp(arg, "groups=", 7) == 0)
+            l->groups = atoi(eq + 1);
         else
             l->bad = 1;
     }
@@ -294,11 +299,31 @@ static void parse_text(const char *s, layer_text *l)
 typedef struct walk_state {
     builder *b;
     clcnn_net *net;
-    const char *cur; /* the current tensor */
+    const char *cur; /* the tensor the layer reads */
     int rank;        /* 4, or 2 after a flatten or dense */
     int shape[4];    /* its shape */
     int index;       /* the layer, for names */
+    /* every layer's output: its tensor, rank and shape */
+    const char **outs;
+    int *ranks;
+    int (*shapes)[4];
+    const float *stats; /* the network's running statistics */
 } walk_state;
+
+/* The tensor w->cur becomes the output of layer (-1: the input). */
+static void read_layer(walk_state *w, int layer)
+{
+    static const char *const input = "input";
+    if (layer < 0) {
+        w->cur = input;
+        w->rank = 4;
+        clcnn_net_input_shape(w->net, w->shape);
+        return;
+    }
+    w->cur = w->outs[layer];
+    w->rank = w->ranks[layer];
+    memcpy(w->shape, w->shapes[layer], sizeof w->shape);
+}
 
 static void to_rank2(walk_state *w)
 {
@@ -325,6 +350,62 @@ static void to_rank4(walk_state *w)
     w->rank = 4;
 }
 
+/* The layers with no spec arguments to read back, from their description:
+ * batch norm, dropout, global average pooling and the join. 1 when done, 0
+ * for another kind, -1 when the counts do not fit. */
+static int export_described(walk_state *w, const clcnn_layer_info *info, const float *p,
+                            const char *out)
+{
+    builder *b = w->b;
+    const clcnn__layer *layer = &w->net->layers[w->index - 1];
+    const clcnn__layer_desc *d = &layer->d;
+    Onnx__NodeProto *n;
+    if (d->kind == CLCNN__LAYER_BATCHNORM) {
+        /* inference: the running statistics (BatchNormalization's "momentum"
+         * is the old statistics' share, clcnn's the new batch's) */
+        int64_t dims[1] = {w->shape[1]};
+        size_t c = (size_t)w->shape[1];
+        if (2 * c != info->param_count || 2 * c != layer->stats_count)
+            return -1;
+        const float *mean = w->stats + layer->stats_offset, *var = mean + c;
+        const char *inputs[5] = {
+            w->cur, initializer(b, text(b, "layer%d.scale", w->index), dims, 1, p, NULL, c),
+            initializer(b, text(b, "layer%d.bias", w->index), dims, 1, p + c, NULL, c),
+            initializer(b, text(b, "layer%d.mean", w->index), dims, 1, mean, NULL, c),
+            initializer(b, text(b, "layer%d.var", w->index), dims, 1, var, NULL, c)};
+        n = node(b, "BatchNormalization", inputs, 5, out);
+        attr_float(b, n, "epsilon", d->bn.eps);
+        attr_float(b, n, "momentum", 1.0f - d->bn.momentum);
+    } else if (d->kind == CLCNN__LAYER_DROPOUT) {
+        /* the identity at inference, which is what ONNX runtimes run */
+        int64_t none[1] = {0};
+        const char *inputs[2] = {w->cur, initializer(b, text(b, "layer%d.ratio", w->index),
+                                                     none, 0, &d->p, NULL, 1)};
+        node(b, "Dropout", inputs, 2, out);
+    } else if (d->kind == CLCNN__LAYER_GLOBAL_AVGPOOL) {
+        to_rank4(w);
+        node(b, "GlobalAveragePool", &w->cur, 1, out);
+    } else if (d->kind == CLCNN__LAYER_ADD) {
+        /* the second operand in the first's rank: (N, F) and (N, F, 1, 1)
+         * are one shape to clcnn */
+        const char *first = w->cur;
+        int rank = w->rank;
+        read_layer(w, d->input2);
+        if (rank == 4)
+            to_rank4(w);
+        else
+            to_rank2(w);
+        const char *inputs[2] = {first, w->cur};
+        node(b, "Add", inputs, 2, out);
+        w->rank = rank;
+    } else {
+        return 0;
+    }
+    w->cur = out;
+    memcpy(w->shape, info->out_shape, sizeof w->shape);
+    return 1;
+}
+
 static clcnn_status export_layer(walk_state *w, const clcnn_layer_info *info, const float *p,
                                  layer_text *l)
 {
@@ -332,10 +413,15 @@ static clcnn_status export_layer(walk_state *w, const clcnn_layer_info *info, co
     const char *out = text(b, "layer%d.out", w->index);
     const int *o = info->out_shape;
     Onnx__NodeProto *n = NULL;
+    int described = export_described(w, info, p, out);
+    if (described)
+        return described > 0 ? CLCNN_OK : CLCNN_ERR_FORMAT;
+    if (l->bad)
+        return CLCNN_ERR_UNSUPPORTED;
     if (strcmp(l->name, "conv") == 0 && l->positional_count >= 2) {
         to_rank4(w);
-        int k = l->positional[0], r = l->positional[1];
-        int s = l->positional_count == 3 ? l->positional[2] : r, c = w->shape[1];
+        int k = l->positional[0], r = l->positional[1], g = l->groups;
+        int s = l->positional_count == 3 ? l->positional[2] : r, c = w->shape[1] / g;
         int64_t wdims[4] = {k, c, r, s}, bdims[1] = {k};
         size_t wn = (size_t)k * (size_t)c * (size_t)r * (size_t)s;
         if (wn + (size_t)k != info->param_count)
@@ -361,7 +447,7 @@ static clcnn_status export_layer(walk_state *w, const clcnn_layer_info *info, co
         attr_ints(b, n, "pads", pads, 4);
         attr_ints(b, n, "strides", strides, 2);
         attr_ints(b, n, "dilations", dil, 2);
-        attr_int(b, n, "group", 1);
+        attr_int(b, n, "group", g);
     } else if (strcmp(l->name, "dense") == 0) {
         to_rank2(w);
         int k = o[1];
@@ -416,15 +502,39 @@ static clcnn_status export_layer(walk_state *w, const clcnn_layer_info *info, co
     return CLCNN_OK;
 }
 
+/* The network's running statistics on the host (NULL when it has none). */
+static clcnn_status read_stats(builder *b, clcnn_net *net, float **stats)
+{
+    *stats = NULL;
+    if (!net->stats_count)
+        return CLCNN_OK;
+    *stats = keep(b, net->stats_count * sizeof **stats);
+    if (!*stats)
+        return clcnn__fail(net->ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    clcnn_status st = clcnn_tensor_read(net->stats, *stats, net->stats_count);
+    for (size_t i = 0; st == CLCNN_OK && i < net->stats_count; i++)
+        if (!isfinite((*stats)[i]))
+            st = clcnn__fail(net->ctx, CLCNN_ERR_NUMERIC,
+                             "running statistic %zu is NaN or infinite; the model is not "
+                             "written", i);
+    return st;
+}
+
 static clcnn_status build(builder *b, clcnn_net *net, Onnx__ModelProto *model)
 {
     clcnn_context *ctx = net->ctx;
-    walk_state w = {.b = b, .net = net, .cur = "input", .rank = 4};
-    clcnn_net_input_shape(net, w.shape);
-    int in_shape[4];
-    memcpy(in_shape, w.shape, sizeof in_shape);
     int count = clcnn_net_layer_count(net);
-    clcnn_status st = CLCNN_OK;
+    walk_state w = {.b = b, .net = net, .cur = "input", .rank = 4};
+    w.outs = keep(b, (size_t)count * sizeof *w.outs);
+    w.ranks = keep(b, (size_t)count * sizeof *w.ranks);
+    w.shapes = keep(b, (size_t)count * sizeof *w.shapes);
+    float *stats = NULL;
+    clcnn_status st = read_stats(b, net, &stats);
+    w.stats = stats;
+    if (st != CLCNN_OK)
+        return st;
+    int in_shape[4];
+    clcnn_net_input_shape(net, in_shape);
     for (int i = 0; i < count && st == CLCNN_OK && !b->failed; i++) {
         clcnn_layer_info info;
         st = clcnn_net_layer(net, i, &info);
@@ -443,10 +553,16 @@ static clcnn_status build(builder *b, clcnn_net *net, Onnx__ModelProto *model)
         layer_text l;
         parse_text(info.text, &l);
         w.index = i + 1;
-        st = l.bad ? CLCNN_ERR_UNSUPPORTED : export_layer(&w, &info, p, &l);
+        read_layer(&w, info.input);
+        st = export_layer(&w, &info, p, &l);
         if (st != CLCNN_OK)
             return clcnn__fail(ctx, st, "layer %d %s has no ONNX form in clcnn's exporter", i + 1,
                                info.text);
+        if (b->failed)
+            break;
+        w.outs[i] = w.cur;
+        w.ranks[i] = w.rank;
+        memcpy(w.shapes[i], w.shape, sizeof w.shapes[i]);
     }
     to_rank2(&w);
     if (b->failed)

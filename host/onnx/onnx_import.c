@@ -1,7 +1,10 @@
 /*
  * ONNX import: a serialized ModelProto, parsed by protobuf-c, becomes a clcnn
- * spec and per-layer parameters. The graph must be a chain from its one input
- * to its one output; every count, dimension, attribute and data length is
+ * spec and per-layer parameters and statistics. The graph, from its one
+ * input to its one output, becomes a graph of layers: each ONNX tensor the
+ * network computes maps to the layer whose output it is, and a layer that
+ * does not read the one before it says so with from(@x) and add(@x) in the
+ * spec. Every count, dimension, attribute and data length is
  * checked before it is used, and anything clcnn cannot run exactly is an
  * error naming the node, its operator and what is missing.
  */
@@ -13,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "net.h"
 #include "onnx.h"
 #include "onnx.pb-c.h"
 
@@ -23,6 +27,19 @@
 #define MAX_DIM ((int64_t)1 << 20)
 #define MAX_ELEMENTS ((size_t)1 << 30)
 
+/* A tensor the network computes: the layer whose output it is (-1: the
+ * graph input) and its shape; some nodes (Identity, Dropout, a Reshape that
+ * changes nothing) only give a new name to an existing one. */
+typedef struct computed {
+    const char *name;
+    int layer;
+    int rank;       /* 4 (N,C,H,W) or 2 (N,F) */
+    int shape[4];   /* (N, C, H, W); (N, F, 1, 1) at rank 2 */
+    int conv_layer; /* the conv layer that computed it exactly, else -1 */
+    int pad_pending; /* a Pad node's zeros wait for the AveragePool after it */
+    int64_t pads[4];
+} computed;
+
 typedef struct translation {
     const Onnx__GraphProto *g;
     int opset;
@@ -32,19 +49,27 @@ typedef struct translation {
     size_t const_count;
     const char **const_names;
     const Onnx__TensorProto **consts;
-    unsigned char *visited; /* per node: 1 on the chain, 2 makes a constant */
-    /* the network being built */
-    char *spec;
-    size_t spec_len, spec_cap;
+    unsigned char *visited; /* per node: 1 translated, 2 makes a constant */
+    /* the computed tensors, the graph input first */
+    computed *values;
+    size_t value_count;
+    /* the network being built: per layer its token, the layers it reads
+     * (-1 the input; input2 -2 but for add), parameters and statistics */
     int layers, layer_cap;
+    char **tokens;
+    int *inputs, *inputs2;
     float **params;
     size_t *counts;
-    int rank;       /* of the current tensor: 4 (N,C,H,W) or 2 (N,F) */
-    int shape[4];   /* (N, C, H, W); (N, F, 1, 1) at rank 2 */
-    int conv_layer; /* the conv layer that produced the current tensor, else -1 */
+    float **stats;
+    size_t *stats_counts;
+    int cur_input;  /* the layer the next layer added reads */
+    /* the tensor a node reads, as the operators see it */
+    int rank;
+    int shape[4];
+    int conv_layer;
     int model_batch;
     int in_shape[4]; /* the graph input's */
-    int pad_pending;  /* a Pad node's zeros wait for the AveragePool after it */
+    int pad_pending;
     int64_t pending_pads[4];
 } translation;
 
@@ -380,7 +405,42 @@ static clcnn_status add_layer(translation *t, float *params, size_t count, const
 #endif
     ;
 
-/* Appends one spec token and takes ownership of params. */
+/* Grows every per-layer array to hold one more layer. */
+static int grow_layers(translation *t)
+{
+    if (t->layers < t->layer_cap)
+        return 1;
+    int cap = t->layer_cap ? 2 * t->layer_cap : 16;
+    size_t n = (size_t)cap;
+    char **tokens = clcnn__realloc(t->tokens, n * sizeof *tokens);
+    if (tokens)
+        t->tokens = tokens;
+    int *inputs = tokens ? clcnn__realloc(t->inputs, n * sizeof *inputs) : NULL;
+    if (inputs)
+        t->inputs = inputs;
+    int *inputs2 = inputs ? clcnn__realloc(t->inputs2, n * sizeof *inputs2) : NULL;
+    if (inputs2)
+        t->inputs2 = inputs2;
+    float **params = inputs2 ? clcnn__realloc(t->params, n * sizeof *params) : NULL;
+    if (params)
+        t->params = params;
+    size_t *counts = params ? clcnn__realloc(t->counts, n * sizeof *counts) : NULL;
+    if (counts)
+        t->counts = counts;
+    float **stats = counts ? clcnn__realloc(t->stats, n * sizeof *stats) : NULL;
+    if (stats)
+        t->stats = stats;
+    size_t *stats_counts = stats ? clcnn__realloc(t->stats_counts, n * sizeof *stats_counts)
+                                 : NULL;
+    if (stats_counts)
+        t->stats_counts = stats_counts;
+    if (!stats_counts)
+        return 0;
+    t->layer_cap = cap;
+    return 1;
+}
+
+/* Appends one layer reading t->cur_input and takes ownership of params. */
 static clcnn_status add_layer(translation *t, float *params, size_t count, const char *fmt, ...)
 {
     char token[128];
@@ -389,35 +449,20 @@ static clcnn_status add_layer(translation *t, float *params, size_t count, const
     vsnprintf(token, sizeof token, fmt, ap);
     va_end(ap);
     size_t len = strlen(token);
-    if (t->layers == t->layer_cap) {
-        int cap = t->layer_cap ? 2 * t->layer_cap : 16;
-        float **p = clcnn__realloc(t->params, (size_t)cap * sizeof *p);
-        if (p)
-            t->params = p;
-        size_t *c = p ? clcnn__realloc(t->counts, (size_t)cap * sizeof *c) : NULL;
-        if (!c) {
-            clcnn__free(params);
-            return oom(t);
-        }
-        t->counts = c;
-        t->layer_cap = cap;
+    char *copy = grow_layers(t) ? clcnn__malloc(len + 1) : NULL;
+    if (!copy) {
+        clcnn__free(params);
+        return oom(t);
     }
-    if (t->spec_len + len + 2 > t->spec_cap) {
-        size_t cap = 2 * (t->spec_len + len + 2);
-        char *s = clcnn__realloc(t->spec, cap);
-        if (!s) {
-            clcnn__free(params);
-            return oom(t);
-        }
-        t->spec = s;
-        t->spec_cap = cap;
-    }
-    if (t->spec_len)
-        t->spec[t->spec_len++] = ' ';
-    memcpy(t->spec + t->spec_len, token, len + 1);
-    t->spec_len += len;
+    memcpy(copy, token, len + 1);
+    t->tokens[t->layers] = copy;
+    t->inputs[t->layers] = t->cur_input;
+    t->inputs2[t->layers] = -2;
     t->params[t->layers] = params;
     t->counts[t->layers] = count;
+    t->stats[t->layers] = NULL;
+    t->stats_counts[t->layers] = 0;
+    t->cur_input = t->layers;
     t->layers++;
     return CLCNN_OK;
 }
@@ -489,11 +534,7 @@ static clcnn_status op_conv(translation *t, const Onnx__NodeProto *n)
                          wt->n_dims);
     int64_t group, kernel[2], strides[2], dil[2], pads[4];
     int auto_pad;
-    st = attr_int(t, n, "group", 1, 1, 1, &group);
-    if (st == CLCNN_ERR_UNSUPPORTED)
-        return node_fail(t, n, st, "group = %lld: grouped convolution is not supported by "
-                         "clcnn's sequential networks (group must be 1)",
-                         (long long)attr(n, "group")->i);
+    st = attr_int(t, n, "group", 1, 1, MAX_DIM, &group);
     if (st == CLCNN_OK)
         st = attr_ints(t, n, "kernel_shape", 2, 0, 1, MAX_DIM, kernel);
     if (st == CLCNN_OK)
@@ -507,11 +548,16 @@ static clcnn_status op_conv(translation *t, const Onnx__NodeProto *n)
     if (st != CLCNN_OK)
         return st;
     int k = (int)wt->dims[0], c = (int)wt->dims[1], r = (int)wt->dims[2], s = (int)wt->dims[3];
-    if (k < 1 || r < 1 || s < 1 || c != t->shape[1])
+    if (t->shape[1] % group || k % group)
         return node_fail(t, n, CLCNN_ERR_SHAPE,
-                         "its weight (%lld, %lld, %lld, %lld) does not fit an input of %d channels",
+                         "group = %lld does not divide its %d input channels and its %d "
+                         "filters", (long long)group, t->shape[1], k);
+    if (k < 1 || r < 1 || s < 1 || (int64_t)c * group != t->shape[1])
+        return node_fail(t, n, CLCNN_ERR_SHAPE,
+                         "its weight (%lld, %lld, %lld, %lld) with group = %lld does not fit an "
+                         "input of %d channels",
                          (long long)wt->dims[0], (long long)wt->dims[1], (long long)wt->dims[2],
-                         (long long)wt->dims[3], t->shape[1]);
+                         (long long)wt->dims[3], (long long)group, t->shape[1]);
     if (attr(n, "kernel_shape") && (kernel[0] != r || kernel[1] != s))
         return node_fail(t, n, CLCNN_ERR_FORMAT,
                          "kernel_shape (%lld, %lld) differs from its weight's (%d, %d)",
@@ -550,7 +596,7 @@ static clcnn_status op_conv(translation *t, const Onnx__NodeProto *n)
     clcnn_conv2d_params p = {.pad_top = top, .pad_bottom = bottom, .pad_left = left,
                              .pad_right = right, .stride_h = (int)strides[0],
                              .stride_w = (int)strides[1], .dilation_h = (int)dil[0],
-                             .dilation_w = (int)dil[1]};
+                             .dilation_w = (int)dil[1], .groups = (int)group};
     int w_shape[4] = {k, c, r, s}, out[4];
     char why[256];
     if (clcnn_conv2d_output_shape(t->shape, w_shape, &p, out, why, sizeof why) != CLCNN_OK)
@@ -574,19 +620,32 @@ static clcnn_status op_conv(translation *t, const Onnx__NodeProto *n)
     char sdim[16] = "";
     if (s != r)
         snprintf(sdim, sizeof sdim, ",%d", s);
-    char rest[48] = "";
+    char rest[64] = "";
     if (strides[0] > 1)
         snprintf(rest, sizeof rest, ",stride=%d", (int)strides[0]);
     if (dil[0] > 1)
         snprintf(rest + strlen(rest), sizeof rest - strlen(rest), ",dilation=%d", (int)dil[0]);
+    if (group > 1)
+        snprintf(rest + strlen(rest), sizeof rest - strlen(rest), ",groups=%d", (int)group);
     st = add_layer(t, params, wcount + (size_t)k, "conv(%d,%d%s%s%s)", k, r, sdim, pad_text, rest);
     memcpy(t->shape, out, sizeof out);
     t->conv_layer = t->layers - 1;
     return st;
 }
 
-/* Folds inference batch normalisation into the conv layer before it:
- * w' = w * g / sqrt(v + eps), b' = (b - m) * g / sqrt(v + eps) + beta. */
+/* The shortest text that reads back as the same float. */
+static void float_text(float v, char *buf, size_t size)
+{
+    snprintf(buf, size, "%g", (double)v);
+    if (strtof(buf, NULL) != v)
+        snprintf(buf, size, "%.9g", (double)v);
+}
+
+/* Inference batch normalisation. Folded into the conv layer that computed
+ * its input (conv_layer, -1 when none or when another node reads that
+ * output too): w' = w * g / sqrt(v + eps), b' = (b - m) * g / sqrt(v + eps)
+ * + beta. Otherwise a bn layer with gamma, beta and the running mean and
+ * variance. */
 static clcnn_status op_batch_norm(translation *t, const Onnx__NodeProto *n, int conv_layer)
 {
     static const char *const allowed[] = {"epsilon", "momentum", "spatial", "training_mode",
@@ -608,12 +667,9 @@ static clcnn_status op_batch_norm(translation *t, const Onnx__NodeProto *n, int 
         return st;
     if (eps < 0)
         return node_fail(t, n, CLCNN_ERR_FORMAT, "epsilon = %g is negative", (double)eps);
-    if (conv_layer < 0 || conv_layer != t->layers - 1)
+    if (conv_layer < 0 && !(eps > 0))
         return node_fail(t, n, CLCNN_ERR_UNSUPPORTED,
-                         "its input '%.100s' does not come straight from a Conv: clcnn folds "
-                         "inference batch normalisation into the convolution before it, and "
-                         "has no stand-alone batch-norm layer",
-                         str(n->input[0]));
+                         "epsilon = 0: clcnn's batch-norm layer needs a positive epsilon");
     static const char *const roles[4] = {"scale", "bias (B)", "mean", "variance"};
     size_t k = (size_t)t->shape[1];
     float *v[4] = {NULL, NULL, NULL, NULL};
@@ -626,11 +682,12 @@ static clcnn_status op_batch_norm(translation *t, const Onnx__NodeProto *n, int 
             st = tensor_floats(t, n, tp, what, k, &v[i]);
     }
     for (size_t j = 0; j < k && st == CLCNN_OK; j++)
-        if (!(v[3][j] + (double)eps > 0))
+        if (v[3][j] < 0 || !(v[3][j] + (double)eps > 0))
             st = node_fail(t, n, CLCNN_ERR_FORMAT,
-                           "variance[%zu] + epsilon = %g is not positive", j,
-                           (double)v[3][j] + (double)eps);
-    if (st == CLCNN_OK) {
+                           "variance[%zu] = %g (with epsilon %g): a variance is not negative "
+                           "and variance + epsilon is positive", j, (double)v[3][j],
+                           (double)eps);
+    if (st == CLCNN_OK && conv_layer >= 0) {
         float *p = t->params[conv_layer];
         size_t per = (t->counts[conv_layer] - k) / k;
         for (size_t j = 0; j < k; j++) {
@@ -644,6 +701,38 @@ static clcnn_status op_batch_norm(translation *t, const Onnx__NodeProto *n, int 
             if (!isfinite(p[i]))
                 st = node_fail(t, n, CLCNN_ERR_NUMERIC,
                                "folding it into the convolution gives a non-finite weight");
+    } else if (st == CLCNN_OK) {
+        /* ONNX keeps momentum of the old statistics, clcnn (as PyTorch)
+         * takes momentum of the new; it matters only for further training */
+        char eps_text[24], m_text[24];
+        /* to 6 digits, so that ONNX's 0.9 is clcnn's 0.1, not 0.100000024 */
+        snprintf(m_text, sizeof m_text, "%.6g", 1.0 - (double)momentum);
+        float m = strtof(m_text, NULL);
+        if (!(m > 0 && m <= 1)) {
+            m = 0.1f;
+            snprintf(m_text, sizeof m_text, "0.1");
+        }
+        float_text(eps, eps_text, sizeof eps_text);
+        float *params = clcnn__malloc(2 * k * sizeof *params);
+        float *stats = params ? clcnn__malloc(2 * k * sizeof *stats) : NULL;
+        if (!stats) {
+            clcnn__free(params);
+            st = oom(t);
+        } else {
+            memcpy(params, v[0], k * sizeof *params);
+            memcpy(params + k, v[1], k * sizeof *params);
+            memcpy(stats, v[2], k * sizeof *stats);
+            memcpy(stats + k, v[3], k * sizeof *stats);
+            st = eps == 1e-5f && m == 0.1f
+                     ? add_layer(t, params, 2 * k, "bn")
+                     : add_layer(t, params, 2 * k, "bn(eps=%s,momentum=%s)", eps_text, m_text);
+            if (st == CLCNN_OK) {
+                t->stats[t->layers - 1] = stats;
+                t->stats_counts[t->layers - 1] = 2 * k;
+            } else {
+                clcnn__free(stats);
+            }
+        }
     }
     for (int i = 0; i < 4; i++)
         clcnn__free(v[i]);
@@ -803,6 +892,10 @@ static clcnn_status op_pool(translation *t, const Onnx__NodeProto *n, int max, i
     if (st != CLCNN_OK)
         return st;
     const char *name = max ? "maxpool" : "avgpool";
+    if (global && !max) {
+        t->shape[2] = t->shape[3] = 1;
+        return add_layer(t, NULL, 0, "global_avgpool");
+    }
     if (global) {
         if (t->shape[2] != t->shape[3])
             return node_fail(t, n, CLCNN_ERR_UNSUPPORTED,
@@ -1191,6 +1284,57 @@ static clcnn_status read_input(translation *t, const char **name)
     return CLCNN_OK;
 }
 
+/* The computed tensor called name, or NULL (a constant, or unknown). */
+static computed *find_value(translation *t, const char *name)
+{
+    for (size_t i = t->value_count; i-- > 0;)
+        if (strcmp(t->values[i].name, name) == 0)
+            return &t->values[i];
+    return NULL;
+}
+
+/* The sum of two computed tensors of one shape: an add layer reading the
+ * later of the two (so that the spec needs no from(...)) and the other. */
+static clcnn_status op_add(translation *t, const Onnx__NodeProto *n)
+{
+    static const char *const none[] = {NULL};
+    clcnn_status st = check_attrs(t, n, none);
+    if (st == CLCNN_OK)
+        st = need_inputs(t, n, 2, 2);
+    if (st != CLCNN_OK)
+        return st;
+    computed *a = find_value(t, str(n->input[0])), *b = find_value(t, str(n->input[1]));
+    if (!a || !b)
+        return node_fail(t, n, CLCNN_ERR_UNSUPPORTED,
+                         "it adds the constant '%.100s' to a computed tensor; clcnn adds a "
+                         "constant only as the bias right after a MatMul",
+                         str(n->input[a ? 1 : 0]));
+    if (a->pad_pending || b->pad_pending)
+        return node_fail(t, n, CLCNN_ERR_UNSUPPORTED,
+                         "it reads the output of a Pad that adds pixels; clcnn supports such a "
+                         "Pad only right before an AveragePool");
+    if (a->rank != b->rank || memcmp(a->shape + 1, b->shape + 1, 3 * sizeof a->shape[0]) != 0)
+        return node_fail(t, n, CLCNN_ERR_SHAPE,
+                         "its inputs '%.100s' (rank %d, %d x %d x %d) and '%.100s' (rank %d, "
+                         "%d x %d x %d) differ in shape; clcnn adds two tensors of one shape "
+                         "(no broadcasting)",
+                         a->name, a->rank, a->shape[1], a->shape[2], a->shape[3], b->name,
+                         b->rank, b->shape[1], b->shape[2], b->shape[3]);
+    if (b->layer > a->layer) {
+        computed *swap = a;
+        a = b;
+        b = swap;
+    }
+    t->cur_input = a->layer;
+    t->rank = a->rank;
+    memcpy(t->shape, a->shape, sizeof t->shape);
+    int other = b->layer;
+    st = add_layer(t, NULL, 0, "add");
+    if (st == CLCNN_OK)
+        t->inputs2[t->layers - 1] = other;
+    return st;
+}
+
 /* Extra outputs (a Dropout mask, MaxPool indices) must be unused. */
 static clcnn_status check_extra_outputs(translation *t, const Onnx__NodeProto *n)
 {
@@ -1215,11 +1359,18 @@ static clcnn_status run_node(translation *t, const Onnx__NodeProto *n, const cha
     int conv_layer = t->conv_layer;
     t->conv_layer = -1;
     *cur = n->output[0];
+    if (strcmp(op, "Add") == 0)
+        return op_add(t, n);
     if (strcmp(op, "Conv") == 0)
         return op_conv(t, n);
     if (strcmp(op, "BatchNormalization") == 0) {
-        clcnn_status st = op_batch_norm(t, n, conv_layer);
-        t->conv_layer = conv_layer;
+        /* folded only where no other node reads the convolution's output */
+        size_t first;
+        int fold = conv_layer >= 0 && consumers(t, str(n->input[0]), &first) == 1 &&
+                   !is_graph_output(t, n->input[0]);
+        clcnn_status st = op_batch_norm(t, n, fold ? conv_layer : -1);
+        if (fold)
+            t->conv_layer = conv_layer;
         return st;
     }
     if (strcmp(op, "Gemm") == 0)
@@ -1248,7 +1399,11 @@ static clcnn_status run_node(translation *t, const Onnx__NodeProto *n, const cha
         return op_dropout(t, n);
     if (strcmp(op, "Identity") == 0) {
         static const char *const none[] = {NULL};
-        t->conv_layer = conv_layer;
+        /* a batch norm after it may fold into the conv only if nothing else
+         * reads the conv's output */
+        size_t first;
+        if (consumers(t, str(n->input[0]), &first) == 1 && !is_graph_output(t, n->input[0]))
+            t->conv_layer = conv_layer;
         clcnn_status st = check_attrs(t, n, none);
         return st == CLCNN_OK ? need_inputs(t, n, 1, 1) : st;
     }
@@ -1268,18 +1423,248 @@ static clcnn_status run_node(translation *t, const Onnx__NodeProto *n, const cha
         }
         return op_matmul(t, n, add, cur);
     }
-    if (strcmp(op, "Add") == 0)
-        return node_fail(t, n, CLCNN_ERR_UNSUPPORTED,
-                         "element-wise and residual Add are not supported by clcnn's sequential "
-                         "networks (only the Add of a constant bias right after a MatMul is)");
     return node_fail(t, n, CLCNN_ERR_UNSUPPORTED,
-                     "operator '%.60s' is not supported (clcnn reads Conv, BatchNormalization "
-                     "after Conv, Gemm, MatMul+Add, Relu, LeakyRelu, Tanh, Sigmoid, MaxPool, "
-                     "AveragePool, Pad before AveragePool, GlobalAveragePool and GlobalMaxPool on square maps, Flatten, "
-                     "Reshape to (N, -1), Dropout, Softmax, Identity and Constant)", op);
+                     "operator '%.60s' is not supported (clcnn reads Conv, BatchNormalization, "
+                     "Gemm, MatMul+Add, Add of two computed tensors, Relu, LeakyRelu, Tanh, "
+                     "Sigmoid, MaxPool, AveragePool, Pad before AveragePool, "
+                     "GlobalAveragePool, GlobalMaxPool on square maps, Flatten, Reshape to "
+                     "(N, -1), Dropout, Softmax, Identity and Constant)", op);
 }
 
-static clcnn_status walk(translation *t)
+/* ---- the order of the nodes ---- */
+
+typedef struct producer {
+    const char *name;
+    size_t node;
+} producer;
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const producer *)a)->name, ((const producer *)b)->name);
+}
+
+static const producer *producer_of(const producer *p, size_t count, const char *name)
+{
+    producer key = {name, 0};
+    return bsearch(&key, p, count, sizeof *p, by_name);
+}
+
+static int is_graph_input(const translation *t, const char *name)
+{
+    for (size_t i = 0; i < t->g->n_input; i++)
+        if (strcmp(str(t->g->input[i]->name), name) == 0)
+            return 1;
+    return 0;
+}
+
+/* The nodes (Constant ones left out) in an order where each comes after
+ * the nodes whose outputs it reads (Kahn's algorithm; ONNX files are
+ * sorted already, but need not be). Each tensor has one producer; an input
+ * nothing produces, and a cycle, are errors naming a node. order holds
+ * n_node entries; *count is set to those used. */
+static clcnn_status sort_nodes(translation *t, size_t *order, size_t *count)
+{
+    const Onnx__GraphProto *g = t->g;
+    size_t n = g->n_node, outputs = 0;
+    for (size_t i = 0; i < n; i++)
+        outputs += t->visited[i] == 2 ? 0 : g->node[i]->n_output;
+    producer *p = clcnn__calloc(outputs ? outputs : 1, sizeof *p);
+    size_t *indegree = clcnn__calloc(n + 1, sizeof *indegree);
+    size_t *first_edge = clcnn__calloc(n + 1, sizeof *first_edge);
+    size_t *targets = clcnn__calloc(n * MAX_NODE_IO + 1, sizeof *targets);
+    clcnn_status st = p && indegree && first_edge && targets ? CLCNN_OK : oom(t);
+    size_t used = 0;
+    for (size_t i = 0; i < n && st == CLCNN_OK; i++)
+        for (size_t j = 0; j < g->node[i]->n_output && t->visited[i] != 2; j++) {
+            const char *o = str(g->node[i]->output[j]);
+            if (!o[0])
+                continue;
+            if (constant(t, o) || is_graph_input(t, o))
+                st = node_fail(t, g->node[i], CLCNN_ERR_FORMAT,
+                               "its output '%.100s' has the name of a graph input or "
+                               "initializer", o);
+            p[used++] = (producer){o, i};
+        }
+    if (st == CLCNN_OK)
+        qsort(p, used, sizeof *p, by_name);
+    for (size_t i = 1; i < used && st == CLCNN_OK; i++)
+        if (strcmp(p[i - 1].name, p[i].name) == 0)
+            st = node_fail(t, g->node[p[i].node > p[i - 1].node ? p[i].node : p[i - 1].node],
+                           CLCNN_ERR_FORMAT,
+                           "its output '%.100s' is also written by another node; each tensor "
+                           "has one producer", p[i].name);
+    /* the edges producer -> reader, grouped by producer (counting sort) */
+    for (int pass = 0; pass < 2 && st == CLCNN_OK; pass++) {
+        for (size_t i = 0; i < n && st == CLCNN_OK; i++) {
+            const Onnx__NodeProto *node = g->node[i];
+            for (size_t j = 0; j < node->n_input && t->visited[i] != 2; j++) {
+                const char *in = str(node->input[j]);
+                if (!in[0] || constant(t, in))
+                    continue;
+                const producer *from = producer_of(p, used, in);
+                if (!from && !is_graph_input(t, in)) {
+                    st = node_fail(t, node, CLCNN_ERR_FORMAT,
+                                   "its input %zu '%.100s' is no graph input, initializer or "
+                                   "output of a node", j, in);
+                    break;
+                }
+                if (!from)
+                    continue;
+                if (pass == 0) {
+                    first_edge[from->node + 1]++;
+                    indegree[i]++;
+                } else {
+                    targets[first_edge[from->node]++] = i;
+                }
+            }
+        }
+        if (pass == 0)
+            for (size_t i = 0; i < n; i++)
+                first_edge[i + 1] += first_edge[i];
+        else /* the placement moved each start to the next one's */
+            for (size_t i = n; i > 0; i--)
+                first_edge[i] = first_edge[i - 1];
+        if (pass == 1)
+            first_edge[0] = 0;
+    }
+    /* the first node in file order whose inputs are ready: the file's own
+     * order where it is sorted, which keeps the spec's from(...) few */
+    size_t tail = 0, *done = indegree; /* SIZE_MAX once taken */
+    for (int progress = 1; progress && st == CLCNN_OK;) {
+        progress = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (t->visited[i] == 2 || done[i] != 0)
+                continue;
+            order[tail++] = i;
+            done[i] = SIZE_MAX;
+            for (size_t e = first_edge[i]; e < first_edge[i + 1]; e++)
+                indegree[targets[e]]--;
+            progress = 1;
+            break;
+        }
+    }
+    size_t nodes = 0;
+    for (size_t i = 0; i < n; i++)
+        nodes += t->visited[i] != 2;
+    if (st == CLCNN_OK && tail < nodes) {
+        /* a node left waits on a cycle; walking back through inputs that
+         * still wait, n steps end on the cycle itself; one more names the
+         * tensor by which a node on it reads its own output */
+        size_t cur = 0, reader = 0;
+        while (indegree[cur] == 0 || indegree[cur] == SIZE_MAX || t->visited[cur] == 2)
+            cur++;
+        const char *via = "";
+        for (size_t step = 0; step <= n; step++) {
+            const Onnx__NodeProto *node = g->node[cur];
+            reader = cur;
+            for (size_t j = 0; j < node->n_input; j++) {
+                const char *in = str(node->input[j]);
+                const producer *from = in[0] && !constant(t, in) ? producer_of(p, used, in)
+                                                                  : NULL;
+                if (from && indegree[from->node] > 0 && indegree[from->node] != SIZE_MAX) {
+                    cur = from->node;
+                    via = in;
+                    break;
+                }
+            }
+        }
+        st = node_fail(t, g->node[reader], CLCNN_ERR_FORMAT,
+                       "the graph has a cycle: it reads '%.100s', which is computed from its "
+                       "own output", via);
+    }
+    *count = tail;
+    clcnn__free(p);
+    clcnn__free(indegree);
+    clcnn__free(first_edge);
+    clcnn__free(targets);
+    return st;
+}
+
+/* ---- the walk ---- */
+
+/* One node on the tensors it reads: the operators see its input as the
+ * current tensor, and its output becomes a named value. */
+static clcnn_status translate_node(translation *t, const Onnx__NodeProto *n)
+{
+    const char *op = str(n->op_type);
+    computed *v = NULL;
+    if (strcmp(op, "Add") != 0) {
+        if (n->n_input < 1 || !str(n->input[0])[0])
+            return node_fail(t, n, CLCNN_ERR_FORMAT, "it has no input 0");
+        v = find_value(t, n->input[0]);
+        if (!v)
+            return node_fail(t, n, CLCNN_ERR_UNSUPPORTED,
+                             "its input 0 '%.100s' is a constant; clcnn runs this operator on "
+                             "a tensor the network computes", str(n->input[0]));
+        /* the other inputs: each operator takes constants there (const_input) */
+        t->rank = v->rank;
+        memcpy(t->shape, v->shape, sizeof t->shape);
+        t->conv_layer = v->conv_layer;
+        t->pad_pending = v->pad_pending;
+        memcpy(t->pending_pads, v->pads, sizeof t->pending_pads);
+        t->cur_input = v->layer;
+    } else {
+        t->pad_pending = 0; /* op_add checks its two inputs itself */
+    }
+    int before = t->layers;
+    const char *out = n->output[0];
+    clcnn_status st = check_extra_outputs(t, n);
+    if (st == CLCNN_OK)
+        st = run_node(t, n, &out);
+    if (st != CLCNN_OK)
+        return st;
+    if (t->layers > 4096)
+        return fail(t, CLCNN_ERR_UNSUPPORTED, "the network has more than 4096 layers");
+    computed *o = &t->values[t->value_count++];
+    *o = (computed){.name = out, .layer = t->layers > before ? t->layers - 1 : v->layer,
+                 .rank = t->rank, .conv_layer = t->conv_layer, .pad_pending = t->pad_pending};
+    memcpy(o->shape, t->shape, sizeof o->shape);
+    memcpy(o->pads, t->pending_pads, sizeof o->pads);
+    return CLCNN_OK;
+}
+
+/* The spec of the layers: each reads the one before it unless from(@x)
+ * says otherwise; the outputs read elsewhere are named @v<layer>. */
+static clcnn_status write_spec(translation *t, char **spec)
+{
+    int n = t->layers;
+    unsigned char *named = clcnn__calloc((size_t)n, 1);
+    size_t cap = (size_t)n * 180 + 1, used = 0;
+    char *s = named ? clcnn__malloc(cap) : NULL;
+    if (!s) {
+        clcnn__free(named);
+        return oom(t);
+    }
+    for (int i = 0; i < n; i++) {
+        if (t->inputs[i] >= 0 && t->inputs[i] != i - 1)
+            named[t->inputs[i]] = 1;
+        if (t->inputs2[i] >= 0)
+            named[t->inputs2[i]] = 1;
+    }
+    s[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        char from[32] = "", add[32] = "", name[24] = "";
+        if (t->inputs[i] != i - 1) {
+            if (t->inputs[i] < 0)
+                snprintf(from, sizeof from, "from(@input) ");
+            else
+                snprintf(from, sizeof from, "from(@v%d) ", t->inputs[i] + 1);
+        }
+        if (t->inputs2[i] == -1)
+            snprintf(add, sizeof add, "(@input)");
+        else if (t->inputs2[i] >= 0)
+            snprintf(add, sizeof add, "(@v%d)", t->inputs2[i] + 1);
+        if (named[i])
+            snprintf(name, sizeof name, " @v%d", i + 1);
+        used += (size_t)snprintf(s + used, cap - used, "%s%s%s%s%s", i ? " " : "", from,
+                                 t->tokens[i], add, name);
+    }
+    clcnn__free(named);
+    *spec = s;
+    return CLCNN_OK;
+}
+
+static clcnn_status walk(translation *t, char **spec)
 {
     const Onnx__GraphProto *g = t->g;
     if (g->n_node > MAX_NODES || g->n_initializer + g->n_node > MAX_VALUES)
@@ -1290,63 +1675,53 @@ static clcnn_status walk(translation *t)
         return fail(t, CLCNN_ERR_UNSUPPORTED,
                     "the graph has %zu outputs; clcnn networks have one, named", g->n_output);
     t->visited = clcnn__calloc(g->n_node ? g->n_node : 1, 1);
-    if (!t->visited)
+    size_t *order = clcnn__calloc(g->n_node ? g->n_node : 1, sizeof *order);
+    t->values = clcnn__calloc(g->n_node + 1, sizeof *t->values);
+    if (!t->visited || !order || !t->values) {
+        clcnn__free(order);
         return oom(t);
-    const char *cur = "";
+    }
+    const char *in = "";
+    size_t count = 0;
     clcnn_status st = register_constants(t);
     if (st == CLCNN_OK)
-        st = read_input(t, &cur);
-    while (st == CLCNN_OK) {
-        size_t first = 0, count = consumers(t, cur, &first);
-        if (count == 0)
-            break;
-        const Onnx__NodeProto *n = g->node[first];
-        if (count > 1) {
-            /* name the last reader too: usually the Add of a residual branch */
-            const Onnx__NodeProto *other = n;
-            for (size_t i = first + 1; i < g->n_node; i++)
-                for (size_t j = 0; j < g->node[i]->n_input && t->visited[i] != 2; j++)
-                    if (strcmp(str(g->node[i]->input[j]), cur) == 0)
-                        other = g->node[i];
-            return fail(t, CLCNN_ERR_UNSUPPORTED,
-                        "tensor '%.100s' feeds %zu nodes (among them '%.100s' (%.60s) and "
-                        "'%.100s' (%.60s)); clcnn's networks are a chain, each tensor read by "
-                        "one node, so branches and residual connections are not supported",
-                        cur, count, str(n->name), str(n->op_type), str(other->name),
-                        str(other->op_type));
-        }
-        if (t->visited[first])
-            return node_fail(t, n, CLCNN_ERR_FORMAT,
-                             "it is reached a second time through '%.100s': the graph has a "
-                             "cycle", cur);
-        t->visited[first] = 1;
-        if (n->n_input < 1 || strcmp(str(n->input[0]), cur) != 0)
-            return node_fail(t, n, CLCNN_ERR_UNSUPPORTED,
-                             "it reads '%.100s' as an input other than its first", cur);
-        for (size_t j = 1; j < n->n_input; j++)
-            if (strcmp(str(n->input[j]), cur) == 0)
-                return node_fail(t, n, CLCNN_ERR_UNSUPPORTED, "it reads '%.100s' twice", cur);
-        st = check_extra_outputs(t, n);
-        if (st == CLCNN_OK)
-            st = run_node(t, n, &cur);
-        if (st == CLCNN_OK && t->layers > 4096)
-            st = fail(t, CLCNN_ERR_UNSUPPORTED, "the network has more than 4096 layers");
+        st = read_input(t, &in);
+    if (st == CLCNN_OK) {
+        computed *v = &t->values[t->value_count++];
+        *v = (computed){.name = in, .layer = -1, .rank = 4, .conv_layer = -1};
+        memcpy(v->shape, t->in_shape, sizeof v->shape);
+        st = sort_nodes(t, order, &count);
+    }
+    for (size_t i = 0; i < count && st == CLCNN_OK; i++) {
+        if (t->visited[order[i]]) /* an Add taken in by the MatMul before it */
+            continue;
+        t->visited[order[i]] = 1;
+        st = translate_node(t, g->node[order[i]]);
+    }
+    clcnn__free(order);
+    const computed *out = st == CLCNN_OK ? find_value(t, str(g->output[0]->name)) : NULL;
+    if (st == CLCNN_OK && !out)
+        return fail(t, CLCNN_ERR_FORMAT, "the graph output '%.100s' is computed by no node",
+                    str(g->output[0]->name));
+    for (size_t i = 0; i < g->n_node && st == CLCNN_OK; i++) {
+        size_t first;
+        const char *o = str(g->node[i]->output[0]);
+        if (t->visited[i] != 2 && !consumers(t, o, &first) && !is_graph_output(t, o))
+            st = node_fail(t, g->node[i], CLCNN_ERR_UNSUPPORTED,
+                           "its output '%.100s' is read by no node and is not the graph "
+                           "output", o);
     }
     if (st != CLCNN_OK)
         return st;
-    if (strcmp(cur, str(g->output[0]->name)) != 0)
-        return fail(t, CLCNN_ERR_FORMAT,
-                    "the chain of nodes from the input ends at '%.100s', not at the graph "
-                    "output '%.100s'", cur, str(g->output[0]->name));
-    for (size_t i = 0; i < g->n_node; i++)
-        if (!t->visited[i])
-            return node_fail(t, g->node[i], CLCNN_ERR_UNSUPPORTED,
-                             "it is not on the chain from the graph input to its output");
     if (t->layers == 0)
         return fail(t, CLCNN_ERR_UNSUPPORTED, "the graph has no layer clcnn can run");
-    if (t->pad_pending)
+    if (out->pad_pending)
         return fail(t, CLCNN_ERR_UNSUPPORTED, "the graph ends in a Pad that adds pixels");
-    return CLCNN_OK;
+    if (out->layer != t->layers - 1)
+        return fail(t, CLCNN_ERR_UNSUPPORTED,
+                    "the graph output '%.100s' is not the last layer's output",
+                    str(g->output[0]->name));
+    return write_spec(t, spec);
 }
 
 static clcnn_status read_opset(translation *t, const Onnx__ModelProto *m)
@@ -1372,10 +1747,14 @@ void clcnn__onnx_net_free(clcnn__onnx_net *net)
 {
     if (!net)
         return;
-    for (int i = 0; i < net->layer_count; i++)
+    for (int i = 0; i < net->layer_count; i++) {
         clcnn__free(net->params[i]);
+        clcnn__free(net->stats[i]);
+    }
     clcnn__free(net->params);
     clcnn__free(net->counts);
+    clcnn__free(net->stats);
+    clcnn__free(net->stats_counts);
     clcnn__free(net->spec);
     memset(net, 0, sizeof *net);
 }
@@ -1413,12 +1792,13 @@ clcnn_status clcnn__onnx_translate(const uint8_t *data, size_t size, clcnn__onnx
         st = read_opset(&t, m);
     if (st == CLCNN_OK && !m->graph)
         st = fail(&t, CLCNN_ERR_FORMAT, "the model has no graph");
+    char *spec = NULL;
     if (st == CLCNN_OK) {
         t.g = m->graph;
-        st = walk(&t);
+        st = walk(&t, &spec);
     }
     if (st == CLCNN_OK) {
-        out->spec = t.spec;
+        out->spec = spec;
         out->c = t.in_shape[1];
         out->h = t.in_shape[2];
         out->w = t.in_shape[3];
@@ -1426,16 +1806,30 @@ clcnn_status clcnn__onnx_translate(const uint8_t *data, size_t size, clcnn__onnx
         out->layer_count = t.layers;
         out->params = t.params;
         out->counts = t.counts;
-        t.spec = NULL;
+        out->stats = t.stats;
+        out->stats_counts = t.stats_counts;
+        spec = NULL;
         t.params = NULL;
         t.counts = NULL;
-        t.layers = 0;
+        t.stats = NULL;
+        t.stats_counts = NULL;
     }
-    for (int i = 0; i < t.layers; i++)
-        clcnn__free(t.params[i]);
+    for (int i = 0; i < t.layers; i++) {
+        clcnn__free(t.tokens[i]);
+        if (t.params)
+            clcnn__free(t.params[i]);
+        if (t.stats)
+            clcnn__free(t.stats[i]);
+    }
+    clcnn__free(t.tokens);
+    clcnn__free(t.inputs);
+    clcnn__free(t.inputs2);
     clcnn__free(t.params);
     clcnn__free(t.counts);
-    clcnn__free(t.spec);
+    clcnn__free(t.stats);
+    clcnn__free(t.stats_counts);
+    clcnn__free(spec);
+    clcnn__free(t.values);
     clcnn__free(t.visited);
     clcnn__free(t.const_names);
     clcnn__free(t.consts);
@@ -1478,6 +1872,32 @@ static clcnn_status read_model(clcnn_context *ctx, const char *path, uint8_t **d
     return CLCNN_OK;
 }
 
+/* The batch norms' running mean and variance, from the file. */
+static clcnn_status set_stats(clcnn_net *net, const clcnn__onnx_net *onnx, const char *path)
+{
+    if (!net->stats_count)
+        return CLCNN_OK;
+    float *host = clcnn__malloc(net->stats_count * sizeof *host);
+    if (!host)
+        return clcnn__fail(net->ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    clcnn_status st = clcnn_tensor_read(net->stats, host, net->stats_count);
+    for (int i = 0; st == CLCNN_OK && i < net->layer_count; i++) {
+        const clcnn__layer *l = &net->layers[i];
+        if (onnx->stats_counts[i] != l->stats_count)
+            st = clcnn__fail(net->ctx, CLCNN_ERR_FORMAT,
+                             "%s: layer %d has %zu running statistics, not %zu", path, i + 1,
+                             l->stats_count, onnx->stats_counts[i]);
+        else if (l->stats_count)
+            memcpy(host + l->stats_offset, onnx->stats[i], l->stats_count * sizeof *host);
+    }
+    if (st == CLCNN_OK)
+        st = clcnn_tensor_write(net->stats, host, net->stats_count);
+    if (st == CLCNN_OK)
+        net->params_version++; /* the folded weights are made again */
+    clcnn__free(host);
+    return st;
+}
+
 clcnn_status clcnn_net_load_onnx(clcnn_context *ctx, const char *path, int batch,
                                  clcnn_net **out)
 {
@@ -1518,6 +1938,11 @@ clcnn_status clcnn_net_load_onnx(clcnn_context *ctx, const char *path, int batch
     for (int i = 0; st == CLCNN_OK && i < onnx.layer_count; i++)
         if (onnx.counts[i])
             st = clcnn_net_set_layer_params(net, i, onnx.params[i], onnx.counts[i]);
+    if (st == CLCNN_OK)
+        st = set_stats(net, &onnx, path);
+    /* an ONNX model is an inference graph: forward passes run it so */
+    if (st == CLCNN_OK)
+        st = clcnn_net_set_training(net, 0);
     clcnn__onnx_net_free(&onnx);
     if (st != CLCNN_OK) {
         clcnn_net_destroy(net);

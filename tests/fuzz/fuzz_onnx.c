@@ -2,8 +2,8 @@
  * ONNX models: clcnn__onnx_translate on any bytes (what clcnn_net_load_onnx
  * does before it touches the device). A failure must say why and leave
  * nothing allocated; a success must describe a network whose spec, planned
- * for the model's input shape, has exactly the parameter counts the
- * translation produced, layer by layer. No device is involved.
+ * for the model's input shape, has exactly the parameter and statistics
+ * counts the translation produced, layer by layer. No device is involved.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +32,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         for (int i = 0; i < net->layer_count; i++)
             if (net->layers[i].param_count != onnx.counts[i] ||
-                (onnx.counts[i] && !onnx.params[i]))
+                (onnx.counts[i] && !onnx.params[i]) ||
+                net->layers[i].stats_count != onnx.stats_counts[i] ||
+                (onnx.stats_counts[i] && !onnx.stats[i]))
                 abort();
         clcnn_net_destroy(net);
     } else if (net) {
