@@ -7,7 +7,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(gcc pkg-config meson ninja-build python3 ocl-icd-opencl-dev opencl-headers
           pocl-opencl-icd check zlib1g-dev libpng-dev python3-numpy libopenmpi-dev openmpi-bin
-          libprotobuf-c-dev protobuf-c-compiler python3-torch python3-onnx python3-torchvision python3-venv)
+          libprotobuf-c-dev protobuf-c-compiler python3-torch python3-onnx python3-torchvision
+          python3-venv)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
