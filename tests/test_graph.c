@@ -186,10 +186,13 @@ START_TEST(test_builtin_graphs)
     clcnn_net_destroy(net);
 
     tu_ok(clcnn_net_create(tu_ctx(), "mobilenet", 2, 1, 28, 28, &net));
-    size_t dw = (16 * 9 + 16) + (32 * 9 + 32) + (64 * 9 + 64) + (64 * 9 + 64);
-    size_t pw = (32 * 16 + 32) + (64 * 32 + 64) + (64 * 64 + 64) + (128 * 64 + 128);
-    size_t mbn = 2 * (16 + 16 + 32 + 32 + 64 + 64 + 64 + 64 + 128);
-    ck_assert_uint_eq(clcnn_net_param_count(net), (16 * 9 + 16) + dw + pw + mbn + 1290);
+    /* stem 32; depthwise 3x3 (C*9 + C) then 1x1 (K*C + K) blocks 32-64,
+     * 64-128 (stride 2), 128-128, 128-256 (stride 2), 256-256; dense 10 */
+    size_t dw = (32 * 9 + 32) + (64 * 9 + 64) + 2 * (128 * 9 + 128) + (256 * 9 + 256);
+    size_t pw = (64 * 32 + 64) + (128 * 64 + 128) + (128 * 128 + 128) + (256 * 128 + 256) +
+                (256 * 256 + 256);
+    size_t mbn = 2 * (32 + 32 + 64 + 64 + 128 + 128 + 128 + 128 + 256 + 256 + 256);
+    ck_assert_uint_eq(clcnn_net_param_count(net), (32 * 9 + 32) + dw + pw + mbn + 256 * 10 + 10);
     clcnn_net_destroy(net);
 }
 END_TEST

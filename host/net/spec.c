@@ -32,13 +32,16 @@ static const struct {
                "conv(128,3,pad=1,stride=2) bn relu conv(128,3,pad=1) bn @m3 "
                "from(@s3) conv(128,1,stride=2) bn add(@m3) relu "
                "global_avgpool dense(10)"},
-    /* depthwise-separable blocks: a 3x3 per channel, then a 1x1 across them */
-    {"mobilenet", "conv(16,3,pad=1) bn relu "
-                  "conv(16,3,pad=1,groups=16) bn relu conv(32,1) bn relu "
-                  "conv(32,3,pad=1,stride=2,groups=32) bn relu conv(64,1) bn relu "
-                  "conv(64,3,pad=1,groups=64) bn relu conv(64,1) bn relu "
+    /* depthwise-separable blocks: a 3x3 per channel, then a 1x1 across them;
+     * one at 28x28, then two at 14x14 and two at 7x7 (the first of each
+     * pair halving the image) */
+    {"mobilenet", "conv(32,3,pad=1) bn relu "
+                  "conv(32,3,pad=1,groups=32) bn relu conv(64,1) bn relu "
                   "conv(64,3,pad=1,stride=2,groups=64) bn relu conv(128,1) bn relu "
-                  "global_avgpool dropout(0.2) dense(10)"},
+                  "conv(128,3,pad=1,groups=128) bn relu conv(128,1) bn relu "
+                  "conv(128,3,pad=1,stride=2,groups=128) bn relu conv(256,1) bn relu "
+                  "conv(256,3,pad=1,groups=256) bn relu conv(256,1) bn relu "
+                  "global_avgpool dense(10)"},
 };
 
 #define MAX_ARGS CLCNN__TOKEN_ARGS
