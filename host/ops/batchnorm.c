@@ -134,11 +134,13 @@ static size_t pow2_floor(size_t n)
     return p;
 }
 
-/* The per-channel kernels run one group of WG work-items per channel. */
+/* The per-channel kernels run one group of WG work-items per channel: 256
+ * for the GPU family (a tree per channel), 1 for the CPU family (one
+ * work-item walks its channel in order). */
 static clcnn_status channel_kernel(clcnn_context *ctx, const char *name, size_t *wg,
                                    cl_kernel *k)
 {
-    size_t w = ctx->info.is_gpu ? 256 : 64;
+    size_t w = ctx->gpu_kernels ? 256 : 1;
     *wg = pow2_floor(w < ctx->max_work_group_size ? w : ctx->max_work_group_size);
     char options[32];
     snprintf(options, sizeof options, "-DWG=%zu", *wg);
