@@ -106,13 +106,13 @@ clcnn_status clcnn__conv2d_forward_depthwise(CONV2D_FORWARD_ARGS)
     if (st != CLCNN_OK)
         return st;
     const conv2d_geom f = whole(g);
-    const size_t rows = (size_t)f.N * f.K * f.P;
+    const size_t planes = (size_t)f.N * f.K;
     size_t global, local;
-    clcnn__conv2d_size_1d(ctx, rows, &global, &local);
+    clcnn__conv2d_size_1d(ctx, planes, &global, &local);
     return CLCNN__LAUNCH(ctx, k, 1, &global, &local, CLCNN__ARG_MEM(x.mem), CLCNN__ARG_INT(x.off),
                          CLCNN__ARG_MEM(w.mem), CLCNN__ARG_INT(w.off), CLCNN__ARG_MEM(b.mem),
                          CLCNN__ARG_INT(b.off), CLCNN__ARG_MEM(y.mem), CLCNN__ARG_INT(y.off),
-                         GEOM_ARGS(f), CLCNN__ARG_INT(epilogue), CLCNN__ARG_INT(rows));
+                         GEOM_ARGS(f), CLCNN__ARG_INT(epilogue), CLCNN__ARG_INT(planes));
 }
 
 clcnn_status clcnn__conv2d_backward_data_depthwise(clcnn_context *ctx, conv2d_buf dy,
@@ -124,13 +124,13 @@ clcnn_status clcnn__conv2d_backward_data_depthwise(clcnn_context *ctx, conv2d_bu
     if (st != CLCNN_OK)
         return st;
     const conv2d_geom f = whole(g);
-    const size_t rows = (size_t)f.N * f.C * f.H;
+    const size_t planes = (size_t)f.N * f.C;
     size_t global, local;
-    clcnn__conv2d_size_1d(ctx, rows, &global, &local);
+    clcnn__conv2d_size_1d(ctx, planes, &global, &local);
     return CLCNN__LAUNCH(ctx, k, 1, &global, &local, CLCNN__ARG_MEM(dy.mem),
                          CLCNN__ARG_INT(dy.off), CLCNN__ARG_MEM(w.mem), CLCNN__ARG_INT(w.off),
                          CLCNN__ARG_MEM(dx.mem), CLCNN__ARG_INT(dx.off), GEOM_ARGS(f),
-                         CLCNN__ARG_INT(rows));
+                         CLCNN__ARG_INT(planes));
 }
 
 clcnn_status clcnn__conv2d_backward_filter_depthwise(clcnn_context *ctx, conv2d_buf x,
