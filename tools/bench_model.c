@@ -5,10 +5,12 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bench/bench_util.h"
 #include "bench_cli.h"
 #include "cli.h"
+#include "program.h"
 
 /* A timed round: long enough to average a few dozen steps of a small net,
  * short enough that `--repeat 5` of each kind takes a couple of seconds. */
@@ -79,6 +81,35 @@ static clcnn_status time_rounds(clcnn_context *ctx, model_data *m, int train, in
     return st;
 }
 
+/* With CLCNN_PROFILE_SETUP set: each program's build and each kernel's first
+ * launch (waited for), to stderr, slowest programs first as built. */
+static void print_setup_profile(const clcnn_context *ctx)
+{
+    const char *env = getenv("CLCNN_PROFILE_SETUP");
+    if (!env || !*env || strcmp(env, "0") == 0)
+        return;
+    const char *key;
+    double build_ms, total_build = 0, total_first = 0;
+    int cached;
+    size_t kernels;
+    fprintf(stderr, "%10s %10s  %s\n", "build ms", "1st run ms", "program | kernel");
+    for (size_t i = 0; clcnn__program_timing(ctx, i, &key, &build_ms, &cached, &kernels); i++) {
+        fprintf(stderr, "%10.1f %10s  %s%s\n", build_ms, "", key, cached ? " (cached)" : "");
+        total_build += build_ms;
+        for (size_t j = 0; j < kernels; j++) {
+            const char *name;
+            double first;
+            clcnn__kernel_timing(ctx, i, j, &name, &first);
+            if (first >= 0) {
+                fprintf(stderr, "%10s %10.1f    %s\n", "", first, name);
+                total_first += first;
+            } else
+                fprintf(stderr, "%10s %10s    %s\n", "", "-", name);
+        }
+    }
+    fprintf(stderr, "%10.1f %10.1f  total\n", total_build, total_first);
+}
+
 static void free_data(model_data *m)
 {
     clcnn_net_destroy(m->net);
@@ -128,6 +159,7 @@ int clcnn__bench_model(const char *model, const char *device, int batch, int rep
         goto done;
     }
     double t_ready = bench_now_ms();
+    print_setup_profile(ctx);
     float loss = 0;
     if (step(&m, 1) != CLCNN_OK || clcnn_net_loss(m.net, &loss) != CLCNN_OK) {
         rc = clcnn__cli_library_fail(ctx, "bench --model");

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "program.h"
@@ -65,6 +66,13 @@ static clcnn_status read_kernel_file(clcnn_context *ctx, const char *name, char 
             : clcnn__fail(ctx, CLCNN_ERR_IO, "cannot read kernel source %s", path);
     clcnn__free(text);
     return st;
+}
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
 }
 
 /* ---- disk cache ---- */
@@ -212,8 +220,9 @@ static clcnn_status build_failed(clcnn_context *ctx, cl_program program, const c
 }
 
 static clcnn_status build_program(clcnn_context *ctx, const char *source_name,
-                                  const char *options, cl_program *out)
+                                  const char *options, struct clcnn__program *prog)
 {
+    const double t0 = now_ms();
     /* kernels/common.cl goes in front of every source */
     char *owned[2] = {NULL, NULL};
     const char *text[2];
@@ -251,6 +260,7 @@ static clcnn_status build_program(clcnn_context *ctx, const char *source_name,
                 program = NULL;
             }
             clcnn__free(binary);
+            prog->from_cache = program != NULL;
         }
     }
     if (!program) {
@@ -273,7 +283,8 @@ static clcnn_status build_program(clcnn_context *ctx, const char *source_name,
     }
     clcnn__free(owned[0]);
     clcnn__free(owned[1]);
-    *out = program;
+    prog->program = program;
+    prog->build_ms = now_ms() - t0;
     return CLCNN_OK;
 }
 
@@ -308,7 +319,7 @@ clcnn_status clcnn__kernel(clcnn_context *ctx, const char *source, const char *o
         prog->key = clcnn__strdup(key);
         if (!prog->key)
             return clcnn__fail(ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-        clcnn_status st = build_program(ctx, source, full_options, &prog->program);
+        clcnn_status st = build_program(ctx, source, full_options, prog);
         if (st != CLCNN_OK) {
             clcnn__free(prog->key);
             return st;
@@ -333,14 +344,19 @@ clcnn_status clcnn__kernel(clcnn_context *ctx, const char *source, const char *o
     cl_kernel *kernels = clcnn__realloc(prog->kernels, (prog->kernel_count + 1) * sizeof *kernels);
     if (kernels)
         prog->kernels = kernels;
+    double *first =
+        clcnn__realloc(prog->first_launch_ms, (prog->kernel_count + 1) * sizeof *first);
+    if (first)
+        prog->first_launch_ms = first;
     char *name = clcnn__strdup(kernel);
-    if (!names || !kernels || !name) {
+    if (!names || !kernels || !first || !name) {
         clcnn__free(name);
         clReleaseKernel(k);
         return clcnn__fail(ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     }
     prog->kernel_names[prog->kernel_count] = name;
     prog->kernels[prog->kernel_count] = k;
+    prog->first_launch_ms[prog->kernel_count] = -1.0;
     prog->kernel_count++;
     *out = k;
     return CLCNN_OK;
@@ -356,12 +372,25 @@ void clcnn__programs_release(clcnn_context *ctx)
         }
         clcnn__free(p->kernels);
         clcnn__free(p->kernel_names);
+        clcnn__free(p->first_launch_ms);
         clReleaseProgram(p->program);
         clcnn__free(p->key);
     }
     clcnn__free(ctx->programs);
     ctx->programs = NULL;
     ctx->program_count = 0;
+}
+
+/* The first-launch time of kernel when it has not been launched yet, else NULL. */
+static double *first_launch_slot(clcnn_context *ctx, cl_kernel kernel)
+{
+    for (size_t i = 0; i < ctx->program_count; i++)
+        for (size_t j = 0; j < ctx->programs[i].kernel_count; j++)
+            if (ctx->programs[i].kernels[j] == kernel)
+                return ctx->programs[i].first_launch_ms[j] < 0
+                           ? &ctx->programs[i].first_launch_ms[j]
+                           : NULL;
+    return NULL;
 }
 
 clcnn_status clcnn__launch(clcnn_context *ctx, cl_kernel kernel, cl_uint dims,
@@ -390,6 +419,12 @@ clcnn_status clcnn__launch(clcnn_context *ctx, cl_kernel kernel, cl_uint dims,
             return clcnn__cl_fail(ctx, err, what);
         }
     }
+    double *first = ctx->profile_setup ? first_launch_slot(ctx, kernel) : NULL;
+    double t0 = 0;
+    if (first && clFinish(ctx->queue) == CL_SUCCESS)
+        t0 = now_ms();
+    else
+        first = NULL;
     CLCNN__CL(err, clEnqueueNDRangeKernel,
               (ctx->queue, kernel, dims, NULL, global, local, 0, NULL, NULL));
     if (err != CL_SUCCESS) {
@@ -397,6 +432,31 @@ clcnn_status clcnn__launch(clcnn_context *ctx, cl_kernel kernel, cl_uint dims,
         snprintf(what, sizeof what, "clEnqueueNDRangeKernel(%s)", name);
         return clcnn__cl_fail(ctx, err, what);
     }
+    if (first && clFinish(ctx->queue) == CL_SUCCESS)
+        *first = now_ms() - t0;
     ctx->launches++;
     return CLCNN_OK;
+}
+
+int clcnn__program_timing(const clcnn_context *ctx, size_t i, const char **key,
+                          double *build_ms, int *from_cache, size_t *kernels)
+{
+    if (!ctx || i >= ctx->program_count)
+        return 0;
+    const struct clcnn__program *p = &ctx->programs[i];
+    *key = p->key;
+    *build_ms = p->build_ms;
+    *from_cache = p->from_cache;
+    *kernels = p->kernel_count;
+    return 1;
+}
+
+int clcnn__kernel_timing(const clcnn_context *ctx, size_t i, size_t j, const char **name,
+                         double *first_launch_ms)
+{
+    if (!ctx || i >= ctx->program_count || j >= ctx->programs[i].kernel_count)
+        return 0;
+    *name = ctx->programs[i].kernel_names[j];
+    *first_launch_ms = ctx->programs[i].first_launch_ms[j];
+    return 1;
 }

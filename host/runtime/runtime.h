@@ -20,6 +20,9 @@ struct clcnn__program {
     size_t kernel_count;
     char **kernel_names;
     cl_kernel *kernels;
+    double *first_launch_ms; /* per kernel, with profile_setup; < 0: not launched yet */
+    double build_ms;         /* clBuildProgram, from source or from the cached binary */
+    int from_cache;          /* the binary came from clcnn's disk cache */
 };
 
 /* Scratch buffers kept between op calls (see clcnn__scratch). */
@@ -45,6 +48,9 @@ struct clcnn_context {
     int mem_base_align_bytes;
     char *cache_dir;  /* NULL: no disk cache */
     char *kernel_dir; /* NULL: built-in sources */
+    /* CLCNN_PROFILE_SETUP set: each kernel's first launch is waited for and
+     * timed (the driver may compile its work-group function then) */
+    int profile_setup;
     struct clcnn__program *programs;
     size_t program_count;
     struct clcnn__tuning *tuning; /* the tuning file's table; NULL until first read (tuning.h) */
