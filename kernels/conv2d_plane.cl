@@ -119,20 +119,27 @@ static INLINE VEC load_block(const __global float *a, int at, int count, int ful
 /* The forward kernels' epilogue: v + bias, ReLU'd when bit 1 of epilogue is
  * set, stored at dst whole, or its first `lanes` lanes only. */
 #if PLANE_PASS == 1 || PLANE_PASS == 3
+/* The first `lanes` lanes of v to dst; out of line, as load_clamped, since
+ * the stores that need it are few and its copies at every store slowed the
+ * compile. */
+static __attribute__((noinline)) void store_lanes(VEC v, __global float *dst, int lanes)
+{
+    float lane[QB];
+    VSTORE(v, 0, lane);
+    for (int l = 0; l < lanes; l++)
+        dst[l] = lane[l];
+}
+
 static INLINE void store_out(VEC v, float bias, int epilogue, __global float *dst, int whole,
                              int lanes)
 {
     v += (VEC)(bias);
     if (epilogue & 2)
         v = select((VEC)(0.0f), v, v > (VEC)(0.0f));
-    if (whole) {
+    if (whole)
         VSTORE(v, 0, dst);
-        return;
-    }
-    float lane[QB];
-    VSTORE(v, 0, lane);
-    for (int l = 0; l < lanes; l++)
-        dst[l] = lane[l];
+    else
+        store_lanes(v, dst, lanes);
 }
 #endif
 

@@ -68,11 +68,28 @@ static clcnn_status read_kernel_file(clcnn_context *ctx, const char *name, char 
     return st;
 }
 
-static double now_ms(void)
+static double clock_ms(clockid_t id)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(id, &t);
     return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
+}
+
+/* Wall and process CPU time of a set-up step: the CPU time is what the
+ * compiler did, much the same when other programs share the cores. */
+typedef struct {
+    double wall, cpu;
+} step_clock;
+
+static step_clock step_start(void)
+{
+    return (step_clock){clock_ms(CLOCK_MONOTONIC), clock_ms(CLOCK_PROCESS_CPUTIME_ID)};
+}
+
+static void step_stop(step_clock start, double *wall_ms, double *cpu_ms)
+{
+    *wall_ms = clock_ms(CLOCK_MONOTONIC) - start.wall;
+    *cpu_ms = clock_ms(CLOCK_PROCESS_CPUTIME_ID) - start.cpu;
 }
 
 /* ---- disk cache ---- */
@@ -222,7 +239,7 @@ static clcnn_status build_failed(clcnn_context *ctx, cl_program program, const c
 static clcnn_status build_program(clcnn_context *ctx, const char *source_name,
                                   const char *options, struct clcnn__program *prog)
 {
-    const double t0 = now_ms();
+    const step_clock t0 = step_start();
     /* kernels/common.cl goes in front of every source */
     char *owned[2] = {NULL, NULL};
     const char *text[2];
@@ -284,7 +301,7 @@ static clcnn_status build_program(clcnn_context *ctx, const char *source_name,
     clcnn__free(owned[0]);
     clcnn__free(owned[1]);
     prog->program = program;
-    prog->build_ms = now_ms() - t0;
+    step_stop(t0, &prog->build_ms, &prog->build_cpu_ms);
     return CLCNN_OK;
 }
 
@@ -344,10 +361,10 @@ clcnn_status clcnn__kernel(clcnn_context *ctx, const char *source, const char *o
     cl_kernel *kernels = clcnn__realloc(prog->kernels, (prog->kernel_count + 1) * sizeof *kernels);
     if (kernels)
         prog->kernels = kernels;
-    double *first =
-        clcnn__realloc(prog->first_launch_ms, (prog->kernel_count + 1) * sizeof *first);
+    struct clcnn__launch_timing *first =
+        clcnn__realloc(prog->first_launch, (prog->kernel_count + 1) * sizeof *first);
     if (first)
-        prog->first_launch_ms = first;
+        prog->first_launch = first;
     char *name = clcnn__strdup(kernel);
     if (!names || !kernels || !first || !name) {
         clcnn__free(name);
@@ -356,7 +373,7 @@ clcnn_status clcnn__kernel(clcnn_context *ctx, const char *source, const char *o
     }
     prog->kernel_names[prog->kernel_count] = name;
     prog->kernels[prog->kernel_count] = k;
-    prog->first_launch_ms[prog->kernel_count] = -1.0;
+    prog->first_launch[prog->kernel_count] = (struct clcnn__launch_timing){-1.0, -1.0};
     prog->kernel_count++;
     *out = k;
     return CLCNN_OK;
@@ -372,7 +389,7 @@ void clcnn__programs_release(clcnn_context *ctx)
         }
         clcnn__free(p->kernels);
         clcnn__free(p->kernel_names);
-        clcnn__free(p->first_launch_ms);
+        clcnn__free(p->first_launch);
         clReleaseProgram(p->program);
         clcnn__free(p->key);
     }
@@ -382,13 +399,13 @@ void clcnn__programs_release(clcnn_context *ctx)
 }
 
 /* The first-launch time of kernel when it has not been launched yet, else NULL. */
-static double *first_launch_slot(clcnn_context *ctx, cl_kernel kernel)
+static struct clcnn__launch_timing *first_launch_slot(clcnn_context *ctx, cl_kernel kernel)
 {
     for (size_t i = 0; i < ctx->program_count; i++)
         for (size_t j = 0; j < ctx->programs[i].kernel_count; j++)
             if (ctx->programs[i].kernels[j] == kernel)
-                return ctx->programs[i].first_launch_ms[j] < 0
-                           ? &ctx->programs[i].first_launch_ms[j]
+                return ctx->programs[i].first_launch[j].ms < 0
+                           ? &ctx->programs[i].first_launch[j]
                            : NULL;
     return NULL;
 }
@@ -419,10 +436,11 @@ clcnn_status clcnn__launch(clcnn_context *ctx, cl_kernel kernel, cl_uint dims,
             return clcnn__cl_fail(ctx, err, what);
         }
     }
-    double *first = ctx->profile_setup ? first_launch_slot(ctx, kernel) : NULL;
-    double t0 = 0;
+    struct clcnn__launch_timing *first =
+        ctx->profile_setup ? first_launch_slot(ctx, kernel) : NULL;
+    step_clock t0 = {0, 0};
     if (first && clFinish(ctx->queue) == CL_SUCCESS)
-        t0 = now_ms();
+        t0 = step_start();
     else
         first = NULL;
     CLCNN__CL(err, clEnqueueNDRangeKernel,
@@ -433,30 +451,27 @@ clcnn_status clcnn__launch(clcnn_context *ctx, cl_kernel kernel, cl_uint dims,
         return clcnn__cl_fail(ctx, err, what);
     }
     if (first && clFinish(ctx->queue) == CL_SUCCESS)
-        *first = now_ms() - t0;
+        step_stop(t0, &first->ms, &first->cpu_ms);
     ctx->launches++;
     return CLCNN_OK;
 }
 
-int clcnn__program_timing(const clcnn_context *ctx, size_t i, const char **key,
-                          double *build_ms, int *from_cache, size_t *kernels)
+int clcnn__program_timing(const clcnn_context *ctx, size_t i, clcnn__build_timing *out)
 {
     if (!ctx || i >= ctx->program_count)
         return 0;
     const struct clcnn__program *p = &ctx->programs[i];
-    *key = p->key;
-    *build_ms = p->build_ms;
-    *from_cache = p->from_cache;
-    *kernels = p->kernel_count;
+    *out = (clcnn__build_timing){.key = p->key, .ms = p->build_ms, .cpu_ms = p->build_cpu_ms,
+                                 .from_cache = p->from_cache, .kernels = p->kernel_count};
     return 1;
 }
 
 int clcnn__kernel_timing(const clcnn_context *ctx, size_t i, size_t j, const char **name,
-                         double *first_launch_ms)
+                         struct clcnn__launch_timing *first)
 {
     if (!ctx || i >= ctx->program_count || j >= ctx->programs[i].kernel_count)
         return 0;
     *name = ctx->programs[i].kernel_names[j];
-    *first_launch_ms = ctx->programs[i].first_launch_ms[j];
+    *first = ctx->programs[i].first_launch[j];
     return 1;
 }

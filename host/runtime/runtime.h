@@ -13,6 +13,11 @@
 
 #define CLCNN__ERROR_SIZE 8192
 
+/* A kernel's first launch, waited for, with profile_setup; ms < 0: not yet. */
+struct clcnn__launch_timing {
+    double ms, cpu_ms;
+};
+
 /* One built program: a kernel source built with one option string. */
 struct clcnn__program {
     char *key; /* "<source>|<options>" */
@@ -20,9 +25,9 @@ struct clcnn__program {
     size_t kernel_count;
     char **kernel_names;
     cl_kernel *kernels;
-    double *first_launch_ms; /* per kernel, with profile_setup; < 0: not launched yet */
-    double build_ms;         /* clBuildProgram, from source or from the cached binary */
-    int from_cache;          /* the binary came from clcnn's disk cache */
+    struct clcnn__launch_timing *first_launch; /* per kernel */
+    double build_ms, build_cpu_ms; /* clBuildProgram, from source or cached binary */
+    int from_cache;                /* the binary came from clcnn's disk cache */
 };
 
 /* Scratch buffers kept between op calls (see clcnn__scratch). */
