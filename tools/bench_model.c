@@ -240,6 +240,10 @@ int clcnn__bench_model(const char *model, const char *device, int batch, int rep
     }
 done:
     free_data(&m);
+    double t_destroy = bench_now_ms(), cpu_destroy = bench_cpu_ms();
     clcnn_context_destroy(ctx);
+    if (getenv("CLCNN_PROFILE_SETUP"))
+        fprintf(stderr, "context destroyed in %.1f ms (CPU %.1f ms)\n", bench_now_ms() - t_destroy,
+                bench_cpu_ms() - cpu_destroy);
     return rc;
 }

@@ -295,8 +295,11 @@ static clcnn_status build_program(clcnn_context *ctx, const char *source_name,
             clcnn__free(owned[1]);
             return st;
         }
-        if (ctx->cache_dir)
-            cache_store(ctx, key, program);
+        if (ctx->cache_dir) {
+            prog->store_pending = 1;
+            prog->cache_key[0] = key.a;
+            prog->cache_key[1] = key.b;
+        }
     }
     clcnn__free(owned[0]);
     clcnn__free(owned[1]);
@@ -383,6 +386,8 @@ void clcnn__programs_release(clcnn_context *ctx)
 {
     for (size_t i = 0; i < ctx->program_count; i++) {
         struct clcnn__program *p = &ctx->programs[i];
+        if (p->store_pending)
+            cache_store(ctx, (cache_key){p->cache_key[0], p->cache_key[1]}, p->program);
         for (size_t j = 0; j < p->kernel_count; j++) {
             clReleaseKernel(p->kernels[j]);
             clcnn__free(p->kernel_names[j]);

@@ -28,6 +28,10 @@ struct clcnn__program {
     struct clcnn__launch_timing *first_launch; /* per kernel */
     double build_ms, build_cpu_ms; /* clBuildProgram, from source or cached binary */
     int from_cache;                /* the binary came from clcnn's disk cache */
+    /* built from source with a disk cache: its binary is written there when
+     * the context is destroyed (clcnn__programs_release), under this key */
+    int store_pending;
+    unsigned long long cache_key[2];
 };
 
 /* Scratch buffers kept between op calls (see clcnn__scratch). */
