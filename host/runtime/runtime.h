@@ -141,7 +141,9 @@ const char *clcnn__embedded_source(const char *name);
 /*
  * The kernel `kernel` of kernels/<source>.cl built with `options` for ctx's
  * device. The program is built once per (source, options) and kept in ctx;
- * its binary is cached on disk. The kernel is owned by ctx.
+ * its binary is written to the disk cache when ctx is destroyed (fetching it
+ * makes PoCL compile every kernel of the program again, so not during
+ * set-up). The kernel is owned by ctx.
  */
 clcnn_status clcnn__kernel(clcnn_context *ctx, const char *source, const char *options,
                            const char *kernel, cl_kernel *out);
