@@ -51,6 +51,17 @@
 
 #define VW TN
 
+/* o[0 .. n) = v's first n lanes, added to o when add != 0: the last, partial
+ * vector of taps. Out of line: its TM * NV unrolled copies slowed the
+ * compile, and only the last block of taps needs it. */
+static __attribute__((noinline)) void store_lanes(VEC v, int n, int add, __global float *o)
+{
+    float lane[TN];
+    VSTORE(v, 0, lane);
+    for (int t = 0; t < n; t++)
+        o[t] = add ? o[t] + lane[t] : lane[t];
+}
+
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
 conv2d_bwd_panel(__global const float *x, int x_off, __global const float *dy, int dy_off,
                  __global float *out, int out_off, int N, int C, int H, int W, int K, int R,
@@ -159,12 +170,8 @@ conv2d_bwd_panel(__global const float *x, int x_off, __global const float *dy, i
                     const int rest = ntap - v * TN;
                     if (rest >= TN) {
                         VSTORE(add ? acc[m * NV + v] + VLOAD(v, o) : acc[m * NV + v], v, o);
-                    } else {
-                        float lane[TN];
-                        VSTORE(acc[m * NV + v], 0, lane);
-                        for (int t = 0; t < rest; t++)
-                            o[v * TN + t] = add ? o[v * TN + t] + lane[t] : lane[t];
-                    }
+                    } else
+                        store_lanes(acc[m * NV + v], rest, add, o + v * TN);
                 }
             }
         }

@@ -58,6 +58,27 @@
 #define PIX_POSITION(pix) ((pix) % PQ)
 #endif
 
+/* Lane l of v is channel k0 + l of a pixel, stored at yp[(k0 + l) * PQ]
+ * with the epilogue for the channels below K. Out of line: its PT * KV
+ * unrolled copies of 16 scalar stores made the kernel seconds slower to
+ * compile, for no gain in speed. */
+static __attribute__((noinline)) void store_channels(float16 v, int k0, int K, int PQ,
+                                                     __global const float *b, int epilogue,
+                                                     __global float *yp)
+{
+    float lane[16];
+    vstore16(v, 0, lane);
+    for (int l = 0; l < 16; l++) {
+        const int k = k0 + l;
+        if (k >= K)
+            break;
+        float out = lane[l] + (epilogue & 1 ? b[k] : 0.0f);
+        if (epilogue & 2)
+            out = out > 0.0f ? out : 0.0f;
+        yp[k * PQ] = out;
+    }
+}
+
 __kernel void conv2d_fwd_kvec(__global const float *x, int x_off, __global const float *wt,
                               int wt_off, __global const float *b, int b_off, int epilogue,
                               __global float *y, int y_off, int N, int C, int H, int W, int K,
@@ -127,19 +148,8 @@ __kernel void conv2d_fwd_kvec(__global const float *x, int x_off, __global const
             break;
         __global float *yp = y + y_off + PIX_IMAGE(pix) * K * PQ + PIX_POSITION(pix);
 #pragma unroll
-        for (int v = 0; v < KV; v++) {
-            float lane[16];
-            vstore16(acc[i * KV + v], 0, lane);
-            for (int l = 0; l < 16; l++) {
-                const int k = k0 + 16 * v + l;
-                if (k >= K)
-                    break;
-                float out = lane[l] + (epilogue & 1 ? b[b_off + k] : 0.0f);
-                if (epilogue & 2)
-                    out = out > 0.0f ? out : 0.0f;
-                yp[k * PQ] = out;
-            }
-        }
+        for (int v = 0; v < KV; v++)
+            store_channels(acc[i * KV + v], k0 + 16 * v, K, PQ, b + b_off, epilogue, yp);
     }
 }
 

@@ -78,6 +78,17 @@ static void touch(const __global float *a, int count)
     (void)sink;
 }
 
+/* x[clamp(idx + i, 0, count - 1)] lane by lane: the loads of blocks at the
+ * tensor's two ends only. Kept out of line: inlined at every tap, its QB
+ * scalar loads made the first-layer kernel take seconds more to compile. */
+static __attribute__((noinline)) VEC load_clamped(const __global float *x, int idx, int count)
+{
+    float lane[QB];
+    for (int i = 0; i < QB; i++)
+        lane[i] = x[clamp(idx + i, 0, count - 1)];
+    return VLOAD(0, lane);
+}
+
 /* x[idx + i] for the lanes whose column col + i lies in [0, W), 0 elsewhere;
  * x[0 .. count) is the whole tensor. */
 static INLINE VEC load_row(const __global float *x, int idx, int count, int col, int W)
@@ -86,11 +97,7 @@ static INLINE VEC load_row(const __global float *x, int idx, int count, int col,
     const IVEC ok = (colv >= (IVEC)(0)) & (colv < (IVEC)(W));
     if (idx >= 0 && idx <= count - QB)
         return select((VEC)(0.0f), VLOAD(0, x + idx), ok);
-    float lane[QB];
-#pragma unroll
-    for (int i = 0; i < QB; i++)
-        lane[i] = x[clamp(idx + i, 0, count - 1)];
-    return select((VEC)(0.0f), VLOAD(0, lane), ok);
+    return select((VEC)(0.0f), load_clamped(x, idx, count), ok);
 }
 
 /* a[at .. at + QB) with the lanes not in ok zeroed (a row's last block, whose
@@ -112,20 +119,27 @@ static INLINE VEC load_block(const __global float *a, int at, int count, int ful
 /* The forward kernels' epilogue: v + bias, ReLU'd when bit 1 of epilogue is
  * set, stored at dst whole, or its first `lanes` lanes only. */
 #if PLANE_PASS == 1 || PLANE_PASS == 3
+/* The first `lanes` lanes of v to dst; out of line, as load_clamped, since
+ * the stores that need it are few and its copies at every store slowed the
+ * compile. */
+static __attribute__((noinline)) void store_lanes(VEC v, __global float *dst, int lanes)
+{
+    float lane[QB];
+    VSTORE(v, 0, lane);
+    for (int l = 0; l < lanes; l++)
+        dst[l] = lane[l];
+}
+
 static INLINE void store_out(VEC v, float bias, int epilogue, __global float *dst, int whole,
                              int lanes)
 {
     v += (VEC)(bias);
     if (epilogue & 2)
         v = select((VEC)(0.0f), v, v > (VEC)(0.0f));
-    if (whole) {
+    if (whole)
         VSTORE(v, 0, dst);
-        return;
-    }
-    float lane[QB];
-    VSTORE(v, 0, lane);
-    for (int l = 0; l < lanes; l++)
-        dst[l] = lane[l];
+    else
+        store_lanes(v, dst, lanes);
 }
 #endif
 
@@ -176,7 +190,9 @@ __kernel void conv2d_fwd_plane(__global const float *x, int x_off, __global cons
             for (int c = 0; c < C; c++) {
                 const int plane = (n * C + c) * H * W;
                 const int wc = c * FR * FS;
-#pragma unroll
+                /* not unrolled: unrolling it too (PB + FR - 1 rows of FS x PB x KB
+                 * fma's) ran no faster and took PoCL ~6 s more to compile and to
+                 * compile again at the first launch */
                 for (int i = 0; i < PB + FR - 1; i++) {
                     /* input row i of the block; rows in the padding add nothing */
                     const int h = p0 - pad_top + i;

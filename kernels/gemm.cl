@@ -81,6 +81,30 @@ static float hsum8(float8 v)
 #endif
 #define VW TN
 
+/* The first n columns of a row's block at the right edge, with the
+ * epilogue (bias NULL: none). Out of line: TM inlined copies of its loop
+ * made the kernel slower to compile, and only edge blocks call it. */
+static __attribute__((noinline)) void store_partial(VEC v, int n, float beta,
+                                                    __global const float *bias, int epilogue,
+                                                    __global const float *m_row,
+                                                    __global float *c_row)
+{
+    float out[TN];
+    VSTORE(v, 0, out);
+    for (int t = 0; t < n; t++) {
+        float o = out[t];
+        if (bias)
+            o += bias[t];
+        if (beta != 0.0f)
+            o = fma(beta, c_row[t], o);
+        if ((epilogue & 1) && !(o > 0.0f))
+            o = 0.0f;
+        if ((epilogue & 2) && !(m_row[t] > 0.0f))
+            o = 0.0f;
+        c_row[t] = o;
+    }
+}
+
 __kernel void gemm(int M, int N, int K, float alpha, float beta, __global const float *A,
                    int a_off, int lda, __global const float *B, int b_off, int ldb,
                    __global float *C, int c_off, int ldc, __global const float *bias,
@@ -237,22 +261,9 @@ __kernel void gemm(int M, int N, int K, float alpha, float beta, __global const 
             if (epilogue & 2)
                 v = select((VEC)(0.0f), v, VLOAD(0, m_row) > (VEC)(0.0f));
             VSTORE(v, 0, c_row);
-        } else {
-            float out[TN];
-            VSTORE(v, 0, out);
-            for (int t = 0; t < N - j0; t++) {
-                float o = out[t];
-                if (bias_mode == 1)
-                    o += bias[bias_off + j0 + t];
-                if (beta != 0.0f)
-                    o = fma(beta, c_row[t], o);
-                if ((epilogue & 1) && !(o > 0.0f))
-                    o = 0.0f;
-                if ((epilogue & 2) && !(m_row[t] > 0.0f))
-                    o = 0.0f;
-                c_row[t] = o;
-            }
-        }
+        } else
+            store_partial(v, N - j0, beta, bias_mode == 1 ? bias + bias_off + j0 : NULL,
+                          epilogue, m_row, c_row);
     }
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "clcnn_cl.h"
+#include "program.h"
 #include "runtime.h"
 #include "testutil.h"
 
@@ -265,7 +266,18 @@ START_TEST(test_kernel_dir_build_and_cache)
         ck_assert_int_eq(clcnn_tensor_read(t, got, 5), CLCNN_OK);
         for (int i = 0; i < 5; i++)
             ck_assert_float_eq(got[i], v[i] * 3.0f);
-        ck_assert_int_eq(count_files(cdir), 1); /* written by the first round, reused after */
+        /* the first round built from source and writes the binary only when
+         * its context is destroyed (fetching a binary makes PoCL compile
+         * every kernel again); the second round loads it */
+        clcnn__build_timing b;
+        ck_assert_int_eq(clcnn__program_timing(ctx, 0, &b), 1);
+        ck_assert_int_eq(clcnn__program_timing(ctx, 1, &b), 0);
+        clcnn__program_timing(ctx, 0, &b);
+        ck_assert_int_eq(b.from_cache, round == 1);
+        ck_assert_str_eq(b.key, "probe|-cl-std=CL1.2 -DSCALE=2");
+        ck_assert_uint_eq(b.kernels, 1);
+        ck_assert(b.ms >= 0 && b.cpu_ms >= 0);
+        ck_assert_int_eq(count_files(cdir), round);
 
         ck_assert_int_eq(clcnn__kernel(ctx, "broken", "", "broken", &k), CLCNN_ERR_BUILD);
         ck_assert_ptr_nonnull(strstr(clcnn_last_error(ctx), "undefined_name"));
@@ -274,6 +286,7 @@ START_TEST(test_kernel_dir_build_and_cache)
                          CLCNN_ERR_BUILD); /* SCALE undefined */
         clcnn_tensor_destroy(t);
         clcnn_context_destroy(ctx);
+        ck_assert_int_eq(count_files(cdir), 1);
     }
     /* a corrupt cache entry is rebuilt, not trusted */
     DIR *d = opendir(cdir);
@@ -298,6 +311,46 @@ START_TEST(test_kernel_dir_build_and_cache)
 }
 END_TEST
 
+/* CLCNN_PROFILE_SETUP: each kernel's first launch is timed, once; without
+ * it no launch is. */
+START_TEST(test_setup_profile)
+{
+    for (int profile = 0; profile < 2; profile++) {
+        if (profile)
+            setenv("CLCNN_PROFILE_SETUP", "1", 1);
+        else
+            unsetenv("CLCNN_PROFILE_SETUP");
+        clcnn_context_options opts = {.cache_dir = ""};
+        clcnn_context *ctx = NULL;
+        ck_assert_int_eq(clcnn_context_create(&opts, &ctx, NULL, 0), CLCNN_OK);
+        clcnn_tensor *t = NULL;
+        float v[7] = {1, -2, 3, -4, 5, -6, 7}, got[7];
+        ck_assert_int_eq(clcnn_tensor_create(ctx, 1, 7, 1, 1, &t), CLCNN_OK);
+        ck_assert_int_eq(clcnn_tensor_write(t, v, 7), CLCNN_OK);
+        const char *name = NULL;
+        struct clcnn__launch_timing first;
+        for (int run = 0; run < 2; run++) {
+            ck_assert_int_eq(clcnn_softmax_forward(ctx, t, t), CLCNN_OK);
+            ck_assert_int_eq(clcnn__kernel_timing(ctx, 0, 0, &name, &first), 1);
+            ck_assert_str_eq(name, "softmax_fwd");
+            if (run == 0)
+                ck_assert(profile ? first.ms >= 0 && first.cpu_ms >= 0 : first.ms < 0);
+        }
+        ck_assert_int_eq(clcnn__kernel_timing(ctx, 0, 1, &name, &first), 0);
+        ck_assert_int_eq(clcnn__kernel_timing(ctx, 1, 0, &name, &first), 0);
+        /* twice softmax of the input: a probability row either way */
+        ck_assert_int_eq(clcnn_tensor_read(t, got, 7), CLCNN_OK);
+        double sum = 0;
+        for (int i = 0; i < 7; i++)
+            sum += got[i];
+        ck_assert_double_eq_tol(sum, 1.0, 1e-5);
+        clcnn_tensor_destroy(t);
+        clcnn_context_destroy(ctx);
+    }
+    unsetenv("CLCNN_PROFILE_SETUP");
+}
+END_TEST
+
 START_TEST(test_embedded_sources)
 {
     ck_assert_ptr_nonnull(clcnn__embedded_source("conv2d"));
@@ -319,6 +372,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_wrap_caller_buffer);
     tcase_add_test(tc, test_context_from_cl);
     tcase_add_test(tc, test_kernel_dir_build_and_cache);
+    tcase_add_test(tc, test_setup_profile);
     tcase_add_test(tc, test_embedded_sources);
     suite_add_tcase(s, tc);
     return s;

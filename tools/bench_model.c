@@ -5,10 +5,12 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bench/bench_util.h"
 #include "bench_cli.h"
 #include "cli.h"
+#include "program.h"
 
 /* A timed round: long enough to average a few dozen steps of a small net,
  * short enough that `--repeat 5` of each kind takes a couple of seconds. */
@@ -79,6 +81,36 @@ static clcnn_status time_rounds(clcnn_context *ctx, model_data *m, int train, in
     return st;
 }
 
+/* With CLCNN_PROFILE_SETUP set: each program's build and each kernel's first
+ * launch (waited for), wall and process CPU milliseconds, to stderr. */
+static void print_setup_profile(const clcnn_context *ctx)
+{
+    const char *env = getenv("CLCNN_PROFILE_SETUP");
+    if (!env || !*env || strcmp(env, "0") == 0)
+        return;
+    double wall = 0, cpu = 0;
+    clcnn__build_timing b;
+    fprintf(stderr, "%9s %9s  %s\n", "wall ms", "cpu ms", "program build | kernel first launch");
+    for (size_t i = 0; clcnn__program_timing(ctx, i, &b); i++) {
+        fprintf(stderr, "%9.1f %9.1f  %s%s\n", b.ms, b.cpu_ms, b.key,
+                b.from_cache ? " (cached)" : "");
+        wall += b.ms;
+        cpu += b.cpu_ms;
+        for (size_t j = 0; j < b.kernels; j++) {
+            const char *name;
+            struct clcnn__launch_timing first;
+            clcnn__kernel_timing(ctx, i, j, &name, &first);
+            if (first.ms >= 0) {
+                fprintf(stderr, "%9.1f %9.1f    | %s\n", first.ms, first.cpu_ms, name);
+                wall += first.ms;
+                cpu += first.cpu_ms;
+            } else
+                fprintf(stderr, "%9s %9s    | %s (not launched)\n", "", "", name);
+        }
+    }
+    fprintf(stderr, "%9.1f %9.1f  total\n", wall, cpu);
+}
+
 static void free_data(model_data *m)
 {
     clcnn_net_destroy(m->net);
@@ -96,7 +128,7 @@ int clcnn__bench_model(const char *model, const char *device, int batch, int rep
     int rc = CLCNN__EXIT_OK;
 
     /* set-up: what `clcnn train` does before its first step, reading data aside */
-    double t0 = bench_now_ms();
+    double t0 = bench_now_ms(), cpu0 = bench_cpu_ms();
     if ((rc = clcnn__cli_context("bench", device, &ctx)))
         return rc;
     double t_context = bench_now_ms();
@@ -127,7 +159,8 @@ int clcnn__bench_model(const char *model, const char *device, int batch, int rep
         rc = clcnn__cli_library_fail(ctx, "bench --model");
         goto done;
     }
-    double t_ready = bench_now_ms();
+    double t_ready = bench_now_ms(), cpu_ready = bench_cpu_ms();
+    print_setup_profile(ctx);
     float loss = 0;
     if (step(&m, 1) != CLCNN_OK || clcnn_net_loss(m.net, &loss) != CLCNN_OK) {
         rc = clcnn__cli_library_fail(ctx, "bench --model");
@@ -172,9 +205,10 @@ int clcnn__bench_model(const char *model, const char *device, int batch, int rep
         printf(", \"spec\": ");
         bench_json_string(stdout, clcnn_net_spec(m.net));
         printf(", \"batch\": %d, \"params\": %zu, \"context_ms\": %.1f, \"build_ms\": %.1f, "
-               "\"prepare_ms\": %.1f, \"setup_ms\": %.1f, \"first_step_ms\": %.1f, ",
+               "\"prepare_ms\": %.1f, \"setup_ms\": %.1f, \"setup_cpu_ms\": %.1f, "
+               "\"first_step_ms\": %.1f, ",
                batch, clcnn_net_param_count(m.net), t_context - t0, t_build - t_context,
-               t_ready - t_build, t_ready - t0, t_first - t_ready);
+               t_ready - t_build, t_ready - t0, cpu_ready - cpu0, t_first - t_ready);
         printf("\"train_images_per_s\": %.1f, \"train_best_images_per_s\": %.1f, "
                "\"train_ms_per_step\": %.4f, \"train_cpu_ms_per_step\": %.4f, "
                "\"train_launches_per_step\": %llu, \"infer_launches_per_batch\": %llu, ",
@@ -189,10 +223,10 @@ int clcnn__bench_model(const char *model, const char *device, int batch, int rep
         clcnn__bench_text_device(stdout, &info);
         printf("model %s (%zu parameters), batch %d, random 1x28x28 images\n",
                clcnn_net_spec(m.net), clcnn_net_param_count(m.net), batch);
-        printf("set-up %.1f ms: context %.1f ms, network %.1f ms, kernels %.1f ms; then the "
-               "first training step %.1f ms\n",
-               t_ready - t0, t_context - t0, t_build - t_context, t_ready - t_build,
-               t_first - t_ready);
+        printf("set-up %.1f ms (CPU %.1f ms): context %.1f ms, network %.1f ms, kernels %.1f "
+               "ms; then the first training step %.1f ms\n",
+               t_ready - t0, cpu_ready - cpu0, t_context - t0, t_build - t_context,
+               t_ready - t_build, t_first - t_ready);
         printf("training  %10.0f images/s (best round %.0f), %.3f ms per step, CPU %.3f ms\n",
                train.images_per_s, train.best_images_per_s, train.ms_per_step,
                train.cpu_ms_per_step);
@@ -206,6 +240,10 @@ int clcnn__bench_model(const char *model, const char *device, int batch, int rep
     }
 done:
     free_data(&m);
+    double t_destroy = bench_now_ms(), cpu_destroy = bench_cpu_ms();
     clcnn_context_destroy(ctx);
+    if (getenv("CLCNN_PROFILE_SETUP"))
+        fprintf(stderr, "context destroyed in %.1f ms (CPU %.1f ms)\n", bench_now_ms() - t_destroy,
+                bench_cpu_ms() - cpu_destroy);
     return rc;
 }

@@ -82,6 +82,8 @@ static clcnn_status finish_setup(clcnn_context *ctx, const clcnn_context_options
         kdir = getenv("CLCNN_KERNEL_DIR");
     ctx->cache_dir = cache ? (*cache ? clcnn__strdup(cache) : NULL) : default_cache_dir();
     ctx->kernel_dir = (kdir && *kdir) ? clcnn__strdup(kdir) : NULL;
+    const char *profile = getenv("CLCNN_PROFILE_SETUP");
+    ctx->profile_setup = profile && *profile && strcmp(profile, "0") != 0;
     if ((cache && *cache && !ctx->cache_dir) || (kdir && *kdir && !ctx->kernel_dir)) {
         clcnn__message(error, error_size, "out of host memory creating a context");
         return CLCNN_ERR_OUT_OF_HOST_MEMORY;

@@ -1,13 +1,15 @@
 /*
  * Kernel programs: the embedded sources, lazy building once per (source,
  * options) per context, a binary cache on disk so that a second process does
- * not compile again, and the checked kernel launch.
+ * not compile again (written as the context is destroyed), the set-up
+ * timings clcnn bench reports, and the checked kernel launch.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "program.h"
@@ -65,6 +67,30 @@ static clcnn_status read_kernel_file(clcnn_context *ctx, const char *name, char 
             : clcnn__fail(ctx, CLCNN_ERR_IO, "cannot read kernel source %s", path);
     clcnn__free(text);
     return st;
+}
+
+static double clock_ms(clockid_t id)
+{
+    struct timespec t;
+    clock_gettime(id, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
+}
+
+/* Wall and process CPU time of a set-up step: the CPU time is what the
+ * compiler did, much the same when other programs share the cores. */
+typedef struct {
+    double wall, cpu;
+} step_clock;
+
+static step_clock step_start(void)
+{
+    return (step_clock){clock_ms(CLOCK_MONOTONIC), clock_ms(CLOCK_PROCESS_CPUTIME_ID)};
+}
+
+static void step_stop(step_clock start, double *wall_ms, double *cpu_ms)
+{
+    *wall_ms = clock_ms(CLOCK_MONOTONIC) - start.wall;
+    *cpu_ms = clock_ms(CLOCK_PROCESS_CPUTIME_ID) - start.cpu;
 }
 
 /* ---- disk cache ---- */
@@ -212,8 +238,9 @@ static clcnn_status build_failed(clcnn_context *ctx, cl_program program, const c
 }
 
 static clcnn_status build_program(clcnn_context *ctx, const char *source_name,
-                                  const char *options, cl_program *out)
+                                  const char *options, struct clcnn__program *prog)
 {
+    const step_clock t0 = step_start();
     /* kernels/common.cl goes in front of every source */
     char *owned[2] = {NULL, NULL};
     const char *text[2];
@@ -251,6 +278,7 @@ static clcnn_status build_program(clcnn_context *ctx, const char *source_name,
                 program = NULL;
             }
             clcnn__free(binary);
+            prog->from_cache = program != NULL;
         }
     }
     if (!program) {
@@ -268,12 +296,16 @@ static clcnn_status build_program(clcnn_context *ctx, const char *source_name,
             clcnn__free(owned[1]);
             return st;
         }
-        if (ctx->cache_dir)
-            cache_store(ctx, key, program);
+        if (ctx->cache_dir) {
+            prog->store_pending = 1;
+            prog->cache_key[0] = key.a;
+            prog->cache_key[1] = key.b;
+        }
     }
     clcnn__free(owned[0]);
     clcnn__free(owned[1]);
-    *out = program;
+    prog->program = program;
+    step_stop(t0, &prog->build_ms, &prog->build_cpu_ms);
     return CLCNN_OK;
 }
 
@@ -308,7 +340,7 @@ clcnn_status clcnn__kernel(clcnn_context *ctx, const char *source, const char *o
         prog->key = clcnn__strdup(key);
         if (!prog->key)
             return clcnn__fail(ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-        clcnn_status st = build_program(ctx, source, full_options, &prog->program);
+        clcnn_status st = build_program(ctx, source, full_options, prog);
         if (st != CLCNN_OK) {
             clcnn__free(prog->key);
             return st;
@@ -333,14 +365,19 @@ clcnn_status clcnn__kernel(clcnn_context *ctx, const char *source, const char *o
     cl_kernel *kernels = clcnn__realloc(prog->kernels, (prog->kernel_count + 1) * sizeof *kernels);
     if (kernels)
         prog->kernels = kernels;
+    struct clcnn__launch_timing *first =
+        clcnn__realloc(prog->first_launch, (prog->kernel_count + 1) * sizeof *first);
+    if (first)
+        prog->first_launch = first;
     char *name = clcnn__strdup(kernel);
-    if (!names || !kernels || !name) {
+    if (!names || !kernels || !first || !name) {
         clcnn__free(name);
         clReleaseKernel(k);
         return clcnn__fail(ctx, CLCNN_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     }
     prog->kernel_names[prog->kernel_count] = name;
     prog->kernels[prog->kernel_count] = k;
+    prog->first_launch[prog->kernel_count] = (struct clcnn__launch_timing){-1.0, -1.0};
     prog->kernel_count++;
     *out = k;
     return CLCNN_OK;
@@ -350,18 +387,33 @@ void clcnn__programs_release(clcnn_context *ctx)
 {
     for (size_t i = 0; i < ctx->program_count; i++) {
         struct clcnn__program *p = &ctx->programs[i];
+        if (p->store_pending)
+            cache_store(ctx, (cache_key){p->cache_key[0], p->cache_key[1]}, p->program);
         for (size_t j = 0; j < p->kernel_count; j++) {
             clReleaseKernel(p->kernels[j]);
             clcnn__free(p->kernel_names[j]);
         }
         clcnn__free(p->kernels);
         clcnn__free(p->kernel_names);
+        clcnn__free(p->first_launch);
         clReleaseProgram(p->program);
         clcnn__free(p->key);
     }
     clcnn__free(ctx->programs);
     ctx->programs = NULL;
     ctx->program_count = 0;
+}
+
+/* The first-launch time of kernel when it has not been launched yet, else NULL. */
+static struct clcnn__launch_timing *first_launch_slot(clcnn_context *ctx, cl_kernel kernel)
+{
+    for (size_t i = 0; i < ctx->program_count; i++)
+        for (size_t j = 0; j < ctx->programs[i].kernel_count; j++)
+            if (ctx->programs[i].kernels[j] == kernel)
+                return ctx->programs[i].first_launch[j].ms < 0
+                           ? &ctx->programs[i].first_launch[j]
+                           : NULL;
+    return NULL;
 }
 
 clcnn_status clcnn__launch(clcnn_context *ctx, cl_kernel kernel, cl_uint dims,
@@ -390,6 +442,13 @@ clcnn_status clcnn__launch(clcnn_context *ctx, cl_kernel kernel, cl_uint dims,
             return clcnn__cl_fail(ctx, err, what);
         }
     }
+    struct clcnn__launch_timing *first =
+        ctx->profile_setup ? first_launch_slot(ctx, kernel) : NULL;
+    step_clock t0 = {0, 0};
+    if (first && clFinish(ctx->queue) == CL_SUCCESS)
+        t0 = step_start();
+    else
+        first = NULL;
     CLCNN__CL(err, clEnqueueNDRangeKernel,
               (ctx->queue, kernel, dims, NULL, global, local, 0, NULL, NULL));
     if (err != CL_SUCCESS) {
@@ -397,6 +456,28 @@ clcnn_status clcnn__launch(clcnn_context *ctx, cl_kernel kernel, cl_uint dims,
         snprintf(what, sizeof what, "clEnqueueNDRangeKernel(%s)", name);
         return clcnn__cl_fail(ctx, err, what);
     }
+    if (first && clFinish(ctx->queue) == CL_SUCCESS)
+        step_stop(t0, &first->ms, &first->cpu_ms);
     ctx->launches++;
     return CLCNN_OK;
+}
+
+int clcnn__program_timing(const clcnn_context *ctx, size_t i, clcnn__build_timing *out)
+{
+    if (!ctx || i >= ctx->program_count)
+        return 0;
+    const struct clcnn__program *p = &ctx->programs[i];
+    *out = (clcnn__build_timing){.key = p->key, .ms = p->build_ms, .cpu_ms = p->build_cpu_ms,
+                                 .from_cache = p->from_cache, .kernels = p->kernel_count};
+    return 1;
+}
+
+int clcnn__kernel_timing(const clcnn_context *ctx, size_t i, size_t j, const char **name,
+                         struct clcnn__launch_timing *first)
+{
+    if (!ctx || i >= ctx->program_count || j >= ctx->programs[i].kernel_count)
+        return 0;
+    *name = ctx->programs[i].kernel_names[j];
+    *first = ctx->programs[i].first_launch[j];
+    return 1;
 }

@@ -13,6 +13,11 @@
 
 #define CLCNN__ERROR_SIZE 8192
 
+/* A kernel's first launch, waited for, with profile_setup; ms < 0: not yet. */
+struct clcnn__launch_timing {
+    double ms, cpu_ms;
+};
+
 /* One built program: a kernel source built with one option string. */
 struct clcnn__program {
     char *key; /* "<source>|<options>" */
@@ -20,6 +25,13 @@ struct clcnn__program {
     size_t kernel_count;
     char **kernel_names;
     cl_kernel *kernels;
+    struct clcnn__launch_timing *first_launch; /* per kernel */
+    double build_ms, build_cpu_ms; /* clBuildProgram, from source or cached binary */
+    int from_cache;                /* the binary came from clcnn's disk cache */
+    /* built from source with a disk cache: its binary is written there when
+     * the context is destroyed (clcnn__programs_release), under this key */
+    int store_pending;
+    unsigned long long cache_key[2];
 };
 
 /* Scratch buffers kept between op calls (see clcnn__scratch). */
@@ -45,6 +57,9 @@ struct clcnn_context {
     int mem_base_align_bytes;
     char *cache_dir;  /* NULL: no disk cache */
     char *kernel_dir; /* NULL: built-in sources */
+    /* CLCNN_PROFILE_SETUP set: each kernel's first launch is waited for and
+     * timed (the driver may compile its work-group function then) */
+    int profile_setup;
     struct clcnn__program *programs;
     size_t program_count;
     struct clcnn__tuning *tuning; /* the tuning file's table; NULL until first read (tuning.h) */
@@ -126,7 +141,9 @@ const char *clcnn__embedded_source(const char *name);
 /*
  * The kernel `kernel` of kernels/<source>.cl built with `options` for ctx's
  * device. The program is built once per (source, options) and kept in ctx;
- * its binary is cached on disk. The kernel is owned by ctx.
+ * its binary is written to the disk cache when ctx is destroyed (fetching it
+ * makes PoCL compile every kernel of the program again, so not during
+ * set-up). The kernel is owned by ctx.
  */
 clcnn_status clcnn__kernel(clcnn_context *ctx, const char *source, const char *options,
                            const char *kernel, cl_kernel *out);
