@@ -153,9 +153,11 @@ typedef enum clcnn_kernel_family {
 typedef struct clcnn_context_options {
     /* Device selector, as for clcnn_list_devices. NULL: $CLCNN_DEVICE. */
     const char *device;
-    /* Folder for compiled kernel binaries. NULL: $CLCNN_CACHE_DIR, else
-     * $XDG_CACHE_HOME/clcnn, else $HOME/.cache/clcnn. "" disables the cache.
-     * A cache that cannot be written is skipped silently. */
+    /* Folder for compiled kernel binaries and tuning files. NULL:
+     * $CLCNN_CACHE_DIR, else $XDG_CACHE_HOME/clcnn, else $HOME/.cache/clcnn.
+     * "" disables the cache. A cache that cannot be written is skipped
+     * silently. On PoCL, whose own cache keeps compiled kernels, binaries
+     * go only to a folder named here or by $CLCNN_CACHE_DIR. */
     const char *cache_dir;
     /* Folder of kernel .cl files to read instead of the copies built into
      * the library (for kernel development). NULL: $CLCNN_KERNEL_DIR, else

@@ -311,6 +311,47 @@ START_TEST(test_kernel_dir_build_and_cache)
 }
 END_TEST
 
+/* The default cache folder ($XDG_CACHE_HOME/clcnn here) keeps kernel
+ * binaries except on PoCL, whose own cache serves; a folder named by
+ * $CLCNN_CACHE_DIR keeps them everywhere. */
+START_TEST(test_default_cache_folder)
+{
+    char root[] = "/tmp/clcnn-test-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/clcnn", root);
+    const char *saved_env = getenv("CLCNN_CACHE_DIR"), *saved_xdg = getenv("XDG_CACHE_HOME");
+    char *env_copy = saved_env ? strdup(saved_env) : NULL;
+    char *xdg_copy = saved_xdg ? strdup(saved_xdg) : NULL;
+    for (int named = 0; named < 2; named++) {
+        if (named)
+            setenv("CLCNN_CACHE_DIR", dir, 1);
+        else
+            unsetenv("CLCNN_CACHE_DIR");
+        setenv("XDG_CACHE_HOME", root, 1);
+        clcnn_context *ctx = NULL;
+        ck_assert_int_eq(clcnn_context_create(NULL, &ctx, NULL, 0), CLCNN_OK);
+        const int pocl = strstr(ctx->info.platform_name, "Portable Computing Language") != NULL;
+        cl_kernel k;
+        ck_assert_int_eq(clcnn__kernel(ctx, "softmax", "", "softmax_fwd", &k), CLCNN_OK);
+        clcnn_context_destroy(ctx);
+        ck_assert_int_eq(count_files(dir) > 0, named || !pocl);
+        remove_tree(dir);
+    }
+    if (env_copy)
+        setenv("CLCNN_CACHE_DIR", env_copy, 1);
+    else
+        unsetenv("CLCNN_CACHE_DIR");
+    if (xdg_copy)
+        setenv("XDG_CACHE_HOME", xdg_copy, 1);
+    else
+        unsetenv("XDG_CACHE_HOME");
+    free(env_copy);
+    free(xdg_copy);
+    rmdir(root);
+}
+END_TEST
+
 /* CLCNN_PROFILE_SETUP: each kernel's first launch is timed, once; without
  * it no launch is. */
 START_TEST(test_setup_profile)
@@ -372,6 +413,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_wrap_caller_buffer);
     tcase_add_test(tc, test_context_from_cl);
     tcase_add_test(tc, test_kernel_dir_build_and_cache);
+    tcase_add_test(tc, test_default_cache_folder);
     tcase_add_test(tc, test_setup_profile);
     tcase_add_test(tc, test_embedded_sources);
     suite_add_tcase(s, tc);

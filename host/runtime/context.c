@@ -81,6 +81,14 @@ static clcnn_status finish_setup(clcnn_context *ctx, const clcnn_context_options
     if (!kdir)
         kdir = getenv("CLCNN_KERNEL_DIR");
     ctx->cache_dir = cache ? (*cache ? clcnn__strdup(cache) : NULL) : default_cache_dir();
+    /* PoCL keeps compiled kernels in a cache of its own ($POCL_CACHE_DIR),
+     * and fetching a program's binary makes it compile every kernel of the
+     * program once more (about 7 s of CPU at the end of a first LeNet-5
+     * run), so there clcnn keeps binaries only in a folder it was given;
+     * the default folder still holds the tuning files. */
+    ctx->binary_cache = ctx->cache_dir && (cache || getenv("CLCNN_CACHE_DIR") ||
+                                           !strstr(ctx->info.platform_name,
+                                                   "Portable Computing Language"));
     ctx->kernel_dir = (kdir && *kdir) ? clcnn__strdup(kdir) : NULL;
     const char *profile = getenv("CLCNN_PROFILE_SETUP");
     ctx->profile_setup = profile && *profile && strcmp(profile, "0") != 0;

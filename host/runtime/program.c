@@ -264,7 +264,7 @@ static clcnn_status build_program(clcnn_context *ctx, const char *source_name,
     cl_int err;
     cl_program program = NULL;
     cache_key key = make_key(ctx, text[0], text[1], options);
-    if (ctx->cache_dir) {
+    if (ctx->binary_cache) {
         size_t size = 0;
         unsigned char *binary = cache_load(ctx, key, &size);
         if (binary) {
@@ -296,7 +296,7 @@ static clcnn_status build_program(clcnn_context *ctx, const char *source_name,
             clcnn__free(owned[1]);
             return st;
         }
-        if (ctx->cache_dir) {
+        if (ctx->binary_cache) {
             prog->store_pending = 1;
             prog->cache_key[0] = key.a;
             prog->cache_key[1] = key.b;

@@ -56,6 +56,7 @@ struct clcnn_context {
     unsigned long long max_alloc_bytes;
     int mem_base_align_bytes;
     char *cache_dir;  /* NULL: no disk cache */
+    int binary_cache; /* kernel binaries kept in cache_dir (see context.c) */
     char *kernel_dir; /* NULL: built-in sources */
     /* CLCNN_PROFILE_SETUP set: each kernel's first launch is waited for and
      * timed (the driver may compile its work-group function then) */
