@@ -48,11 +48,15 @@ static const conv2d_tile fwd_gemm[] = {
     TILED_VARIANTS,
 };
 
-/* Winograd: the TM x TN block of the 16 products; 1x1: of the one product. */
+/* Winograd: the TM x TN block of the 16 products of F(2x2, 3x3), or (c = 4,
+ * "winograd4") of the 36 of F(4x4, 3x3); 1x1: of the one product. */
 static const conv2d_tile fwd_winograd[] = {
     {"winograd 8x16", CONV2D_M_WINO, 0, 8, 16, 0, 0},
     {"winograd 4x8", CONV2D_M_WINO, 0, 4, 8, 0, 0},
     {"tiled winograd 64x64", CONV2D_M_WINO, 0, 0, 0, 0, 2},
+    {"winograd4 8x16", CONV2D_M_WINO, 0, 8, 16, 4, 0},
+    {"winograd4 8x32", CONV2D_M_WINO, 0, 8, 32, 4, 0},
+    {"tiled winograd4 64x64", CONV2D_M_WINO, 0, 0, 0, 4, 2},
 };
 
 static const conv2d_tile fwd_1x1[] = {
@@ -94,6 +98,9 @@ static const conv2d_tile bwd_gemm[] = {
 static const conv2d_tile bwd_winograd[] = {
     {"flipped winograd 8x16", CONV2D_M_WINO, 1, 8, 16, 0, 0},
     {"flipped tiled winograd 64x64", CONV2D_M_WINO, 1, 0, 0, 0, 2},
+    {"flipped winograd4 8x16", CONV2D_M_WINO, 1, 8, 16, 4, 0},
+    {"flipped winograd4 8x32", CONV2D_M_WINO, 1, 8, 32, 4, 0},
+    {"flipped tiled winograd4 64x64", CONV2D_M_WINO, 1, 0, 0, 4, 2},
 };
 
 /* the flipped 1x1 product also runs strides: it fills every stride-th pixel */
@@ -190,11 +197,13 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
 {
     const char *reason = NULL;
     const int stride1 = g->stride_h == 1 && g->stride_w == 1;
-    /* the transformed tiles and their products, 16 planes each (of the
-     * output, or of the input for a flipped pass) */
-    const size_t tiles = (size_t)g->N * (((g->P > g->H ? g->P : g->H) + 1) / 2) *
-                         (((g->Q > g->W ? g->Q : g->W) + 1) / 2);
-    const size_t planes = 16 * (g->C > g->K ? (size_t)g->C : (size_t)g->K);
+    /* the transformed tiles and their products, 16 planes each (36 for
+     * F(4x4, 3x3); of the output, or of the input for a flipped pass) */
+    const int wtile = t->method == CONV2D_M_WINO && t->c == 4 ? 4 : 2;
+    const size_t tiles = (size_t)g->N * (((g->P > g->H ? g->P : g->H) + wtile - 1) / wtile) *
+                         (((g->Q > g->W ? g->Q : g->W) + wtile - 1) / wtile);
+    const size_t planes = (size_t)(wtile + 2) * (wtile + 2) *
+                          (g->C > g->K ? (size_t)g->C : (size_t)g->K);
     if (t->flipped && !stride1 && t->method != CONV2D_M_1X1)
         reason = "needs stride 1";
     else if (t->method == CONV2D_M_DIRECT && t->c && g->dil_h != 1)
