@@ -24,8 +24,10 @@
  * No options. The input and output transforms handle 8 tiles of one tile row per
  * work-item as float8 lanes. Any work-group size works.
  *
- * conv2d_wino4_filter: work-item i = k * C + c writes U[:, k, c] from w[k, c] (3x3).
- *   Arguments: w, w_off (K,C,3,3); u, u_off; K C.
+ * conv2d_wino4_filter: work-item i writes U[:, k, c] from w[k, c] (3x3) for the 8
+ *   (k, c) with k * C + c = 8 * i .. 8 * i + 7, as float8 lanes (the stores of each
+ *   plane one vector, not 36 scalars far apart). Arguments: w, w_off (K,C,3,3);
+ *   u, u_off; K C.
  * conv2d_wino4_input: work-item (i0, i1, i2): tiles tw = 8 * i0 .. + 8 of tile row
  *   i1 = n * tiles_h + th, channel c = i2; writes V[:, c, t]. Arguments: x, x_off
  *   (N,C,H,W); v, v_off; N C H W pad_top pad_left tiles_h tiles_w.
@@ -39,31 +41,54 @@
 __kernel void conv2d_wino4_filter(__global const float *w, int w_off, __global float *u,
                                   int u_off, int K, int C)
 {
-    const int i = (int)get_global_id(0);
-    if (i >= K * C)
+    const int i0 = (int)get_global_id(0) * 8, KC = K * C;
+    if (i0 >= KC)
         return;
-    const __global float *g = w + w_off + i * 9;
-    /* a = G g (6x3), then U = a G^T (6x6) */
-    float a[6][3];
+    const int count = min(8, KC - i0);
+    /* the 3x3 filters of 8 consecutive (k, c), one per lane (the last group
+     * repeats its last filter in the lanes past KC, never stored) */
+    const __global float *src = w + w_off + i0 * 9;
+    float8 g[9];
+    for (int j = 0; j < 9; j++) {
+        float lane[8];
+        for (int l = 0; l < 8; l++)
+            lane[l] = src[min(l, count - 1) * 9 + j];
+        g[j] = vload8(0, lane);
+    }
+    /* a = G g (6x3), then U = a G^T (6x6); products by the rounded fractions,
+     * since a division is many times slower */
+    const float sixth = 1.0f / 6.0f, twelfth = 1.0f / 12.0f, d24 = 1.0f / 24.0f;
+    float8 a[6][3];
     for (int j = 0; j < 3; j++) {
-        const float g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
+        const float8 g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
         a[0][j] = 0.25f * g0;
-        a[1][j] = -(g0 + g1 + g2) / 6.0f;
-        a[2][j] = -(g0 - g1 + g2) / 6.0f;
-        a[3][j] = g0 / 24.0f + g1 / 12.0f + g2 / 6.0f;
-        a[4][j] = g0 / 24.0f - g1 / 12.0f + g2 / 6.0f;
+        a[1][j] = -sixth * (g0 + g1 + g2);
+        a[2][j] = -sixth * (g0 - g1 + g2);
+        a[3][j] = d24 * g0 + twelfth * g1 + sixth * g2;
+        a[4][j] = d24 * g0 - twelfth * g1 + sixth * g2;
         a[5][j] = g2;
     }
-    const int KC = K * C;
-    __global float *o = u + u_off + i;
+    __global float *o = u + u_off + i0;
     for (int r = 0; r < 6; r++) {
-        const float g0 = a[r][0], g1 = a[r][1], g2 = a[r][2];
-        o[(6 * r + 0) * KC] = 0.25f * g0;
-        o[(6 * r + 1) * KC] = -(g0 + g1 + g2) / 6.0f;
-        o[(6 * r + 2) * KC] = -(g0 - g1 + g2) / 6.0f;
-        o[(6 * r + 3) * KC] = g0 / 24.0f + g1 / 12.0f + g2 / 6.0f;
-        o[(6 * r + 4) * KC] = g0 / 24.0f - g1 / 12.0f + g2 / 6.0f;
-        o[(6 * r + 5) * KC] = g2;
+        const float8 g0 = a[r][0], g1 = a[r][1], g2 = a[r][2];
+        float8 e[6];
+        e[0] = 0.25f * g0;
+        e[1] = -sixth * (g0 + g1 + g2);
+        e[2] = -sixth * (g0 - g1 + g2);
+        e[3] = d24 * g0 + twelfth * g1 + sixth * g2;
+        e[4] = d24 * g0 - twelfth * g1 + sixth * g2;
+        e[5] = g2;
+        for (int j = 0; j < 6; j++) {
+            __global float *oe = o + (6 * r + j) * KC;
+            if (count == 8) {
+                vstore8(e[j], 0, oe);
+            } else {
+                float lane[8];
+                vstore8(e[j], 0, lane);
+                for (int l = 0; l < count; l++)
+                    oe[l] = lane[l];
+            }
+        }
     }
 }
 

@@ -35,7 +35,9 @@ clcnn_status clcnn__conv2d_forward_winograd(clcnn_context *ctx, const conv2d_til
         goto done;
 
     size_t global1, local1;
-    clcnn__conv2d_size_1d(ctx, (size_t)g->K * g->C, &global1, &local1);
+    /* F(4x4): 8 filters per work-item */
+    clcnn__conv2d_size_1d(ctx, conv2d_ceil_div((size_t)g->K * g->C, f4 ? 8 : 1), &global1,
+                          &local1);
     st = CLCNN__LAUNCH(ctx, kf, 1, &global1, &local1, CLCNN__ARG_MEM(w.mem),
                        CLCNN__ARG_INT(w.off), CLCNN__ARG_MEM(u->mem), CLCNN__ARG_INT(u->offset),
                        CLCNN__ARG_INT(g->K), CLCNN__ARG_INT(g->C));
