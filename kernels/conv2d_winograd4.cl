@@ -117,30 +117,40 @@ __kernel void conv2d_wino4_input(__global const float *x, int x_off, __global fl
     const int col0 = 4 * tw0 - pad_left;
 
     /* r[i][j]: (d B)[i][j] for input row i of the tiles, tile column j, one tile
-     * per lane; the 34 input columns of a row, tile l's columns 4l .. 4l + 5 */
+     * per lane. Tile l reads the row's columns 4l .. 4l + 5 of 34: column j of
+     * the 8 tiles is a shuffle of two of the windows [0, 16), [16, 32), [4, 20)
+     * and [18, 34) (a padded row comes through a private copy). */
     float8 r[6][6];
     for (int i = 0; i < 6; i++) {
         const int h = 4 * th - pad_top + i;
-        float row[34];
+        float16 a, b, a4, b18;
         if ((uint)h >= (uint)H) {
-            for (int j = 0; j < 34; j++)
-                row[j] = 0.0f;
+            a = b = a4 = b18 = (float16)(0.0f);
         } else if (col0 >= 0 && col0 + 34 <= W) {
             const __global float *src = xc + h * W + col0;
-            vstore16(vload16(0, src), 0, row);
-            vstore16(vload16(0, src + 16), 0, row + 16);
-            vstore2(vload2(0, src + 32), 0, row + 32);
+            a = vload16(0, src);
+            b = vload16(0, src + 16);
+            a4 = vload16(0, src + 4);
+            b18 = vload16(0, src + 18);
         } else {
+            float row[34];
             for (int j = 0; j < 34; j++) {
                 const int col = col0 + j;
                 const float val = xc[h * W + clamp(col, 0, W - 1)];
                 row[j] = (uint)col < (uint)W ? val : 0.0f;
             }
+            a = vload16(0, row);
+            b = vload16(0, row + 16);
+            a4 = vload16(0, row + 4);
+            b18 = vload16(0, row + 18);
         }
         float8 d[6];
-        for (int j = 0; j < 6; j++)
-            d[j] = (float8)(row[j], row[4 + j], row[8 + j], row[12 + j], row[16 + j],
-                            row[20 + j], row[24 + j], row[28 + j]);
+        d[0] = shuffle2(a, b, (uint8)(0, 4, 8, 12, 16, 20, 24, 28));
+        d[1] = shuffle2(a, b, (uint8)(1, 5, 9, 13, 17, 21, 25, 29));
+        d[2] = shuffle2(a, b, (uint8)(2, 6, 10, 14, 18, 22, 26, 30));
+        d[3] = shuffle2(a, b, (uint8)(3, 7, 11, 15, 19, 23, 27, 31));
+        d[4] = shuffle2(a4, b18, (uint8)(0, 4, 8, 12, 18, 22, 26, 30));
+        d[5] = shuffle2(a4, b18, (uint8)(1, 5, 9, 13, 19, 23, 27, 31));
         /* the row times B: B^T on the six columns */
         WINO4_BT(r[i], d[0], d[1], d[2], d[3], d[4], d[5]);
     }
