@@ -303,18 +303,20 @@ enum {
  * - forward and backward-data on CPUs, Winograd F(4x4, 3x3) (4x fewer
  *   multiplications, 2.25 floats of scratch per pixel and channel instead of
  *   F(2x2)'s 4) for 3x3 stride-1 layers of 64+ channels in and out, outputs
- *   (of the pass) of at least 13x13, at least 32 tiles and 2^28
- *   multiply-adds (wino4_pays). Milliseconds of CPU time per pass, bench_conv2d
+ *   (of the pass) of at least 13x13, at least 32 tiles (backward-data 16)
+ *   and 2^28 multiply-adds (wino4_pays). Milliseconds of CPU time per pass, bench_conv2d
  *   -r 7 -p fd at clcnn bench's batches, implicit GEMM 8x32 kc512 vs F(2x2)
  *   vs F(4x4) 8x16 / 8x32, forward | backward-data: vgg-64@56 21.8 / 22.1 /
  *   17.0 | 23.7 / 24.9 / 18.8; vgg-128@28 21.8 / 22.6 / 16.8 | 21.1 / 18.8 /
  *   13.6; vgg-256@28 19.1 / 16.3 / 12.7 | 20.0 / 16.3 / 13.0; vgg-512@14 (32
  *   tiles) 24.1 / 28.6 / 18.6 (8x32) | 54.8 / 31.7 / 20.3 (8x32); soumith L5
  *   (64 tiles) 21.1 / 26.2 / 19.1 (8x32) | 47.0 / 28.3 / 21.1 (8x32). With 8x32
- *   product blocks under 96 tiles, 8x16 above (vgg-256@28, 98 tiles: 12.7 vs
- *   14.9). Below the thresholds it ties or loses: 512@14 at batch 1 (16
- *   tiles) forward 13.2 vs 11.3 (its 36 filter planes cost as much as the
- *   products), 256@7 at batch 8 (half the 4x4 tiles padding) 8.9 vs 7.0,
+ *   product blocks from 32 to 95 tiles, 8x16 otherwise (vgg-256@28, 98
+ *   tiles: 12.7 vs 14.9; 512@14 at batch 1, 16 tiles, backward-data 13.0
+ *   vs 29.3, and 17.6-21.3 for the flipped implicit GEMM). Below the
+ *   thresholds it ties or loses: 512@14 at batch 1 forward 13.2 vs 11.3
+ *   (its 36 filter planes cost as much as the products), 384@13 at batch 1
+ *   backward-data 8.0 vs 7.0, 256@7 at batch 8 (half the 4x4 tiles padding) 8.9 vs 7.0,
  *   32 channels 56x56 7.3 vs 6.4, and batches of 1-2 of the VGG layers
  *   (0.1-0.25 G multiply-adds) within 15% either way.
  * - the products (implicit GEMM, 1x1, col2im) take two vectors of 16 pixels
@@ -388,12 +390,13 @@ enum {
  * without the plane kernels; the GPU family has its own (gpu_rule).
  */
 /* Whether the CPU rule takes F(4x4, 3x3) for a 3x3 stride-1 pass of g's
- * batch with c channels in, k out and p x q outputs (see the rule above). */
-static int wino4_pays(const conv2d_geom *g, int c, int k, int p, int q)
+ * batch with c channels in, k out, p x q outputs and at least min_tiles
+ * 4x4 tiles (see the rule above). */
+static int wino4_pays(const conv2d_geom *g, int c, int k, int p, int q, int min_tiles)
 {
     const long long tiles = (long long)g->N * ((p + 3) / 4) * ((q + 3) / 4);
     return g->R == 3 && g->S == 3 && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1 &&
-           g->dil_w == 1 && c >= 64 && k >= 64 && p >= 13 && q >= 13 && tiles >= 32 &&
+           g->dil_w == 1 && c >= 64 && k >= 64 && p >= 13 && q >= 13 && tiles >= min_tiles &&
            (long long)g->N * c * k * 9 * p * q >= (1LL << 28);
 }
 
@@ -437,10 +440,10 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
             *variant = V_COL2IM_8X32;
             return;
         }
-        if (cpu && wino4_pays(g, g->K, g->C, g->H, g->W)) {
+        if (cpu && wino4_pays(g, g->K, g->C, g->H, g->W, 16)) {
             const long long tiles = (long long)g->N * ((g->H + 3) / 4) * ((g->W + 3) / 4);
             *algo = CLCNN_CONV_WINOGRAD;
-            *variant = tiles < 96 ? V_FLIPPED_WINO4_8X32 : V_FLIPPED_WINO4_8X16;
+            *variant = tiles >= 32 && tiles < 96 ? V_FLIPPED_WINO4_8X32 : V_FLIPPED_WINO4_8X16;
             return;
         }
         if (one) {
@@ -477,7 +480,7 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
         return;
     }
     if ((forced == CLCNN_CONV_AUTO || forced == CLCNN_CONV_WINOGRAD) && cpu &&
-        wino4_pays(g, g->C, g->K, g->P, g->Q)) {
+        wino4_pays(g, g->C, g->K, g->P, g->Q, 32)) {
         const long long tiles = (long long)g->N * ((g->P + 3) / 4) * ((g->Q + 3) / 4);
         *algo = CLCNN_CONV_WINOGRAD;
         *variant = tiles < 96 ? V_WINO4_8X32 : V_WINO4_8X16;
