@@ -304,9 +304,9 @@ enum {
  *   multiplications, 2.25 floats of scratch per pixel and channel instead of
  *   F(2x2)'s 4) for 3x3 stride-1 layers of 64+ channels in and out, outputs
  *   (of the pass) of at least 13x13, at least 32 tiles (backward-data 16)
- *   and 2^28 multiply-adds (wino4_pays). Milliseconds of CPU time per pass, bench_conv2d
- *   -r 7 -p fd at clcnn bench's batches, implicit GEMM 8x32 kc512 vs F(2x2)
- *   vs F(4x4) 8x16 / 8x32, forward | backward-data: vgg-64@56 21.8 / 22.1 /
+ *   and 2^28 multiply-adds (wino4_pays). Milliseconds of CPU time per
+ *   pass, bench_conv2d -r 7 -p fd at clcnn bench's batches, implicit GEMM
+ *   8x32 kc512 vs F(2x2) vs F(4x4) 8x16 / 8x32, forward | backward-data: vgg-64@56 21.8 / 22.1 /
  *   17.0 | 23.7 / 24.9 / 18.8; vgg-128@28 21.8 / 22.6 / 16.8 | 21.1 / 18.8 /
  *   13.6; vgg-256@28 19.1 / 16.3 / 12.7 | 20.0 / 16.3 / 13.0; vgg-512@14 (32
  *   tiles) 24.1 / 28.6 / 18.6 (8x32) | 54.8 / 31.7 / 20.3 (8x32); soumith L5
@@ -316,8 +316,8 @@ enum {
  *   vs 29.3, and 17.6-21.3 for the flipped implicit GEMM). Below the
  *   thresholds it ties or loses: 512@14 at batch 1 forward 13.2 vs 11.3
  *   (its 36 filter planes cost as much as the products), 384@13 at batch 1
- *   backward-data 8.0 vs 7.0, 256@7 at batch 8 (half the 4x4 tiles padding) 8.9 vs 7.0,
- *   32 channels 56x56 7.3 vs 6.4, and batches of 1-2 of the VGG layers
+ *   backward-data 8.0 vs 7.0, 256@7 at batch 8 (half the 4x4 tiles
+ *   padding) 8.9 vs 7.0, 32 channels 56x56 7.3 vs 6.4, and batches of 1-2 of the VGG layers
  *   (0.1-0.25 G multiply-adds) within 15% either way.
  * - the products (implicit GEMM, 1x1, col2im) take two vectors of 16 pixels
  *   per work-item where a plane has at least 120 pixels: 16 accumulators
