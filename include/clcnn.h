@@ -264,8 +264,9 @@ typedef enum clcnn_conv_algo {
     CLCNN_CONV_AUTO = 0,
     CLCNN_CONV_DIRECT = 1,   /* direct tiled convolution; any geometry */
     CLCNN_CONV_GEMM = 2,     /* implicit GEMM (im2col fused into a tiled GEMM); any */
-    CLCNN_CONV_WINOGRAD = 3, /* Winograd F(2x2, 3x3): 3x3 filters, stride 1,
-                              * dilation 1, any padding */
+    CLCNN_CONV_WINOGRAD = 3, /* Winograd F(2x2, 3x3) or F(4x4, 3x3) (its
+                              * variants): 3x3 filters, stride 1, dilation 1,
+                              * any padding */
     CLCNN_CONV_GEMM_1X1 = 4, /* a plain matrix product: 1x1 filters, any stride */
     CLCNN_CONV_ALGO_COUNT
 } clcnn_conv_algo;

@@ -36,7 +36,8 @@ typedef enum clcnn__conv2d_pass {
  *
  * Scratch: some variants allocate device buffers per call and release them
  * once their kernels are enqueued: Winograd 16 * (C*T + K*T + K*C) floats (T
- * = N * ceil(P/2) * ceil(Q/2) tiles), the explicit im2col / col2im GEMM
+ * = N * ceil(P/2) * ceil(Q/2) tiles; F(4x4, 3x3): 36 * (...), T = N *
+ * ceil(P/4) * ceil(Q/4)), the explicit im2col / col2im GEMM
  * C*R*S * N*P*Q floats and a copy of y or dy, the flipped variants and the
  * gather a copy of w, strided 1x1 variants a resampled copy of x or dx, and
  * backward-filter's split reduction splits * (K*C*R*S + K) floats.

@@ -48,11 +48,15 @@ static const conv2d_tile fwd_gemm[] = {
     TILED_VARIANTS,
 };
 
-/* Winograd: the TM x TN block of the 16 products; 1x1: of the one product. */
+/* Winograd: the TM x TN block of the 16 products of F(2x2, 3x3), or (c = 4,
+ * "winograd4") of the 36 of F(4x4, 3x3); 1x1: of the one product. */
 static const conv2d_tile fwd_winograd[] = {
     {"winograd 8x16", CONV2D_M_WINO, 0, 8, 16, 0, 0},
     {"winograd 4x8", CONV2D_M_WINO, 0, 4, 8, 0, 0},
     {"tiled winograd 64x64", CONV2D_M_WINO, 0, 0, 0, 0, 2},
+    {"winograd4 8x16", CONV2D_M_WINO, 0, 8, 16, 4, 0},
+    {"winograd4 8x32", CONV2D_M_WINO, 0, 8, 32, 4, 0},
+    {"tiled winograd4 64x64", CONV2D_M_WINO, 0, 0, 0, 4, 2},
 };
 
 static const conv2d_tile fwd_1x1[] = {
@@ -94,6 +98,9 @@ static const conv2d_tile bwd_gemm[] = {
 static const conv2d_tile bwd_winograd[] = {
     {"flipped winograd 8x16", CONV2D_M_WINO, 1, 8, 16, 0, 0},
     {"flipped tiled winograd 64x64", CONV2D_M_WINO, 1, 0, 0, 0, 2},
+    {"flipped winograd4 8x16", CONV2D_M_WINO, 1, 8, 16, 4, 0},
+    {"flipped winograd4 8x32", CONV2D_M_WINO, 1, 8, 32, 4, 0},
+    {"flipped tiled winograd4 64x64", CONV2D_M_WINO, 1, 0, 0, 4, 2},
 };
 
 /* the flipped 1x1 product also runs strides: it fills every stride-th pixel */
@@ -190,11 +197,13 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
 {
     const char *reason = NULL;
     const int stride1 = g->stride_h == 1 && g->stride_w == 1;
-    /* the transformed tiles and their products, 16 planes each (of the
-     * output, or of the input for a flipped pass) */
-    const size_t tiles = (size_t)g->N * (((g->P > g->H ? g->P : g->H) + 1) / 2) *
-                         (((g->Q > g->W ? g->Q : g->W) + 1) / 2);
-    const size_t planes = 16 * (g->C > g->K ? (size_t)g->C : (size_t)g->K);
+    /* the transformed tiles and their products, 16 planes each (36 for
+     * F(4x4, 3x3); of the output, or of the input for a flipped pass) */
+    const int wtile = t->method == CONV2D_M_WINO && t->c == 4 ? 4 : 2;
+    const size_t tiles = (size_t)g->N * (((g->P > g->H ? g->P : g->H) + wtile - 1) / wtile) *
+                         (((g->Q > g->W ? g->Q : g->W) + wtile - 1) / wtile);
+    const size_t planes = (size_t)(wtile + 2) * (wtile + 2) *
+                          (g->C > g->K ? (size_t)g->C : (size_t)g->K);
     if (t->flipped && !stride1 && t->method != CONV2D_M_1X1)
         reason = "needs stride 1";
     else if (t->method == CONV2D_M_DIRECT && t->c && g->dil_h != 1)
@@ -270,6 +279,7 @@ enum {
     V_ROWS_6X4X8 = 0, V_PANEL_8X16_KC512 = 5, V_PANEL_8X32_KC512 = 6,
     V_PLANE_6X4X16 = 3, V_PLANE_8X2X16 = 4, V_FLAT_8X16 = 5, V_PLANE_COL2IM = 8,
     V_FLAT_FILTER_2X9X16 = 7, V_FLAT_FILTER_4X5X16 = 8,
+    V_WINO4_8X16 = 3, V_WINO4_8X32 = 4, V_FLIPPED_WINO4_8X16 = 2, V_FLIPPED_WINO4_8X32 = 3,
 };
 
 /*
@@ -285,11 +295,30 @@ enum {
  *   layers, 3-7x for strides and small images, where its panel gathers lanes
  *   with vector address arithmetic; the explicit im2col GEMM only ties it on
  *   3x3 outputs), with a panel of 512 reduction rows, 3-7% over 256 (fewer
- *   passes over the partial sums in y). Winograd is not chosen: against the
- *   implicit GEMM with two vectors per work-item it lost on every 3x3 layer
- *   measured (VGG 128@28: 160 vs 326, 256@28: 215 vs 372), its transforms'
- *   memory traffic and scratch buffers costing more than the multiplications
- *   it saves.
+ *   passes over the partial sums in y). Winograd F(2x2, 3x3) is not chosen:
+ *   against the implicit GEMM with two vectors per work-item it lost on every
+ *   3x3 layer measured (VGG 128@28: 160 vs 326, 256@28: 215 vs 372), its
+ *   transforms' memory traffic and scratch buffers costing more than the
+ *   multiplications it saves.
+ * - forward and backward-data on CPUs, Winograd F(4x4, 3x3) (4x fewer
+ *   multiplications, 2.25 floats of scratch per pixel and channel instead of
+ *   F(2x2)'s 4) for 3x3 stride-1 layers of 64+ channels in and out, outputs
+ *   (of the pass) of at least 13x13, at least 32 tiles (backward-data 16)
+ *   and 2^28 multiply-adds (wino4_pays). Milliseconds of CPU time per
+ *   pass, bench_conv2d -r 7 -p fd at clcnn bench's batches, implicit GEMM
+ *   8x32 kc512 vs F(2x2) vs F(4x4) 8x16 / 8x32, forward | backward-data: vgg-64@56 21.8 / 22.1 /
+ *   17.0 | 23.7 / 24.9 / 18.8; vgg-128@28 21.8 / 22.6 / 16.8 | 21.1 / 18.8 /
+ *   13.6; vgg-256@28 19.1 / 16.3 / 12.7 | 20.0 / 16.3 / 13.0; vgg-512@14 (32
+ *   tiles) 24.1 / 28.6 / 18.6 (8x32) | 54.8 / 31.7 / 20.3 (8x32); soumith L5
+ *   (64 tiles) 21.1 / 26.2 / 19.1 (8x32) | 47.0 / 28.3 / 21.1 (8x32). With 8x32
+ *   product blocks from 32 to 95 tiles, 8x16 otherwise (vgg-256@28, 98
+ *   tiles: 12.7 vs 14.9; 512@14 at batch 1, 16 tiles, backward-data 13.0
+ *   vs 29.3, and 17.6-21.3 for the flipped implicit GEMM). Below the
+ *   thresholds it ties or loses: 512@14 at batch 1 forward 13.2 vs 11.3
+ *   (its 36 filter planes cost as much as the products), 384@13 at batch 1
+ *   backward-data 8.0 vs 7.0, 256@7 at batch 8 (half the 4x4 tiles
+ *   padding) 8.9 vs 7.0, 32 channels 56x56 7.3 vs 6.4, and batches of 1-2 of the VGG layers
+ *   (0.1-0.25 G multiply-adds) within 15% either way.
  * - the products (implicit GEMM, 1x1, col2im) take two vectors of 16 pixels
  *   per work-item where a plane has at least 120 pixels: 16 accumulators
  *   instead of 8, and 10 loads per 16 fma's instead of 9 per 8 (VGG 64@56
@@ -360,6 +389,17 @@ enum {
  * A GPU with the CPU family forced (CLCNN_KERNELS=cpu) gets the same rule
  * without the plane kernels; the GPU family has its own (gpu_rule).
  */
+/* Whether the CPU rule takes F(4x4, 3x3) for a 3x3 stride-1 pass of g's
+ * batch with c channels in, k out, p x q outputs and at least min_tiles
+ * 4x4 tiles (see the rule above). */
+static int wino4_pays(const conv2d_geom *g, int c, int k, int p, int q, int min_tiles)
+{
+    const long long tiles = (long long)g->N * ((p + 3) / 4) * ((q + 3) / 4);
+    return g->R == 3 && g->S == 3 && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1 &&
+           g->dil_w == 1 && c >= 64 && k >= 64 && p >= 13 && q >= 13 && tiles >= min_tiles &&
+           (long long)g->N * c * k * 9 * p * q >= (1LL << 28);
+}
+
 static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__conv2d_pass pass,
                       clcnn_conv_algo forced, clcnn_conv_algo *algo, int *variant)
 {
@@ -400,6 +440,12 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
             *variant = V_COL2IM_8X32;
             return;
         }
+        if (cpu && wino4_pays(g, g->K, g->C, g->H, g->W, 16)) {
+            const long long tiles = (long long)g->N * ((g->H + 3) / 4) * ((g->W + 3) / 4);
+            *algo = CLCNN_CONV_WINOGRAD;
+            *variant = tiles >= 32 && tiles < 96 ? V_FLIPPED_WINO4_8X32 : V_FLIPPED_WINO4_8X16;
+            return;
+        }
         if (one) {
             *algo = CLCNN_CONV_GEMM_1X1;
             *variant = wide_out ? V_FLIPPED_1X1_8X32 : V_FLIPPED_1X1_8X16;
@@ -431,6 +477,13 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
         clcnn__conv2d_tile_supports(ctx, &fwd_direct[V_FLAT_8X16], g, NULL)) {
         *algo = CLCNN_CONV_DIRECT;
         *variant = V_FLAT_8X16;
+        return;
+    }
+    if ((forced == CLCNN_CONV_AUTO || forced == CLCNN_CONV_WINOGRAD) && cpu &&
+        wino4_pays(g, g->C, g->K, g->P, g->Q, 32)) {
+        const long long tiles = (long long)g->N * ((g->P + 3) / 4) * ((g->Q + 3) / 4);
+        *algo = CLCNN_CONV_WINOGRAD;
+        *variant = tiles < 96 ? V_WINO4_8X32 : V_WINO4_8X16;
         return;
     }
     if (*algo == CLCNN_CONV_AUTO) {

@@ -28,6 +28,12 @@ static inline double tol_reduction_atol(double length)
     return 2e-6 * sqrt(length);
 }
 
+/* Winograd F(4x4, 3x3) (the "winograd4" conv2d variants): its transforms
+ * multiply by up to 8 (A^T) and 5 (B^T) around the sums and by 1/24 (G), so
+ * its rounding error is that of a reduction of terms some 100 times larger:
+ * the reduction's atol times this (measured: up to about 25 times). */
+#define TOL_WINO4_ATOL_SCALE 100.0
+
 /* softmax cross-entropy: the loss sums N per-sample log-sum-exps in a tree,
  * and each dlogits element is (p - onehot) / N, where p near 1 carries a few
  * float32 ulps of 1 (exp, one division) that the subtraction exposes, so the

@@ -1,0 +1,257 @@
+/*
+ * kernels/conv2d_winograd4.cl: the transforms of Winograd's F(4x4, 3x3) convolution
+ * (CLCNN_CONV_WINOGRAD, the "winograd4" variants: 3x3 filters, stride 1, dilation 1,
+ * any padding).
+ *
+ * Each 4x4 output tile comes from a 6x6 input tile d (tiles overlap by 2):
+ *   y = A^T [ (G g G^T) .* (B^T d B) ] A
+ * with Lavin and Gray's matrices for the points 0, 1, -1, 2, -2 and infinity:
+ *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+ *          0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
+ *   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
+ *          1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+ * The 36 element-wise products, summed over the input channels, are 36 independent
+ * matrix products M[e] (K x T) = U[e] (K x C) * V[e] (C x T) over the
+ * T = N * ceil(P/4) * ceil(Q/4) tiles, run by conv2d_gemm1x1 (kernels/conv2d_1x1.cl)
+ * or the tiled GEMM between these kernels:
+ *   U (36, K, C) = the transformed filters, V (36, C, T) the transformed input tiles,
+ *   M (36, K, T) their products; tile t = (n * tiles_h + th) * tiles_w + tw.
+ * 4 times fewer multiplications than the direct form (F(2x2, 3x3): 2.25), and 2.25
+ * floats of V and M per pixel instead of 4; the price is a larger rounding error
+ * (the transforms' coefficients reach 8 and 1/24), about 1e-4 relative on VGG layers.
+ *
+ * No options. The input and output transforms handle 8 tiles of one tile row per
+ * work-item as float8 lanes. Any work-group size works.
+ *
+ * conv2d_wino4_filter: work-item i writes U[:, k, c] from w[k, c] (3x3) for the 8
+ *   (k, c) with k * C + c = 8 * i .. 8 * i + 7, as float8 lanes (the stores of each
+ *   plane one vector, not 36 scalars far apart). Arguments: w, w_off (K,C,3,3);
+ *   u, u_off; K C.
+ * conv2d_wino4_input: work-item (i0, i1, i2): tiles tw = 8 * i0 .. + 8 of tile row
+ *   i1 = n * tiles_h + th, channel c = i2; writes V[:, c, t]. Arguments: x, x_off
+ *   (N,C,H,W); v, v_off; N C H W pad_top pad_left tiles_h tiles_w.
+ * conv2d_wino4_output: work-item (i0, i1, i2) as above for output channel k = i2; reads
+ *   M[:, k, t], writes the 4x4 tiles of y (clipped to P x Q), adding b[k] when bit 0
+ *   of epilogue is set and applying ReLU (v > 0 ? v : 0) after it when bit 1 is.
+ *   Arguments: m, m_off; b, b_off; epilogue; y, y_off (N,K,P,Q); N K P Q tiles_h
+ *   tiles_w.
+ */
+
+__kernel void conv2d_wino4_filter(__global const float *w, int w_off, __global float *u,
+                                  int u_off, int K, int C)
+{
+    const int i0 = (int)get_global_id(0) * 8, KC = K * C;
+    if (i0 >= KC)
+        return;
+    const int count = min(8, KC - i0);
+    /* the 3x3 filters of 8 consecutive (k, c), one per lane (the last group
+     * repeats its last filter in the lanes past KC, never stored) */
+    const __global float *src = w + w_off + i0 * 9;
+    float8 g[9];
+    for (int j = 0; j < 9; j++) {
+        float lane[8];
+        for (int l = 0; l < 8; l++)
+            lane[l] = src[min(l, count - 1) * 9 + j];
+        g[j] = vload8(0, lane);
+    }
+    /* a = G g (6x3), then U = a G^T (6x6); products by the rounded fractions,
+     * since a division is many times slower */
+    const float sixth = 1.0f / 6.0f, twelfth = 1.0f / 12.0f, d24 = 1.0f / 24.0f;
+    float8 a[6][3];
+    for (int j = 0; j < 3; j++) {
+        const float8 g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
+        a[0][j] = 0.25f * g0;
+        a[1][j] = -sixth * (g0 + g1 + g2);
+        a[2][j] = -sixth * (g0 - g1 + g2);
+        a[3][j] = d24 * g0 + twelfth * g1 + sixth * g2;
+        a[4][j] = d24 * g0 - twelfth * g1 + sixth * g2;
+        a[5][j] = g2;
+    }
+    __global float *o = u + u_off + i0;
+    for (int r = 0; r < 6; r++) {
+        const float8 g0 = a[r][0], g1 = a[r][1], g2 = a[r][2];
+        float8 e[6];
+        e[0] = 0.25f * g0;
+        e[1] = -sixth * (g0 + g1 + g2);
+        e[2] = -sixth * (g0 - g1 + g2);
+        e[3] = d24 * g0 + twelfth * g1 + sixth * g2;
+        e[4] = d24 * g0 - twelfth * g1 + sixth * g2;
+        e[5] = g2;
+        for (int j = 0; j < 6; j++) {
+            __global float *oe = o + (6 * r + j) * KC;
+            if (count == 8) {
+                vstore8(e[j], 0, oe);
+            } else {
+                float lane[8];
+                vstore8(e[j], 0, lane);
+                for (int l = 0; l < count; l++)
+                    oe[l] = lane[l];
+            }
+        }
+    }
+}
+
+/* B^T applied to six float8 values (one column or row of 8 tiles), into r */
+#define WINO4_BT(r, d0, d1, d2, d3, d4, d5)                                                    \
+    do {                                                                                       \
+        r[0] = 4.0f * (d0) - 5.0f * (d2) + (d4);                                               \
+        r[1] = (d3) + (d4) - 4.0f * ((d1) + (d2));                                             \
+        r[2] = (d4) - (d3) + 4.0f * ((d1) - (d2));                                             \
+        r[3] = (d4) - (d2) + 2.0f * ((d3) - (d1));                                             \
+        r[4] = (d4) - (d2) + 2.0f * ((d1) - (d3));                                             \
+        r[5] = 4.0f * (d1) - 5.0f * (d3) + (d5);                                               \
+    } while (0)
+
+__kernel void conv2d_wino4_input(__global const float *x, int x_off, __global float *v,
+                                 int v_off, int N, int C, int H, int W, int pad_top,
+                                 int pad_left, int tiles_h, int tiles_w)
+{
+    const int tw0 = (int)get_global_id(0) * 8;
+    const int nth = (int)get_global_id(1);
+    const int c = (int)get_global_id(2);
+    if (tw0 >= tiles_w || nth >= N * tiles_h || c >= C)
+        return;
+    const int n = nth / tiles_h, th = nth % tiles_h;
+    const __global float *xc = x + x_off + (n * C + c) * H * W;
+    const int col0 = 4 * tw0 - pad_left;
+
+    /* r[i][j]: (d B)[i][j] for input row i of the tiles, tile column j, one tile
+     * per lane. Tile l reads the row's columns 4l .. 4l + 5 of 34: column j of
+     * the 8 tiles is a shuffle of two of the windows [0, 16), [16, 32), [4, 20)
+     * and [18, 34) (a padded row comes through a private copy). */
+    float8 r[6][6];
+    for (int i = 0; i < 6; i++) {
+        const int h = 4 * th - pad_top + i;
+        float16 a, b, a4, b18;
+        if ((uint)h >= (uint)H) {
+            a = b = a4 = b18 = (float16)(0.0f);
+        } else if (col0 >= 0 && col0 + 34 <= W) {
+            const __global float *src = xc + h * W + col0;
+            a = vload16(0, src);
+            b = vload16(0, src + 16);
+            a4 = vload16(0, src + 4);
+            b18 = vload16(0, src + 18);
+        } else {
+            float row[34];
+            for (int j = 0; j < 34; j++) {
+                const int col = col0 + j;
+                const float val = xc[h * W + clamp(col, 0, W - 1)];
+                row[j] = (uint)col < (uint)W ? val : 0.0f;
+            }
+            a = vload16(0, row);
+            b = vload16(0, row + 16);
+            a4 = vload16(0, row + 4);
+            b18 = vload16(0, row + 18);
+        }
+        float8 d[6];
+        d[0] = shuffle2(a, b, (uint8)(0, 4, 8, 12, 16, 20, 24, 28));
+        d[1] = shuffle2(a, b, (uint8)(1, 5, 9, 13, 17, 21, 25, 29));
+        d[2] = shuffle2(a, b, (uint8)(2, 6, 10, 14, 18, 22, 26, 30));
+        d[3] = shuffle2(a, b, (uint8)(3, 7, 11, 15, 19, 23, 27, 31));
+        d[4] = shuffle2(a4, b18, (uint8)(0, 4, 8, 12, 18, 22, 26, 30));
+        d[5] = shuffle2(a4, b18, (uint8)(1, 5, 9, 13, 19, 23, 27, 31));
+        /* the row times B: B^T on the six columns */
+        WINO4_BT(r[i], d[0], d[1], d[2], d[3], d[4], d[5]);
+    }
+
+    const int T = N * tiles_h * tiles_w, CT = C * T;
+    const int t0 = nth * tiles_w + tw0, count = min(8, tiles_w - tw0);
+    __global float *o = v + v_off + c * T + t0;
+    for (int j = 0; j < 6; j++) {
+        /* B^T on column j */
+        float8 e[6];
+        WINO4_BT(e, r[0][j], r[1][j], r[2][j], r[3][j], r[4][j], r[5][j]);
+        for (int i = 0; i < 6; i++) {
+            __global float *oe = o + (6 * i + j) * CT;
+            if (count == 8) {
+                vstore8(e[i], 0, oe);
+            } else {
+                float lane[8];
+                vstore8(e[i], 0, lane);
+                for (int l = 0; l < count; l++)
+                    oe[l] = lane[l];
+            }
+        }
+    }
+}
+
+/* A^T applied to six float8 values, into o (4) */
+#define WINO4_AT(o, m0, m1, m2, m3, m4, m5)                                                    \
+    do {                                                                                       \
+        const float8 s12 = (m1) + (m2), d12 = (m1) - (m2);                                     \
+        const float8 s34 = (m3) + (m4), d34 = (m3) - (m4);                                     \
+        o[0] = (m0) + s12 + s34;                                                               \
+        o[1] = d12 + 2.0f * d34;                                                               \
+        o[2] = s12 + 4.0f * s34;                                                               \
+        o[3] = d12 + 8.0f * d34 + (m5);                                                        \
+    } while (0)
+
+__kernel void conv2d_wino4_output(__global const float *m, int m_off, __global const float *b,
+                                  int b_off, int epilogue, __global float *y, int y_off, int N,
+                                  int K, int P, int Q, int tiles_h, int tiles_w)
+{
+    const int tw0 = (int)get_global_id(0) * 8;
+    const int nth = (int)get_global_id(1);
+    const int k = (int)get_global_id(2);
+    if (tw0 >= tiles_w || nth >= N * tiles_h || k >= K)
+        return;
+    const int n = nth / tiles_h, th = nth % tiles_h;
+    const int T = N * tiles_h * tiles_w, KT = K * T;
+    const int t0 = nth * tiles_w + tw0, count = min(8, tiles_w - tw0);
+    const __global float *src = m + m_off + k * T + t0;
+
+    /* A^T M (4x6), then (A^T M) A; lanes past the last tile repeat it (never stored) */
+    float8 u[4][6];
+    for (int j = 0; j < 6; j++) {
+        float8 e[6];
+        for (int i = 0; i < 6; i++) {
+            const __global float *s = src + (6 * i + j) * KT;
+            if (count == 8) {
+                e[i] = vload8(0, s);
+            } else {
+                float lane[8];
+                for (int l = 0; l < 8; l++)
+                    lane[l] = s[min(l, count - 1)];
+                e[i] = vload8(0, lane);
+            }
+        }
+        float8 col[4];
+        WINO4_AT(col, e[0], e[1], e[2], e[3], e[4], e[5]);
+        for (int i = 0; i < 4; i++)
+            u[i][j] = col[i];
+    }
+    const float8 bias = (float8)(epilogue & 1 ? b[b_off + k] : 0.0f);
+    __global float *yk = y + y_off + (n * K + k) * P * Q;
+    const int q0 = 4 * tw0;
+    for (int i = 0; i < 4; i++) {
+        const int p = 4 * th + i;
+        if (p >= P)
+            break;
+        float8 o[4];
+        WINO4_AT(o, u[i][0], u[i][1], u[i][2], u[i][3], u[i][4], u[i][5]);
+        /* output column 4l + j is o[j] lane l: interleave pairs, then pairs of pairs */
+        const uint16 pairs = (uint16)(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+        const float16 e01 = shuffle2(o[0] + bias, o[1] + bias, pairs);
+        const float16 e23 = shuffle2(o[2] + bias, o[3] + bias, pairs);
+        float16 lo = shuffle2(e01, e23,
+                              (uint16)(0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23));
+        float16 hi = shuffle2(
+            e01, e23, (uint16)(8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31));
+        if (epilogue & 2) {
+            lo = select((float16)(0.0f), lo, lo > (float16)(0.0f));
+            hi = select((float16)(0.0f), hi, hi > (float16)(0.0f));
+        }
+        __global float *yr = yk + p * Q + q0;
+        if (q0 + 32 <= Q) {
+            vstore16(lo, 0, yr);
+            vstore16(hi, 0, yr + 16);
+        } else {
+            float lane[32];
+            vstore16(lo, 0, lane);
+            vstore16(hi, 0, lane + 16);
+            for (int l = 0; l < 32 && q0 + l < Q; l++)
+                yr[l] = lane[l];
+        }
+    }
+}

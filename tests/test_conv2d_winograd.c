@@ -1,0 +1,289 @@
+/*
+ * Winograd F(4x4, 3x3) (the "winograd4" variants of CLCNN_CONV_WINOGRAD)
+ * against the float64 reference: forward (with bias and the fused ReLU) and
+ * backward-data (the flipped variants) on every output size P, Q = 1 .. 13,
+ * none a multiple of the 4x4 tile except 4, 8 and 12, with N = 1 and 3, odd
+ * channel counts and several paddings; and the rounding error on VGG layers
+ * (random data in [-1, 1]), which must stay under 1e-3 relative and is
+ * printed for the record, next to F(2x2, 3x3)'s.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clcnn_cl.h"
+#include "conv2d.h"
+#include "conv2d_ref.h"
+#include "testutil.h"
+#include "tolerance.h"
+
+/* TOL_WINO4_ATOL_SCALE (tolerance.h) widens the reduction's atol. */
+#define TOL_WINO4_RTOL TOL_REDUCTION_RTOL
+/* The bound the issue asks for on VGG layers: max |got - ref| / max |ref|. */
+#define WINO4_VGG_MAX_REL 1e-3
+
+static float *random_floats(tu_rng *rng, size_t n)
+{
+    float *p = tu_alloc(n * sizeof *p);
+    tu_fill(rng, p, n, -1.0f, 1.0f);
+    return p;
+}
+
+static double *to_double(const float *p, size_t n)
+{
+    double *d = tu_alloc(n * sizeof *d);
+    for (size_t i = 0; i < n; i++)
+        d[i] = p[i];
+    return d;
+}
+
+static int has(const char *name, const char *word)
+{
+    return strstr(name, word) != NULL;
+}
+
+static clcnn_conv2d_params params_of(const conv2d_ref_geom *g)
+{
+    return (clcnn_conv2d_params){
+        .pad_top = g->pad_top, .pad_bottom = g->pad_bottom, .pad_left = g->pad_left,
+        .pad_right = g->pad_right, .stride_h = 1, .stride_w = 1, .dilation_h = 1,
+        .dilation_w = 1, .algo = CLCNN_CONV_WINOGRAD,
+    };
+}
+
+/* The geometry of sweep case (P, Q): paddings 0, 1 or 2 per side, varying
+ * with P and Q, the input size that gives P x Q. */
+static conv2d_ref_geom sweep_geom(int P, int Q)
+{
+    const int pt = (P + Q) % 3, pb = (P * 2 + Q) % 3, pl = (Q * 2 + P) % 3, pr = (P + 1) % 3;
+    conv2d_ref_geom g = {
+        .N = (P + Q) % 2 ? 1 : 3, .C = P % 2 ? 3 : 5, .K = Q % 2 ? 5 : 7, .R = 3, .S = 3,
+        .pad_top = pt, .pad_bottom = pb, .pad_left = pl, .pad_right = pr,
+        .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1,
+    };
+    /* P = H + pt + pb - 2; a too-small H gives up padding, the bottom first */
+    g.H = P + 2 - pt - pb;
+    while (g.H < 1)
+        g.H++, g.pad_bottom--;
+    g.W = Q + 2 - pl - pr;
+    while (g.W < 1)
+        g.W++, g.pad_right--;
+    ck_assert(conv2d_ref_geom_finish(&g));
+    ck_assert_int_eq(g.P, P);
+    ck_assert_int_eq(g.Q, Q);
+    return g;
+}
+
+/* Every winograd4 variant of both passes on P = _i + 1 and Q = 1 .. 13; y and
+ * dx poisoned with NaN first, so that a forgotten element fails. */
+START_TEST(test_sweep)
+{
+    const int P = _i + 1;
+    static const char *const epilogue_name[4] = {"no bias", "bias", "relu", "bias + relu"};
+    char what[256];
+    int ran_fwd = 0, ran_bwd = 0;
+    for (int Q = 1; Q <= 13; Q++) {
+        const uint64_t seed = 1400 + 16 * (uint64_t)P + (uint64_t)Q;
+        tu_rng rng = tu_rng_make(seed);
+        conv2d_ref_geom g = sweep_geom(P, Q);
+        const size_t nx = conv2d_ref_x_count(&g), nw = conv2d_ref_w_count(&g);
+        const size_t ny = conv2d_ref_y_count(&g);
+        float *x = random_floats(&rng, nx), *w = random_floats(&rng, nw);
+        float *b = random_floats(&rng, (size_t)g.K), *dy = random_floats(&rng, ny);
+        double *xd = to_double(x, nx), *wd = to_double(w, nw), *bd = to_double(b, (size_t)g.K);
+        double *dyd = to_double(dy, ny), *ref_dx = tu_alloc(nx * sizeof *ref_dx);
+        double *ref[4];
+        for (int e = 0; e < 4; e++) {
+            ref[e] = tu_alloc(ny * sizeof *ref[e]);
+            conv2d_ref_forward(&g, xd, wd, e & 1 ? bd : NULL, ref[e]);
+            for (size_t i = 0; e & 2 && i < ny; i++)
+                ref[e][i] = ref[e][i] > 0 ? ref[e][i] : 0;
+        }
+        conv2d_ref_backward_data(&g, dyd, wd, ref_dx);
+
+        clcnn_tensor *tx = tu_tensor(g.N, g.C, g.H, g.W, x);
+        clcnn_tensor *tw = tu_tensor(g.K, g.C, 3, 3, w), *tb = tu_tensor(g.K, 1, 1, 1, b);
+        clcnn_tensor *ty = tu_tensor(g.N, g.K, P, Q, NULL), *tdy = tu_tensor(g.N, g.K, P, Q, dy);
+        clcnn_tensor *tdx = tu_tensor(g.N, g.C, g.H, g.W, NULL);
+        const clcnn_conv2d_params p = params_of(&g);
+        const int xs[4] = {g.N, g.C, g.H, g.W}, ws[4] = {g.K, g.C, 3, 3};
+        const double atol_y = TOL_WINO4_ATOL_SCALE * tol_reduction_atol(9.0 * g.C);
+        const double atol_dx = TOL_WINO4_ATOL_SCALE * tol_reduction_atol(9.0 * g.K);
+
+        for (int v = 0; v < clcnn__conv2d_variant_count(CLCNN__CONV2D_FORWARD, p.algo); v++) {
+            const char *name = clcnn__conv2d_variant_name(CLCNN__CONV2D_FORWARD, p.algo, v);
+            if (!has(name, "winograd4"))
+                continue;
+            ck_assert_msg(clcnn__conv2d_variant_supported(tu_ctx(), CLCNN__CONV2D_FORWARD,
+                                                          p.algo, v, xs, ws, &p),
+                          "%s refuses %dx%d", name, P, Q);
+            for (int e = 0; e < 4; e++) {
+                tu_ok(clcnn_tensor_fill(ty, NAN));
+                tu_ok(clcnn__conv2d_forward_act_variant(tu_ctx(), tx, tw, e & 1 ? tb : NULL, ty,
+                                                        &p, e >> 1, v));
+                float *y = tu_read(ty);
+                snprintf(what, sizeof what, "forward N%d C%d K%d %dx%d pad %d/%d/%d/%d, %s, %s",
+                         g.N, g.C, g.K, P, Q, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right,
+                         name, epilogue_name[e]);
+                tu_compare(what, seed, y, ref[e], ny, TOL_WINO4_RTOL, atol_y);
+                free(y);
+                ran_fwd++;
+            }
+        }
+        for (int v = 0; v < clcnn__conv2d_variant_count(CLCNN__CONV2D_BACKWARD_DATA, p.algo);
+             v++) {
+            const char *name = clcnn__conv2d_variant_name(CLCNN__CONV2D_BACKWARD_DATA, p.algo, v);
+            if (!has(name, "winograd4"))
+                continue;
+            ck_assert_msg(clcnn__conv2d_variant_supported(tu_ctx(), CLCNN__CONV2D_BACKWARD_DATA,
+                                                          p.algo, v, xs, ws, &p),
+                          "%s refuses %dx%d", name, P, Q);
+            tu_ok(clcnn_tensor_fill(tdx, NAN));
+            tu_ok(clcnn__conv2d_backward_data_variant(tu_ctx(), tdy, tw, tdx, &p, v));
+            float *dx = tu_read(tdx);
+            snprintf(what, sizeof what, "backward-data N%d C%d K%d %dx%d pad %d/%d/%d/%d, %s",
+                     g.N, g.C, g.K, P, Q, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right,
+                     name);
+            tu_compare(what, seed, dx, ref_dx, nx, TOL_WINO4_RTOL, atol_dx);
+            free(dx);
+            ran_bwd++;
+        }
+
+        clcnn_tensor_destroy(tx);
+        clcnn_tensor_destroy(tw);
+        clcnn_tensor_destroy(tb);
+        clcnn_tensor_destroy(ty);
+        clcnn_tensor_destroy(tdy);
+        clcnn_tensor_destroy(tdx);
+        for (int e = 0; e < 4; e++)
+            free(ref[e]);
+        free(x), free(w), free(b), free(dy), free(xd), free(wd), free(bd), free(dyd);
+        free(ref_dx);
+    }
+    ck_assert_msg(ran_fwd > 0 && ran_bwd > 0, "no winograd4 variant ran");
+}
+END_TEST
+
+/* max |got - ref| / max |ref| and the normwise ||got - ref|| / ||ref||. */
+static void rel_errors(const float *got, const double *ref, size_t n, double *max_rel,
+                       double *norm_rel)
+{
+    double max_err = 0, max_ref = 0, sum_err = 0, sum_ref = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double e = fabs(got[i] - ref[i]);
+        ck_assert_msg(isfinite(got[i]), "element %zu is not finite", i);
+        max_err = e > max_err ? e : max_err;
+        max_ref = fabs(ref[i]) > max_ref ? fabs(ref[i]) : max_ref;
+        sum_err += e * e;
+        sum_ref += ref[i] * ref[i];
+    }
+    ck_assert(max_ref > 0);
+    *max_rel = max_err / max_ref;
+    *norm_rel = sqrt(sum_err / sum_ref);
+}
+
+/* VGG layers (3x3, pad 1, C = K): name, N, C, H = W. */
+static const struct vgg_case {
+    const char *name;
+    int N, C, H;
+} vgg_cases[] = {
+    {"vgg-64@56", 2, 64, 56},
+    {"vgg-128@28", 1, 128, 28},
+    {"vgg-256@14", 1, 256, 14},
+    {"vgg-512@7", 1, 512, 7},
+};
+enum { VGG_COUNT = sizeof vgg_cases / sizeof vgg_cases[0] };
+
+/* The error of F(4x4) (and, for the record, F(2x2)) forward and backward-data
+ * on one VGG layer; the line it prints is the README's error table. */
+START_TEST(test_vgg_error)
+{
+    const struct vgg_case *c = &vgg_cases[_i];
+    const uint64_t seed = 1700 + (uint64_t)_i;
+    if (tu_small())
+        return; /* CLCNN_TEST_SMALL (oclgrind): the VGG shapes are too big */
+    tu_rng rng = tu_rng_make(seed);
+    conv2d_ref_geom g = {
+        .N = c->N, .C = c->C, .H = c->H, .W = c->H, .K = c->C, .R = 3, .S = 3,
+        .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1,
+        .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1,
+    };
+    ck_assert(conv2d_ref_geom_finish(&g));
+    const size_t nx = conv2d_ref_x_count(&g), nw = conv2d_ref_w_count(&g);
+    const size_t ny = conv2d_ref_y_count(&g);
+    float *x = random_floats(&rng, nx), *w = random_floats(&rng, nw);
+    float *dy = random_floats(&rng, ny);
+    double *xd = to_double(x, nx), *wd = to_double(w, nw), *dyd = to_double(dy, ny);
+    double *ref_y = tu_alloc(ny * sizeof *ref_y), *ref_dx = tu_alloc(nx * sizeof *ref_dx);
+    conv2d_ref_forward(&g, xd, wd, NULL, ref_y);
+    conv2d_ref_backward_data(&g, dyd, wd, ref_dx);
+
+    clcnn_tensor *tx = tu_tensor(g.N, g.C, g.H, g.W, x), *tw = tu_tensor(g.K, g.C, 3, 3, w);
+    clcnn_tensor *ty = tu_tensor(g.N, g.K, g.P, g.Q, NULL);
+    clcnn_tensor *tdy = tu_tensor(g.N, g.K, g.P, g.Q, dy);
+    clcnn_tensor *tdx = tu_tensor(g.N, g.C, g.H, g.W, NULL);
+    const clcnn_conv2d_params p = params_of(&g);
+    /* the CPU family's first variant of each tile size */
+    static const char *const fwd_names[2] = {"winograd4 8x16", "winograd 8x16"};
+    static const char *const bwd_names[2] = {"flipped winograd4 8x16", "flipped winograd 8x16"};
+    double err[2][2][2]; /* [F4, F2][fwd, bwd-data][max, norm] */
+    for (int f = 0; f < 2; f++) {
+        int vf = -1, vb = -1;
+        for (int v = 0; v < clcnn__conv2d_variant_count(CLCNN__CONV2D_FORWARD, p.algo); v++)
+            if (!strcmp(clcnn__conv2d_variant_name(CLCNN__CONV2D_FORWARD, p.algo, v),
+                        fwd_names[f]))
+                vf = v;
+        for (int v = 0; v < clcnn__conv2d_variant_count(CLCNN__CONV2D_BACKWARD_DATA, p.algo);
+             v++)
+            if (!strcmp(clcnn__conv2d_variant_name(CLCNN__CONV2D_BACKWARD_DATA, p.algo, v),
+                        bwd_names[f]))
+                vb = v;
+        ck_assert_msg(vf >= 0 && vb >= 0, "no variant %s", fwd_names[f]);
+        tu_ok(clcnn__conv2d_forward_variant(tu_ctx(), tx, tw, NULL, ty, &p, vf));
+        float *y = tu_read(ty);
+        rel_errors(y, ref_y, ny, &err[f][0][0], &err[f][0][1]);
+        free(y);
+        tu_ok(clcnn__conv2d_backward_data_variant(tu_ctx(), tdy, tw, tdx, &p, vb));
+        float *dx = tu_read(tdx);
+        rel_errors(dx, ref_dx, nx, &err[f][1][0], &err[f][1][1]);
+        free(dx);
+    }
+    printf("winograd error %-10s N%d: F(4x4) fwd max %.2e norm %.2e, bwd-data max %.2e norm "
+           "%.2e; F(2x2) fwd max %.2e norm %.2e, bwd-data max %.2e norm %.2e\n",
+           c->name, c->N, err[0][0][0], err[0][0][1], err[0][1][0], err[0][1][1], err[1][0][0],
+           err[1][0][1], err[1][1][0], err[1][1][1]);
+    fflush(stdout);
+    for (int pass = 0; pass < 2; pass++)
+        ck_assert_msg(err[0][pass][0] <= WINO4_VGG_MAX_REL,
+                      "%s %s: F(4x4) max relative error %.3g over %g", c->name,
+                      pass ? "backward-data" : "forward", err[0][pass][0], WINO4_VGG_MAX_REL);
+
+    clcnn_tensor_destroy(tx);
+    clcnn_tensor_destroy(tw);
+    clcnn_tensor_destroy(ty);
+    clcnn_tensor_destroy(tdy);
+    clcnn_tensor_destroy(tdx);
+    free(x), free(w), free(dy), free(xd), free(wd), free(dyd), free(ref_y), free(ref_dx);
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("conv2d_winograd");
+    TCase *tc = tcase_create("sweep");
+    tcase_set_timeout(tc, 600);
+    tcase_add_loop_test(tc, test_sweep, 0, 13);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("vgg_error");
+    tcase_set_timeout(tc, 600);
+    tcase_add_loop_test(tc, test_vgg_error, 0, VGG_COUNT);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return tu_main(make_suite());
+}
