@@ -268,6 +268,12 @@ START_TEST(test_modes_and_folding)
     clcnn_net *net = NULL;
     tu_ok(clcnn_net_create(tu_ctx(), spec, n, c, h, w, &net));
     ck_assert_int_eq(clcnn_net_training(net), 1);
+    /* both conv-bn-relu runs fold into their convolution; the bn before
+     * the add folds alone */
+    ck_assert_int_eq(net->layers[0].folds_relu, 3);
+    ck_assert_int_eq(net->layers[3].folds_relu, 6);
+    ck_assert_int_eq(net->layers[6].folds_bn, 8);
+    ck_assert_int_eq(net->layers[6].folds_relu, 0);
     float *stats0 = tu_read(net->stats);
     tu_ok(clcnn_net_prepare(net));
     float *stats1 = tu_read(net->stats);

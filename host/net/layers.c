@@ -161,9 +161,11 @@ static clcnn_status conv_forward(clcnn_net *net, layer *l, const clcnn_tensor *x
                                  const clcnn_tensor *x2)
 {
     (void)x2;
-    if (net->folded && l->folds_bn) /* writes the batch norm's output */
-        return clcnn__conv2d_forward_act(net->ctx, x, l->fold_w, l->fold_b,
-                                         net->layers[l->folds_bn - 1].y, &l->d.conv, 0);
+    if (net->folded && l->folds_bn) /* writes the batch norm's output, or its ReLU's */
+        return clcnn__conv2d_forward_act(
+            net->ctx, x, l->fold_w, l->fold_b,
+            net->layers[(l->folds_relu ? l->folds_relu : l->folds_bn) - 1].y, &l->d.conv,
+            l->folds_relu != 0);
     return clcnn__conv2d_forward_act(net->ctx, x, l->w, l->b, l->y, &l->d.conv, l->relu_out);
 }
 
@@ -229,8 +231,8 @@ static clcnn_status act_forward(clcnn_net *net, layer *l, const clcnn_tensor *x,
                                 const clcnn_tensor *x2)
 {
     (void)x2;
-    if (l->fused_fwd)
-        return CLCNN_OK;
+    if (l->fused_fwd || (net->folded && l->folded_in))
+        return CLCNN_OK; /* done by a neighbour */
     return clcnn_act_forward(net->ctx, l->d.act, l->d.alpha, x, l->y);
 }
 

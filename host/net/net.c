@@ -179,7 +179,9 @@ static void plan_fusion(clcnn_net *net)
 }
 
 /* Plans which batch norms fold into the convolution before them for
- * inference: those that are that convolution's only reader. */
+ * inference: those that are that convolution's only reader; and a ReLU
+ * that is such a batch norm's only reader (and not fused elsewhere) goes
+ * into the convolution's epilogue with it. */
 static size_t plan_folds(clcnn_net *net)
 {
     size_t count = 0;
@@ -191,6 +193,11 @@ static size_t plan_folds(clcnn_net *net)
             l->folds_bn = i + 2;
             next->folded_in = 1;
             count += l->param_count;
+            clcnn__layer *relu = sole_next(net, i + 1);
+            if (relu && is_relu(relu) && !relu->fused_fwd) {
+                l->folds_relu = i + 3;
+                relu->folded_in = 1;
+            }
         }
     }
     return count;
@@ -201,6 +208,10 @@ void clcnn__net_unfuse(clcnn_net *net)
     for (int i = 0; i < net->layer_count; i++) {
         clcnn__layer *l = &net->layers[i];
         l->fused_fwd = l->fused_bwd = l->relu_out = l->relu_in = l->relu_dx = 0;
+        if (l->folds_relu) {
+            net->layers[l->folds_relu - 1].folded_in = 0;
+            l->folds_relu = 0;
+        }
     }
 }
 

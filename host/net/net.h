@@ -138,9 +138,12 @@ typedef struct clcnn__layer {
                                  of the ReLU before it */
     /* Inference with batch norm folded into the convolution before it
      * (net->folded): the convolution writes the batch norm's output with the
-     * folded weights, and the batch norm does nothing. */
+     * folded weights (or, with a ReLU after the batch norm, the ReLU's), and
+     * the batch norm (and that ReLU) do nothing. */
     int folds_bn;   /* conv: the batch norm after it folds into it */
-    int folded_in;  /* batch norm: folded into the convolution before it */
+    int folds_relu; /* conv that folds a batch norm: the ReLU after that batch
+                       norm too, in its epilogue (the ReLU's index + 1) */
+    int folded_in;  /* batch norm, ReLU: folded into the convolution before it */
     clcnn_tensor *fold_w, *fold_b; /* conv: views into net->fold_params */
 } clcnn__layer;
 
