@@ -826,7 +826,10 @@ CLCNN_API clcnn_status clcnn_net_set_layer_params(clcnn_net *net, int index, con
 /* Copies layer index's output of the last clcnn_net_forward (or predict)
  * into dst: n images of out_shape[1] x [2] x [3] values each, NCHW, where n
  * is that pass's image count; count must be that product. A ReLU that runs
- * inside its neighbour's launch makes that neighbour's output the ReLU's.
+ * inside its neighbour's launch makes that neighbour's output the ReLU's. In
+ * inference a convolution with batch norm folded into it writes only the
+ * batch norm's output (or, with a ReLU after it, only the ReLU's): read that
+ * layer's, or run the pass in training mode for every layer's.
  * CLCNN_ERR_INVALID_ARGUMENT, CLCNN_ERR_SHAPE as clcnn_net_layer_params. */
 CLCNN_API clcnn_status clcnn_net_layer_output(clcnn_net *net, int index, float *dst,
                                               size_t count);
