@@ -237,6 +237,16 @@ static Onnx__AttributeProto *find_attr(Onnx__NodeProto *n, const char *name)
     return NULL;
 }
 
+/* Reverses the order of the graph's nodes (in place; twice restores it). */
+static void reverse_nodes(Onnx__GraphProto *g)
+{
+    for (size_t i = 0; i < g->n_node / 2; i++) {
+        Onnx__NodeProto *swap = g->node[i];
+        g->node[i] = g->node[g->n_node - 1 - i];
+        g->node[g->n_node - 1 - i] = swap;
+    }
+}
+
 START_TEST(test_crafted_models)
 {
     Onnx__ModelProto *m = small_model();
@@ -360,11 +370,7 @@ START_TEST(test_crafted_models)
 
     /* nodes stored in reverse order still load: they are sorted by what
      * they read */
-    for (size_t i = 0; i < g->n_node / 2; i++) {
-        Onnx__NodeProto *swap = g->node[i];
-        g->node[i] = g->node[g->n_node - 1 - i];
-        g->node[g->n_node - 1 - i] = swap;
-    }
+    reverse_nodes(g);
     {
         size_t rlen = onnx__model_proto__get_packed_size(m);
         unsigned char *rdata = tu_alloc(rlen);
@@ -379,11 +385,7 @@ START_TEST(test_crafted_models)
         unlink(rpath);
         free(rdata);
     }
-    for (size_t i = 0; i < g->n_node / 2; i++) {
-        Onnx__NodeProto *swap = g->node[i];
-        g->node[i] = g->node[g->n_node - 1 - i];
-        g->node[g->n_node - 1 - i] = swap;
-    }
+    reverse_nodes(g);
 
     /* after all the edits, the model is whole again */
     size_t len = onnx__model_proto__get_packed_size(m);
