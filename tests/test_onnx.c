@@ -44,10 +44,13 @@ static void spill(const char *path, const void *data, size_t len)
 
 /* ---- export, then import: the same function ---- */
 
-static const struct {
+/* A network to export and import again: its spec and input C x H x W. */
+typedef struct model_case {
     const char *spec;
     int c, h, w;
-} round_trips[] = {
+} model_case;
+
+static const model_case round_trips[] = {
     {"lenet5", 1, 28, 28},
     {"convnet", 1, 28, 28},
     /* every layer kind and option: stride, dilation, non-square filters,
@@ -119,10 +122,7 @@ END_TEST
  * passes, joins, branches, grouped convolution, dropout. The importer folds
  * a batch norm into the convolution before it, so the layers may differ;
  * the predictions must not. */
-static const struct {
-    const char *spec;
-    int c, h, w;
-} graph_trips[] = {
+static const model_case graph_trips[] = {
     {"resnet", 1, 12, 12},
     {"mobilenet", 3, 9, 9},
     {"conv(4,3,pad=1) relu @a conv(4,3,pad=1,groups=2) add(@a) bn(eps=0.001,momentum=0.5) "
