@@ -342,13 +342,17 @@ enum {
  *   stem: 114 -> 160); stride 1 runs a forward algorithm on the flipped
  *   filter: one or two input channels with a one-channel direct block (of 4
  *   rows for filters of 5+ rows, LeNet conv1: 44 -> 51), with >= 64 channels
- *   and filters of up to 3x3 the implicit GEMM (VGG 64@56: 238 -> 264 over
- *   the gather), larger filters by the product of the transposed filter and
- *   dy, its columns summed back by col2im, which computes no padding (L2 256
- *   -> 286, L3 204 -> 243, L4 175 -> 238 over the flipped GEMM; with 3x3
- *   filters it loses 25%), as also for few input channels when there are
- *   64+ output channels to sum over (L1 146 -> 268 over the gather; with 16
- *   it loses 2x), the gather otherwise.
+ *   the implicit GEMM (VGG 64@56: 238 -> 264 over the gather; for filters of
+ *   5x5 and up too, since its panels leave out the rows of taps that fall
+ *   in the padding: at clcnn bench's batches L2 25.4 ms and L3 10.9 vs 32.3
+ *   and 14.1 for col2im below), but on planes of at most 256 pixels with
+ *   large filters the flipped kvec (L4 18.9 vs 22.5 col2im and 22.8 the
+ *   flipped GEMM, whose vectors along 16 columns are mostly padding there);
+ *   the product of the transposed filter and dy, its columns summed back by
+ *   col2im, which computes no padding, for few input channels when there
+ *   are 64+ output channels to sum over (L1 146 -> 268 over the gather,
+ *   15.4 vs 58 ms for the flipped GEMM; with 16 it loses 2x), the gather
+ *   otherwise.
  * - backward-filter: the tap panel of 512 pixels (whose dy rows stream long
  *   enough for the prefetcher: Keras conv1 48 -> 56 over 128 pixels), with two
  *   vectors of 16 taps per work-item where there are more than 16 taps (VGG
@@ -463,7 +467,11 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
                    clcnn__conv2d_tile_supports(ctx, &bwd_direct[V_FLIPPED_PLANE_6X4X16], g,
                                                NULL)) {
             *variant = V_FLIPPED_PLANE_6X4X16;
-        } else if (g->R * g->S >= 25 && (g->C >= 64 || (g->K >= 64 && crs >= 128))) {
+        } else if (g->R * g->S >= 25 && g->C >= 64 && (long long)g->H * g->W <= 256 &&
+                   small_filter) {
+            *algo = CLCNN_CONV_GEMM;
+            *variant = V_FLIPPED_KVEC_2X10;
+        } else if (g->R * g->S >= 25 && g->C < 64 && g->K >= 64 && crs >= 128) {
             *algo = CLCNN_CONV_GEMM;
             *variant = V_COL2IM_8X32;
         } else if (g->C >= 64) {
