@@ -255,3 +255,132 @@ __kernel void conv2d_wino4_output(__global const float *m, int m_off, __global c
         }
     }
 }
+
+/*
+ * Backward-filter by the same matrices. Differentiating y = A^T [U .* V] A with
+ * respect to g (U = G g G^T) gives, for each 4x4 tile of dy,
+ *   dg = G^T [ (A dy A^T) .* (B^T d B) ] G,
+ * so dw[k, c] is G^T M[k, c] G with M[e] (C x K) = V[e] (C x T) * E[e] (T x K) summed
+ * over the tiles by the same batched product: V from conv2d_wino4_input (tiles of the
+ * forward output, which dy has), E (36, T, K) the transformed tiles of dy from
+ * conv2d_wino4_dy (dy is zero past P x Q, where the forward stored nothing).
+ *
+ * conv2d_wino4_dy: work-item (i0, i1) writes E[:, t, k0 .. k0 + 8) for tile t = i1 and
+ *   k0 = 8 * i0, the 8 channels as float8 lanes (one vector store per plane). Arguments:
+ *   dy, dy_off (N,K,P,Q); e, e_off; N K P Q tiles_h tiles_w.
+ * conv2d_wino4_filter_grad: work-item (i0, i1) adds G^T M[:, c, k] G to dw[k, c] (3x3)
+ *   for c = i1 and k = 8 * i0 .. + 8 as float8 lanes. Arguments: m, m_off (36, C, K); dw,
+ *   dw_off (K,C,3,3); K C.
+ */
+
+/* A applied to four float8 values (a column or row of 8 4x4 tiles), into r (6) */
+#define WINO4_A(r, y0, y1, y2, y3)                                                             \
+    do {                                                                                       \
+        const float8 s02 = (y0) + (y2), s13 = (y1) + (y3);                                     \
+        const float8 q02 = (y0) + 4.0f * (y2), q13 = 2.0f * (y1) + 8.0f * (y3);                \
+        r[0] = (y0);                                                                           \
+        r[1] = s02 + s13;                                                                      \
+        r[2] = s02 - s13;                                                                      \
+        r[3] = q02 + q13;                                                                      \
+        r[4] = q02 - q13;                                                                      \
+        r[5] = (y3);                                                                           \
+    } while (0)
+
+__kernel void conv2d_wino4_dy(__global const float *dy, int dy_off, __global float *e,
+                              int e_off, int N, int K, int P, int Q, int tiles_h, int tiles_w)
+{
+    const int k0 = (int)get_global_id(0) * 8, t = (int)get_global_id(1);
+    const int T = N * tiles_h * tiles_w;
+    if (k0 >= K || t >= T)
+        return;
+    const int n = t / (tiles_h * tiles_w), th = t / tiles_w % tiles_h, tw = t % tiles_w;
+    const int count = min(8, K - k0), PQ = P * Q;
+    /* lanes past K repeat channel K-1 (never stored) */
+    int plane[8];
+    for (int l = 0; l < 8; l++)
+        plane[l] = (n * K + k0 + min(l, count - 1)) * PQ;
+    const __global float *src = dy + dy_off;
+
+    /* r[i][a]: (dy A^T)[i][a] for tile row i */
+    float8 r[4][6];
+    for (int i = 0; i < 4; i++) {
+        const int p = 4 * th + i;
+        float8 y[4];
+        for (int j = 0; j < 4; j++) {
+            const int q = 4 * tw + j;
+            float lane[8];
+            for (int l = 0; l < 8; l++)
+                lane[l] = p < P && q < Q ? src[plane[l] + p * Q + q] : 0.0f;
+            y[j] = vload8(0, lane);
+        }
+        WINO4_A(r[i], y[0], y[1], y[2], y[3]);
+    }
+    const int TK = T * K;
+    __global float *o = e + e_off + t * K + k0;
+    for (int a = 0; a < 6; a++) {
+        float8 col[6];
+        WINO4_A(col, r[0][a], r[1][a], r[2][a], r[3][a]);
+        for (int b = 0; b < 6; b++) {
+            __global float *oe = o + (6 * b + a) * TK;
+            if (count == 8) {
+                vstore8(col[b], 0, oe);
+            } else {
+                float lane[8];
+                vstore8(col[b], 0, lane);
+                for (int l = 0; l < count; l++)
+                    oe[l] = lane[l];
+            }
+        }
+    }
+}
+
+/* G^T applied to six float8 values, into o (3) */
+#define WINO4_GT(o, m0, m1, m2, m3, m4, m5)                                                    \
+    do {                                                                                       \
+        const float8 s12 = (m1) + (m2), d12 = (m1) - (m2);                                     \
+        const float8 s34 = (m3) + (m4), d34 = (m3) - (m4);                                     \
+        o[0] = 0.25f * (m0) - (1.0f / 6.0f) * s12 + (1.0f / 24.0f) * s34;                      \
+        o[1] = (1.0f / 6.0f) * -d12 + (1.0f / 12.0f) * d34;                                    \
+        o[2] = (1.0f / 6.0f) * (s34 - s12) + (m5);                                             \
+    } while (0)
+
+__kernel void conv2d_wino4_filter_grad(__global const float *m, int m_off, __global float *dw,
+                                       int dw_off, int K, int C)
+{
+    const int k0 = (int)get_global_id(0) * 8, c = (int)get_global_id(1);
+    if (k0 >= K || c >= C)
+        return;
+    const int count = min(8, K - k0), CK = C * K;
+    const __global float *src = m + m_off + c * K + k0;
+    /* u[r][b]: (G^T M)[r][b] */
+    float8 u[3][6];
+    for (int b = 0; b < 6; b++) {
+        float8 col[6];
+        for (int a = 0; a < 6; a++) {
+            const __global float *s = src + (6 * a + b) * CK;
+            if (count == 8) {
+                col[a] = vload8(0, s);
+            } else {
+                float lane[8];
+                for (int l = 0; l < 8; l++)
+                    lane[l] = s[min(l, count - 1)];
+                col[a] = vload8(0, lane);
+            }
+        }
+        float8 o[3];
+        WINO4_GT(o, col[0], col[1], col[2], col[3], col[4], col[5]);
+        for (int r = 0; r < 3; r++)
+            u[r][b] = o[r];
+    }
+    float g[9][8];
+    for (int r = 0; r < 3; r++) {
+        float8 o[3];
+        WINO4_GT(o, u[r][0], u[r][1], u[r][2], u[r][3], u[r][4], u[r][5]);
+        for (int s = 0; s < 3; s++)
+            vstore8(o[s], 0, g[3 * r + s]);
+    }
+    __global float *out = dw + dw_off + (k0 * C + c) * 9;
+    for (int l = 0; l < count; l++)
+        for (int j = 0; j < 9; j++)
+            out[l * C * 9 + j] += g[j][l];
+}

@@ -324,8 +324,10 @@ START_TEST(test_backward)
             tu_ok(clcnn__conv2d_backward_filter_variant(tu_ctx(), tx, tdy, tdw, tdb, &p,
                                                         forced));
             float *got_dw = tu_read(tdw), *got_db = tu_read(tdb);
+            const double atol_v = variant_atol(CLCNN__CONV2D_BACKWARD_FILTER, p.algo, forced,
+                                               &p, xs, ws, atol_dw);
             snprintf(what, sizeof what, "backward filter dw %s, %s", c->name, vname);
-            tu_compare(what, seed, got_dw, ref_dw, nw, TOL_CONV2D_RTOL, atol_dw);
+            tu_compare(what, seed, got_dw, ref_dw, nw, TOL_CONV2D_RTOL, atol_v);
             snprintf(what, sizeof what, "backward filter db %s, %s", c->name, vname);
             tu_compare(what, seed, got_db, ref_db, nk, TOL_CONV2D_RTOL, atol_dw);
             free(got_dw);
@@ -339,7 +341,7 @@ START_TEST(test_backward)
             got_dw = tu_read(tdw);
             got_db = tu_read(tdb);
             snprintf(what, sizeof what, "backward filter dw %s, %s, without db", c->name, vname);
-            tu_compare(what, seed, got_dw, ref_dw, nw, TOL_CONV2D_RTOL, atol_dw);
+            tu_compare(what, seed, got_dw, ref_dw, nw, TOL_CONV2D_RTOL, atol_v);
             ck_assert_mem_eq(got_db, db0, nk * sizeof *db0);
             free(got_dw);
             free(got_db);
@@ -354,7 +356,9 @@ START_TEST(test_backward)
     tu_ok(clcnn_conv2d_backward_filter(tu_ctx(), tx, tdy, tdw, tdb, &p));
     float *got_dw = tu_read(tdw), *got_db = tu_read(tdb);
     snprintf(what, sizeof what, "backward filter dw %s, accumulated twice", c->name);
-    tu_compare(what, seed, got_dw, ref_dw2, nw, TOL_CONV2D_RTOL, 2 * atol_dw);
+    tu_compare(what, seed, got_dw, ref_dw2, nw, TOL_CONV2D_RTOL,
+               2 * variant_atol(CLCNN__CONV2D_BACKWARD_FILTER, CLCNN_CONV_AUTO, -1, &p, xs, ws,
+                                atol_dw));
     snprintf(what, sizeof what, "backward filter db %s, accumulated twice", c->name);
     tu_compare(what, seed, got_db, ref_db2, nk, TOL_CONV2D_RTOL, 2 * atol_dw);
     free(got_dw);
@@ -485,7 +489,7 @@ START_TEST(test_offsets_and_guards)
                 else {
                     double atol = tol_reduction_atol((double)g.N * g.P * g.Q);
                     tu_compare(what, seed, now + off[T_DW], ref_dw, count[T_DW],
-                               TOL_CONV2D_RTOL, atol);
+                               TOL_CONV2D_RTOL, variant_atol(pass, p.algo, v, &p, xs, ws, atol));
                     tu_compare(what, seed, now + off[T_DB], ref_db, count[T_DB],
                                TOL_CONV2D_RTOL, atol);
                 }

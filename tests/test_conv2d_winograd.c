@@ -1,7 +1,8 @@
 /*
  * Winograd F(4x4, 3x3) (the "winograd4" variants of CLCNN_CONV_WINOGRAD)
- * against the float64 reference: forward (with bias and the fused ReLU) and
- * backward-data (the flipped variants) on every output size P, Q = 1 .. 13,
+ * against the float64 reference: forward (with bias and the fused ReLU),
+ * backward-data (the flipped variants) and backward-filter (adding to dw
+ * and db that already hold values) on every output size P, Q = 1 .. 13,
  * none a multiple of the 4x4 tile except 4, 8 and 12, with N = 1 and 3, odd
  * channel counts and several paddings; and the rounding error on VGG layers
  * (random data in [-1, 1]), which must stay under 1e-3 relative and is
@@ -75,14 +76,15 @@ static conv2d_ref_geom sweep_geom(int P, int Q)
     return g;
 }
 
-/* Every winograd4 variant of both passes on P = _i + 1 and Q = 1 .. 13; y and
- * dx poisoned with NaN first, so that a forgotten element fails. */
+/* Every winograd4 variant of the three passes on P = _i + 1 and Q = 1 .. 13;
+ * y and dx poisoned with NaN first, so that a forgotten element fails; dw
+ * and db start from random values, which the pass must add to. */
 START_TEST(test_sweep)
 {
     const int P = _i + 1;
     static const char *const epilogue_name[4] = {"no bias", "bias", "relu", "bias + relu"};
     char what[256];
-    int ran_fwd = 0, ran_bwd = 0;
+    int ran_fwd = 0, ran_bwd = 0, ran_filter = 0;
     for (int Q = 1; Q <= 13; Q++) {
         const uint64_t seed = 1400 + 16 * (uint64_t)P + (uint64_t)Q;
         tu_rng rng = tu_rng_make(seed);
@@ -101,15 +103,20 @@ START_TEST(test_sweep)
                 ref[e][i] = ref[e][i] > 0 ? ref[e][i] : 0;
         }
         conv2d_ref_backward_data(&g, dyd, wd, ref_dx);
+        float *dw0 = random_floats(&rng, nw), *db0 = random_floats(&rng, (size_t)g.K);
+        double *ref_dw = to_double(dw0, nw), *ref_db = to_double(db0, (size_t)g.K);
+        conv2d_ref_backward_filter(&g, xd, dyd, ref_dw, ref_db);
 
         clcnn_tensor *tx = tu_tensor(g.N, g.C, g.H, g.W, x);
         clcnn_tensor *tw = tu_tensor(g.K, g.C, 3, 3, w), *tb = tu_tensor(g.K, 1, 1, 1, b);
         clcnn_tensor *ty = tu_tensor(g.N, g.K, P, Q, NULL), *tdy = tu_tensor(g.N, g.K, P, Q, dy);
         clcnn_tensor *tdx = tu_tensor(g.N, g.C, g.H, g.W, NULL);
+        clcnn_tensor *tdw = tu_tensor(g.K, g.C, 3, 3, NULL), *tdb = tu_tensor(g.K, 1, 1, 1, NULL);
         const clcnn_conv2d_params p = params_of(&g);
         const int xs[4] = {g.N, g.C, g.H, g.W}, ws[4] = {g.K, g.C, 3, 3};
         const double atol_y = TOL_WINO4_ATOL_SCALE * tol_reduction_atol(9.0 * g.C);
         const double atol_dx = TOL_WINO4_ATOL_SCALE * tol_reduction_atol(9.0 * g.K);
+        const double atol_dw = TOL_WINO4_ATOL_SCALE * tol_reduction_atol((double)g.N * P * Q);
 
         for (int v = 0; v < clcnn__conv2d_variant_count(CLCNN__CONV2D_FORWARD, p.algo); v++) {
             const char *name = clcnn__conv2d_variant_name(CLCNN__CONV2D_FORWARD, p.algo, v);
@@ -149,6 +156,25 @@ START_TEST(test_sweep)
             free(dx);
             ran_bwd++;
         }
+        for (int v = 0; v < clcnn__conv2d_variant_count(CLCNN__CONV2D_BACKWARD_FILTER, p.algo);
+             v++) {
+            const char *name =
+                clcnn__conv2d_variant_name(CLCNN__CONV2D_BACKWARD_FILTER, p.algo, v);
+            ck_assert_msg(clcnn__conv2d_variant_supported(tu_ctx(), CLCNN__CONV2D_BACKWARD_FILTER,
+                                                          p.algo, v, xs, ws, &p),
+                          "%s refuses %dx%d", name, P, Q);
+            tu_ok(clcnn_tensor_write(tdw, dw0, nw));
+            tu_ok(clcnn_tensor_write(tdb, db0, (size_t)g.K));
+            tu_ok(clcnn__conv2d_backward_filter_variant(tu_ctx(), tx, tdy, tdw, tdb, &p, v));
+            float *dw = tu_read(tdw), *db = tu_read(tdb);
+            snprintf(what, sizeof what, "backward-filter N%d C%d K%d %dx%d pad %d/%d/%d/%d, %s",
+                     g.N, g.C, g.K, P, Q, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right,
+                     name);
+            tu_compare(what, seed, dw, ref_dw, nw, TOL_WINO4_RTOL, atol_dw);
+            tu_compare(what, seed, db, ref_db, (size_t)g.K, TOL_WINO4_RTOL, atol_dw);
+            free(dw), free(db);
+            ran_filter++;
+        }
 
         clcnn_tensor_destroy(tx);
         clcnn_tensor_destroy(tw);
@@ -156,12 +182,14 @@ START_TEST(test_sweep)
         clcnn_tensor_destroy(ty);
         clcnn_tensor_destroy(tdy);
         clcnn_tensor_destroy(tdx);
+        clcnn_tensor_destroy(tdw);
+        clcnn_tensor_destroy(tdb);
         for (int e = 0; e < 4; e++)
             free(ref[e]);
         free(x), free(w), free(b), free(dy), free(xd), free(wd), free(bd), free(dyd);
-        free(ref_dx);
+        free(ref_dx), free(dw0), free(db0), free(ref_dw), free(ref_db);
     }
-    ck_assert_msg(ran_fwd > 0 && ran_bwd > 0, "no winograd4 variant ran");
+    ck_assert_msg(ran_fwd > 0 && ran_bwd > 0 && ran_filter > 0, "no winograd4 variant ran");
 }
 END_TEST
 
@@ -195,8 +223,9 @@ static const struct vgg_case {
 };
 enum { VGG_COUNT = sizeof vgg_cases / sizeof vgg_cases[0] };
 
-/* The error of F(4x4) (and, for the record, F(2x2)) forward and backward-data
- * on one VGG layer; the line it prints is the README's error table. */
+/* The error of F(4x4) (and, for the record, F(2x2)) forward and backward-data,
+ * and of F(4x4) backward-filter, on one VGG layer; the lines it prints are the
+ * README's error table. */
 START_TEST(test_vgg_error)
 {
     const struct vgg_case *c = &vgg_cases[_i];
@@ -218,11 +247,15 @@ START_TEST(test_vgg_error)
     double *ref_y = tu_alloc(ny * sizeof *ref_y), *ref_dx = tu_alloc(nx * sizeof *ref_dx);
     conv2d_ref_forward(&g, xd, wd, NULL, ref_y);
     conv2d_ref_backward_data(&g, dyd, wd, ref_dx);
+    double *ref_dw = tu_alloc(nw * sizeof *ref_dw);
+    memset(ref_dw, 0, nw * sizeof *ref_dw);
+    conv2d_ref_backward_filter(&g, xd, dyd, ref_dw, NULL);
 
     clcnn_tensor *tx = tu_tensor(g.N, g.C, g.H, g.W, x), *tw = tu_tensor(g.K, g.C, 3, 3, w);
     clcnn_tensor *ty = tu_tensor(g.N, g.K, g.P, g.Q, NULL);
     clcnn_tensor *tdy = tu_tensor(g.N, g.K, g.P, g.Q, dy);
     clcnn_tensor *tdx = tu_tensor(g.N, g.C, g.H, g.W, NULL);
+    clcnn_tensor *tdw = tu_tensor(g.K, g.C, 3, 3, NULL);
     const clcnn_conv2d_params p = params_of(&g);
     /* the CPU family's first variant of each tile size */
     static const char *const fwd_names[2] = {"winograd4 8x16", "winograd 8x16"};
@@ -253,18 +286,32 @@ START_TEST(test_vgg_error)
            "%.2e; F(2x2) fwd max %.2e norm %.2e, bwd-data max %.2e norm %.2e\n",
            c->name, c->N, err[0][0][0], err[0][0][1], err[0][1][0], err[0][1][1], err[1][0][0],
            err[1][0][1], err[1][1][0], err[1][1][1]);
+    /* backward-filter (F(4x4) only), its first variant */
+    double filter_err[2];
+    tu_ok(clcnn_tensor_fill(tdw, 0.0f));
+    tu_ok(clcnn__conv2d_backward_filter_variant(tu_ctx(), tx, tdy, tdw, NULL, &p, 0));
+    float *dw = tu_read(tdw);
+    rel_errors(dw, ref_dw, nw, &filter_err[0], &filter_err[1]);
+    free(dw);
+    printf("winograd error %-10s N%d: F(4x4) bwd-filter max %.2e norm %.2e\n", c->name, c->N,
+           filter_err[0], filter_err[1]);
     fflush(stdout);
     for (int pass = 0; pass < 2; pass++)
         ck_assert_msg(err[0][pass][0] <= WINO4_VGG_MAX_REL,
                       "%s %s: F(4x4) max relative error %.3g over %g", c->name,
                       pass ? "backward-data" : "forward", err[0][pass][0], WINO4_VGG_MAX_REL);
+    ck_assert_msg(filter_err[0] <= WINO4_VGG_MAX_REL,
+                  "%s backward-filter: F(4x4) max relative error %.3g over %g", c->name,
+                  filter_err[0], WINO4_VGG_MAX_REL);
 
     clcnn_tensor_destroy(tx);
     clcnn_tensor_destroy(tw);
     clcnn_tensor_destroy(ty);
     clcnn_tensor_destroy(tdy);
     clcnn_tensor_destroy(tdx);
+    clcnn_tensor_destroy(tdw);
     free(x), free(w), free(dy), free(xd), free(wd), free(dyd), free(ref_y), free(ref_dx);
+    free(ref_dw);
 }
 END_TEST
 

@@ -132,6 +132,8 @@ static clcnn_status run_backward_filter(clcnn_context *ctx, const conv2d_tile *t
 {
     if (t->method == CONV2D_M_TILED)
         return clcnn__conv2d_backward_filter_tiled(ctx, t, x, dy, dw, db, g);
+    if (t->method == CONV2D_M_WINO)
+        return clcnn__conv2d_backward_filter_winograd(ctx, t, x, dy, dw, db, g);
     return clcnn__conv2d_backward_filter_run(ctx, t, x, dy, dw, db, g);
 }
 

@@ -129,6 +129,13 @@ static const conv2d_tile bwd_filter[] = {
     TILED_VARIANTS,
 };
 
+/* Winograd F(4x4, 3x3): the TM x TN block of its 36 products over the tiles */
+static const conv2d_tile bwd_filter_winograd[] = {
+    {"winograd4 8x32", CONV2D_M_WINO, 0, 8, 32, 4, 0},
+    {"winograd4 8x16", CONV2D_M_WINO, 0, 8, 16, 4, 0},
+    {"winograd4 4x16", CONV2D_M_WINO, 0, 4, 16, 4, 0},
+};
+
 static const struct family {
     clcnn__conv2d_pass pass;
     clcnn_conv_algo algo;
@@ -144,6 +151,8 @@ static const struct family {
     {CLCNN__CONV2D_BACKWARD_DATA, CLCNN_CONV_WINOGRAD, bwd_winograd, CONV2D_COUNT_OF(bwd_winograd)},
     {CLCNN__CONV2D_BACKWARD_DATA, CLCNN_CONV_GEMM_1X1, bwd_1x1, CONV2D_COUNT_OF(bwd_1x1)},
     {CLCNN__CONV2D_BACKWARD_FILTER, CLCNN_CONV_GEMM, bwd_filter, CONV2D_COUNT_OF(bwd_filter)},
+    {CLCNN__CONV2D_BACKWARD_FILTER, CLCNN_CONV_WINOGRAD, bwd_filter_winograd,
+     CONV2D_COUNT_OF(bwd_filter_winograd)},
 };
 
 const conv2d_tile *clcnn__conv2d_tiles(clcnn__conv2d_pass pass, clcnn_conv_algo algo, int *count)
@@ -280,6 +289,7 @@ enum {
     V_PLANE_6X4X16 = 3, V_PLANE_8X2X16 = 4, V_FLAT_8X16 = 5, V_PLANE_COL2IM = 8,
     V_FLAT_FILTER_2X9X16 = 7, V_FLAT_FILTER_4X5X16 = 8,
     V_WINO4_8X16 = 3, V_WINO4_8X32 = 4, V_FLIPPED_WINO4_8X16 = 2, V_FLIPPED_WINO4_8X32 = 3,
+    V_FILTER_WINO4_8X32 = 0, V_FILTER_WINO4_4X16 = 2,
 };
 
 /*
@@ -353,7 +363,16 @@ enum {
  *   are 64+ output channels to sum over (L1 146 -> 268 over the gather,
  *   15.4 vs 58 ms for the flipped GEMM; with 16 it loses 2x), the gather
  *   otherwise.
- * - backward-filter: the tap panel of 512 pixels (whose dy rows stream long
+ * - backward-filter on CPUs: Winograd F(4x4, 3x3) where forward would take
+ *   it and there are at least 64 tiles (its 36 products sum over the tiles,
+ *   and the 36 x C x K partial filters they leave cost as much as the
+ *   products when the tiles are few). CPU ms, bench_conv2d -r 5 at clcnn
+ *   bench's batches, the panel 8x32 kc512 vs F(4x4) 8x32 / 4x16: vgg-64@56
+ *   (1568 tiles) 25.8 / 16.2 / 19.0; vgg-128@28 (392) 21.3 / 12.3 / 16.0;
+ *   vgg-256@28 (98) 19.4 / 12.0 / 10.9; soumith L5 (64) 17.9 / 15.9 / 14.6;
+ *   vgg-512@14 (32) 19.3 / 28.8 / 29.5. 8x32 products from 256 tiles, 4x16
+ *   below.
+ * - backward-filter otherwise: the tap panel of 512 pixels (whose dy rows stream long
  *   enough for the prefetcher: Keras conv1 48 -> 56 over 128 pixels), with two
  *   vectors of 16 taps per work-item where there are more than 16 taps (VGG
  *   64@56: 222 -> 268, L2 279 -> 352), except for at most 8 output channels,
@@ -418,6 +437,12 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
      * kernel streams once per block of pixels */
     const int small_filter = crs * g->K <= (1 << 20);
     if (pass == CLCNN__CONV2D_BACKWARD_FILTER) {
+        if (cpu && wino4_pays(g, g->C, g->K, g->P, g->Q, 64)) {
+            const long long tiles = (long long)g->N * ((g->P + 3) / 4) * ((g->Q + 3) / 4);
+            *algo = CLCNN_CONV_WINOGRAD;
+            *variant = tiles >= 256 ? V_FILTER_WINO4_8X32 : V_FILTER_WINO4_4X16;
+            return;
+        }
         *algo = CLCNN_CONV_GEMM;
         *variant = g->K <= 8 ? V_ROWS_6X4X8 : crs > 16 ? V_PANEL_8X32_KC512 : V_PANEL_8X16_KC512;
         if (cpu && clcnn__conv2d_tile_supports(ctx, &bwd_filter[V_FLAT_FILTER_2X9X16], g, NULL))

@@ -232,8 +232,12 @@ clcnn_status clcnn__conv2d_batched_gemm(clcnn_context *ctx, const conv2d_tile *t
 /* the 1x1 GEMM (R = S = 1, any stride) */
 clcnn_status clcnn__conv2d_forward_1x1(CONV2D_FORWARD_ARGS);
 
-/* conv2d_winograd.c: F(2x2, 3x3) (3x3, stride 1, dilation 1) */
+/* conv2d_winograd.c: F(2x2, 3x3) and F(4x4, 3x3) (3x3, stride 1, dilation 1);
+ * backward-filter by F(4x4, 3x3) only */
 clcnn_status clcnn__conv2d_forward_winograd(CONV2D_FORWARD_ARGS);
+clcnn_status clcnn__conv2d_backward_filter_winograd(clcnn_context *ctx, const conv2d_tile *t,
+                                                    conv2d_buf x, conv2d_buf dy, conv2d_buf dw,
+                                                    conv2d_buf db, const conv2d_geom *g);
 
 /* conv2d_im2col.c, the explicit GEMM forms: y from a product over im2col(x),
  * dx by col2im from a product of the transposed filter and dy. */

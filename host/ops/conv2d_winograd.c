@@ -1,9 +1,11 @@
 /*
- * conv2d forward by Winograd F(2x2, 3x3) or F(4x4, 3x3): the input and filter
- * transforms of kernels/conv2d_winograd.cl (conv2d_winograd4.cl) around 16
- * (36) batched products of conv2d_1x1.c, and the output transform (3x3
- * filters, stride 1, dilation 1). A variant's c field is its output tile:
- * 4 for F(4x4, 3x3), else 2.
+ * conv2d by Winograd (3x3 filters, stride 1, dilation 1). Forward by F(2x2,
+ * 3x3) or F(4x4, 3x3): the input and filter transforms of
+ * kernels/conv2d_winograd.cl (conv2d_winograd4.cl) around 16 (36) batched
+ * products of conv2d_1x1.c, and the output transform. Backward-filter by
+ * F(4x4, 3x3): the input transform and one of dy around 36 products summed
+ * over the tiles, and the filter gradient's transform. A variant's c field
+ * is its output tile: 4 for F(4x4, 3x3), else 2.
  */
 #include <stdio.h>
 #include <string.h>
@@ -69,6 +71,71 @@ clcnn_status clcnn__conv2d_forward_winograd(clcnn_context *ctx, const conv2d_til
 done:
     clcnn_tensor_destroy(u);
     clcnn_tensor_destroy(v);
+    clcnn_tensor_destroy(m);
+    return st;
+}
+
+/* dw += G^T [V (C x T) * E (T x K)] G per plane and (k, c), db += the sums of
+ * dy, from kernels/conv2d_winograd4.cl and conv2d_bwd_filter.cl's bias sum. */
+clcnn_status clcnn__conv2d_backward_filter_winograd(clcnn_context *ctx, const conv2d_tile *t,
+                                                    conv2d_buf x, conv2d_buf dy, conv2d_buf dw,
+                                                    conv2d_buf db, const conv2d_geom *g)
+{
+    const int planes = 36, tiles_h = (g->P + 3) / 4, tiles_w = (g->Q + 3) / 4;
+    const size_t T = (size_t)g->N * tiles_h * tiles_w;
+    cl_kernel ki, kd, kg, kb = NULL;
+    clcnn_tensor *v = NULL, *e = NULL, *m = NULL;
+    clcnn_status st;
+    if (t->c != 4)
+        return clcnn__fail(ctx, CLCNN_ERR_UNSUPPORTED,
+                           "conv2d: %s: backward-filter runs F(4x4, 3x3) only", t->name);
+    if ((st = clcnn__kernel(ctx, "conv2d_winograd4", "", "conv2d_wino4_input", &ki)) !=
+            CLCNN_OK ||
+        (st = clcnn__kernel(ctx, "conv2d_winograd4", "", "conv2d_wino4_dy", &kd)) != CLCNN_OK ||
+        (st = clcnn__kernel(ctx, "conv2d_winograd4", "", "conv2d_wino4_filter_grad", &kg)) !=
+            CLCNN_OK ||
+        (db.mem &&
+         (st = clcnn__kernel(ctx, "conv2d_bwd_filter", "", "conv2d_bwd_bias", &kb)) != CLCNN_OK) ||
+        (st = clcnn__conv2d_scratch(ctx, planes * (size_t)g->C * T, &v)) != CLCNN_OK ||
+        (st = clcnn__conv2d_scratch(ctx, planes * T * g->K, &e)) != CLCNN_OK ||
+        (st = clcnn__conv2d_scratch(ctx, planes * (size_t)g->C * g->K, &m)) != CLCNN_OK)
+        goto done;
+
+    const size_t *local = ctx->info.is_gpu ? NULL : (const size_t[3]){1, 1, 1};
+    const size_t in_global[3] = {conv2d_ceil_div((size_t)tiles_w, 8),
+                                 (size_t)g->N * tiles_h, (size_t)g->C};
+    st = CLCNN__LAUNCH(ctx, ki, 3, in_global, local, CLCNN__ARG_MEM(x.mem), CLCNN__ARG_INT(x.off),
+                       CLCNN__ARG_MEM(v->mem), CLCNN__ARG_INT(v->offset), CLCNN__ARG_INT(g->N),
+                       CLCNN__ARG_INT(g->C), CLCNN__ARG_INT(g->H), CLCNN__ARG_INT(g->W),
+                       CLCNN__ARG_INT(g->pad_top), CLCNN__ARG_INT(g->pad_left),
+                       CLCNN__ARG_INT(tiles_h), CLCNN__ARG_INT(tiles_w));
+    const size_t dy_global[2] = {conv2d_ceil_div((size_t)g->K, 8), T};
+    if (st == CLCNN_OK)
+        st = CLCNN__LAUNCH(ctx, kd, 2, dy_global, local, CLCNN__ARG_MEM(dy.mem),
+                           CLCNN__ARG_INT(dy.off), CLCNN__ARG_MEM(e->mem),
+                           CLCNN__ARG_INT(e->offset), CLCNN__ARG_INT(g->N), CLCNN__ARG_INT(g->K),
+                           CLCNN__ARG_INT(g->P), CLCNN__ARG_INT(g->Q), CLCNN__ARG_INT(tiles_h),
+                           CLCNN__ARG_INT(tiles_w));
+    if (st == CLCNN_OK)
+        st = clcnn__conv2d_batched_gemm(ctx, t, conv2d_tensor_buf(e), T * g->K,
+                                        conv2d_tensor_buf(v), (size_t)g->C * T, 0,
+                                        (conv2d_buf){NULL, 0}, 0, conv2d_tensor_buf(m),
+                                        (size_t)g->C * g->K, planes, g->C, (int)T, g->K);
+    const size_t grad_global[2] = {conv2d_ceil_div((size_t)g->K, 8), (size_t)g->C};
+    if (st == CLCNN_OK)
+        st = CLCNN__LAUNCH(ctx, kg, 2, grad_global, local, CLCNN__ARG_MEM(m->mem),
+                           CLCNN__ARG_INT(m->offset), CLCNN__ARG_MEM(dw.mem),
+                           CLCNN__ARG_INT(dw.off), CLCNN__ARG_INT(g->K), CLCNN__ARG_INT(g->C));
+    const size_t bias_global[2] = {(size_t)g->K, 1};
+    if (st == CLCNN_OK && kb)
+        st = CLCNN__LAUNCH(ctx, kb, 2, bias_global, clcnn__conv2d_local_size(ctx),
+                           CLCNN__ARG_MEM(dy.mem), CLCNN__ARG_INT(dy.off), CLCNN__ARG_MEM(db.mem),
+                           CLCNN__ARG_INT(db.off), CLCNN__ARG_INT(g->N), CLCNN__ARG_INT(g->K),
+                           CLCNN__ARG_INT(g->P), CLCNN__ARG_INT(g->Q),
+                           CLCNN__ARG_INT(g->N * g->P), CLCNN__ARG_INT(0), CLCNN__ARG_INT(1));
+done:
+    clcnn_tensor_destroy(v);
+    clcnn_tensor_destroy(e);
     clcnn_tensor_destroy(m);
     return st;
 }
