@@ -1,7 +1,14 @@
 /*
  * kernels/conv2d_winograd4.cl: the transforms of Winograd's F(4x4, 3x3) convolution
- * (CLCNN_CONV_WINOGRAD, the "winograd4" variants: 3x3 filters, stride 1, dilation 1,
- * any padding).
+ * (CLCNN_CONV_WINOGRAD, the "winograd4" variants: filters of 3x3 up to 9x9, stride 1,
+ * dilation 1, any padding).
+ *
+ * A larger R x S filter is cut into G = ceil(R/3) * ceil(S/3) 3x3 sub-filters (zeros
+ * past R and S): sub-filter (a, b) holds the taps (3a + r, 3b + s) and sees the input
+ * shifted by (3a, 3b), so the convolution is the sum of G 3x3 ones, and the G sub-
+ * filters act as G * C input channels of one F(4x4, 3x3) convolution (channel
+ * (a * ceil(S/3) + b) * C + c): the same products over G times the channels, with
+ * the input transformed once per shift.
  *
  * Each 4x4 output tile comes from a 6x6 input tile d (tiles overlap by 2):
  *   y = A^T [ (G g G^T) .* (B^T d B) ] A
@@ -24,13 +31,15 @@
  * No options. The input and output transforms handle 8 tiles of one tile row per
  * work-item as float8 lanes. Any work-group size works.
  *
- * conv2d_wino4_filter: work-item i writes U[:, k, c] from w[k, c] (3x3) for the 8
- *   (k, c) with k * C + c = 8 * i .. 8 * i + 7, as float8 lanes (the stores of each
- *   plane one vector, not 36 scalars far apart). Arguments: w, w_off (K,C,3,3);
- *   u, u_off; K C.
+ * conv2d_wino4_filter: work-item i writes U[:, k, c] from sub-filter c of w[k] for the
+ *   8 (k, c) with k * CG + c = 8 * i .. 8 * i + 7, as float8 lanes (the stores of each
+ *   plane one vector, not 36 scalars far apart). Arguments: w, w_off (K,C,R,S); u,
+ *   u_off; K CG (G * C) C R S.
  * conv2d_wino4_input: work-item (i0, i1, i2): tiles tw = 8 * i0 .. + 8 of tile row
- *   i1 = n * tiles_h + th, channel c = i2; writes V[:, c, t]. Arguments: x, x_off
- *   (N,C,H,W); v, v_off; N C H W pad_top pad_left tiles_h tiles_w.
+ *   i1 = n * tiles_h + th, channel c = i2; writes V[:, c, t] at v + v_off, plane
+ *   elements apart (CG * T: the host points v_off at a shift's channels and lowers
+ *   the padding by the shift). Arguments: x, x_off (N,C,H,W); v, v_off, plane; N C H
+ *   W pad_top pad_left tiles_h tiles_w.
  * conv2d_wino4_output: work-item (i0, i1, i2) as above for output channel k = i2; reads
  *   M[:, k, t], writes the 4x4 tiles of y (clipped to P x Q), adding b[k] when bit 0
  *   of epilogue is set and applying ReLU (v > 0 ? v : 0) after it when bit 1 is.
@@ -39,20 +48,29 @@
  */
 
 __kernel void conv2d_wino4_filter(__global const float *w, int w_off, __global float *u,
-                                  int u_off, int K, int C)
+                                  int u_off, int K, int CG, int C, int R, int S)
 {
-    const int i0 = (int)get_global_id(0) * 8, KC = K * C;
+    const int i0 = (int)get_global_id(0) * 8, KC = K * CG;
     if (i0 >= KC)
         return;
-    const int count = min(8, KC - i0);
-    /* the 3x3 filters of 8 consecutive (k, c), one per lane (the last group
+    const int count = min(8, KC - i0), subs_w = (S + 2) / 3;
+    /* the 3x3 sub-filters of 8 consecutive (k, c), one per lane (the last group
      * repeats its last filter in the lanes past KC, never stored) */
-    const __global float *src = w + w_off + i0 * 9;
+    int filter[8], r0[8], s0[8];
+    for (int l = 0; l < 8; l++) {
+        const int f = i0 + min(l, count - 1), k = f / CG, sub = f % CG / C;
+        filter[l] = (k * C + f % C) * R * S;
+        r0[l] = 3 * (sub / subs_w);
+        s0[l] = 3 * (sub % subs_w);
+    }
+    const __global float *src = w + w_off;
     float8 g[9];
     for (int j = 0; j < 9; j++) {
         float lane[8];
-        for (int l = 0; l < 8; l++)
-            lane[l] = src[min(l, count - 1) * 9 + j];
+        for (int l = 0; l < 8; l++) {
+            const int r = r0[l] + j / 3, s = s0[l] + j % 3;
+            lane[l] = r < R && s < S ? src[filter[l] + r * S + s] : 0.0f;
+        }
         g[j] = vload8(0, lane);
     }
     /* a = G g (6x3), then U = a G^T (6x6); products by the rounded fractions,
@@ -104,7 +122,7 @@ __kernel void conv2d_wino4_filter(__global const float *w, int w_off, __global f
     } while (0)
 
 __kernel void conv2d_wino4_input(__global const float *x, int x_off, __global float *v,
-                                 int v_off, int N, int C, int H, int W, int pad_top,
+                                 int v_off, int plane, int N, int C, int H, int W, int pad_top,
                                  int pad_left, int tiles_h, int tiles_w)
 {
     const int tw0 = (int)get_global_id(0) * 8;
@@ -155,7 +173,7 @@ __kernel void conv2d_wino4_input(__global const float *x, int x_off, __global fl
         WINO4_BT(r[i], d[0], d[1], d[2], d[3], d[4], d[5]);
     }
 
-    const int T = N * tiles_h * tiles_w, CT = C * T;
+    const int T = N * tiles_h * tiles_w;
     const int t0 = nth * tiles_w + tw0, count = min(8, tiles_w - tw0);
     __global float *o = v + v_off + c * T + t0;
     for (int j = 0; j < 6; j++) {
@@ -163,7 +181,7 @@ __kernel void conv2d_wino4_input(__global const float *x, int x_off, __global fl
         float8 e[6];
         WINO4_BT(e, r[0][j], r[1][j], r[2][j], r[3][j], r[4][j], r[5][j]);
         for (int i = 0; i < 6; i++) {
-            __global float *oe = o + (6 * i + j) * CT;
+            __global float *oe = o + (6 * i + j) * plane;
             if (count == 8) {
                 vstore8(e[i], 0, oe);
             } else {
@@ -260,17 +278,17 @@ __kernel void conv2d_wino4_output(__global const float *m, int m_off, __global c
  * Backward-filter by the same matrices. Differentiating y = A^T [U .* V] A with
  * respect to g (U = G g G^T) gives, for each 4x4 tile of dy,
  *   dg = G^T [ (A dy A^T) .* (B^T d B) ] G,
- * so dw[k, c] is G^T M[k, c] G with M[e] (C x K) = V[e] (C x T) * E[e] (T x K) summed
- * over the tiles by the same batched product: V from conv2d_wino4_input (tiles of the
- * forward output, which dy has), E (36, T, K) the transformed tiles of dy from
- * conv2d_wino4_dy (dy is zero past P x Q, where the forward stored nothing).
+ * so sub-filter c of dw[k] is G^T M[c, k] G with M[e] (CG x K) = V[e] (CG x T) * E[e]
+ * (T x K) summed over the tiles by the same batched product: V from conv2d_wino4_input
+ * (tiles of the forward output, which dy has), E (36, T, K) the transformed tiles of dy
+ * from conv2d_wino4_dy (dy is zero past P x Q, where the forward stored nothing).
  *
  * conv2d_wino4_dy: work-item (i0, i1) writes E[:, t, k0 .. k0 + 8) for tile t = i1 and
  *   k0 = 8 * i0, the 8 channels as float8 lanes (one vector store per plane). Arguments:
  *   dy, dy_off (N,K,P,Q); e, e_off; N K P Q tiles_h tiles_w.
- * conv2d_wino4_filter_grad: work-item (i0, i1) adds G^T M[:, c, k] G to dw[k, c] (3x3)
- *   for c = i1 and k = 8 * i0 .. + 8 as float8 lanes. Arguments: m, m_off (36, C, K); dw,
- *   dw_off (K,C,3,3); K C.
+ * conv2d_wino4_filter_grad: work-item (i0, i1) adds G^T M[:, c, k] G to sub-filter c
+ *   (its taps inside R x S) of dw[k] for c = i1 and k = 8 * i0 .. + 8 as float8 lanes.
+ *   Arguments: m, m_off (36, CG, K); dw, dw_off (K,C,R,S); K CG C R S.
  */
 
 /* A applied to four float8 values (a column or row of 8 4x4 tiles), into r (6) */
@@ -345,13 +363,13 @@ __kernel void conv2d_wino4_dy(__global const float *dy, int dy_off, __global flo
     } while (0)
 
 __kernel void conv2d_wino4_filter_grad(__global const float *m, int m_off, __global float *dw,
-                                       int dw_off, int K, int C)
+                                       int dw_off, int K, int CG, int C, int R, int S)
 {
-    const int k0 = (int)get_global_id(0) * 8, c = (int)get_global_id(1);
-    if (k0 >= K || c >= C)
+    const int k0 = (int)get_global_id(0) * 8, cg = (int)get_global_id(1);
+    if (k0 >= K || cg >= CG)
         return;
-    const int count = min(8, K - k0), CK = C * K;
-    const __global float *src = m + m_off + c * K + k0;
+    const int count = min(8, K - k0), CK = CG * K;
+    const __global float *src = m + m_off + cg * K + k0;
     /* u[r][b]: (G^T M)[r][b] */
     float8 u[3][6];
     for (int b = 0; b < 6; b++) {
@@ -379,8 +397,13 @@ __kernel void conv2d_wino4_filter_grad(__global const float *m, int m_off, __glo
         for (int s = 0; s < 3; s++)
             vstore8(o[s], 0, g[3 * r + s]);
     }
-    __global float *out = dw + dw_off + (k0 * C + c) * 9;
+    /* sub-filter sub of channel c: taps (r0 + r, s0 + s) */
+    const int sub = cg / C, subs_w = (S + 2) / 3, r0 = 3 * (sub / subs_w), s0 = 3 * (sub % subs_w);
+    __global float *out = dw + dw_off + (k0 * C + cg % C) * R * S;
     for (int l = 0; l < count; l++)
-        for (int j = 0; j < 9; j++)
-            out[l * C * 9 + j] += g[j][l];
+        for (int j = 0; j < 9; j++) {
+            const int r = r0 + j / 3, s = s0 + j % 3;
+            if (r < R && s < S)
+                out[l * C * R * S + r * S + s] += g[j][l];
+        }
 }

@@ -2,7 +2,8 @@
  * Winograd F(4x4, 3x3) (the "winograd4" variants of CLCNN_CONV_WINOGRAD)
  * against the float64 reference: forward (with bias and the fused ReLU),
  * backward-data (the flipped variants) and backward-filter (adding to dw
- * and db that already hold values) on every output size P, Q = 1 .. 13,
+ * and db that already hold values) on every output size P, Q = 1 .. 13 of
+ * a 3x3 filter and on filters of up to 9x9 (cut into 3x3 sub-filters),
  * none a multiple of the 4x4 tile except 4, 8 and 12, with N = 1 and 3, odd
  * channel counts and several paddings; and the rounding error on VGG layers
  * (random data in [-1, 1]), which must stay under 1e-3 relative and is
@@ -53,21 +54,21 @@ static clcnn_conv2d_params params_of(const conv2d_ref_geom *g)
     };
 }
 
-/* The geometry of sweep case (P, Q): paddings 0, 1 or 2 per side, varying
- * with P and Q, the input size that gives P x Q. */
-static conv2d_ref_geom sweep_geom(int P, int Q)
+/* The geometry of sweep case (P, Q) for an R x S filter: paddings 0, 1 or 2
+ * per side, varying with P and Q, the input size that gives P x Q. */
+static conv2d_ref_geom sweep_geom(int P, int Q, int R, int S)
 {
     const int pt = (P + Q) % 3, pb = (P * 2 + Q) % 3, pl = (Q * 2 + P) % 3, pr = (P + 1) % 3;
     conv2d_ref_geom g = {
-        .N = (P + Q) % 2 ? 1 : 3, .C = P % 2 ? 3 : 5, .K = Q % 2 ? 5 : 7, .R = 3, .S = 3,
+        .N = (P + Q) % 2 ? 1 : 3, .C = P % 2 ? 3 : 5, .K = Q % 2 ? 5 : 7, .R = R, .S = S,
         .pad_top = pt, .pad_bottom = pb, .pad_left = pl, .pad_right = pr,
         .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1,
     };
-    /* P = H + pt + pb - 2; a too-small H gives up padding, the bottom first */
-    g.H = P + 2 - pt - pb;
+    /* P = H + pt + pb - R + 1; a too-small H gives up padding, the bottom first */
+    g.H = P + R - 1 - pt - pb;
     while (g.H < 1)
         g.H++, g.pad_bottom--;
-    g.W = Q + 2 - pl - pr;
+    g.W = Q + S - 1 - pl - pr;
     while (g.W < 1)
         g.W++, g.pad_right--;
     ck_assert(conv2d_ref_geom_finish(&g));
@@ -76,19 +77,17 @@ static conv2d_ref_geom sweep_geom(int P, int Q)
     return g;
 }
 
-/* Every winograd4 variant of the three passes on P = _i + 1 and Q = 1 .. 13;
- * y and dx poisoned with NaN first, so that a forgotten element fails; dw
- * and db start from random values, which the pass must add to. */
-START_TEST(test_sweep)
+/* Every winograd4 variant of the three passes on a P x Q output of an R x S
+ * filter; y and dx poisoned with NaN first, so that a forgotten element
+ * fails; dw and db start from random values, which the pass must add to.
+ * ran[pass] counts the variants run. */
+static void check_case(int P, int Q, int R, int S, uint64_t seed, int ran[3])
 {
-    const int P = _i + 1;
     static const char *const epilogue_name[4] = {"no bias", "bias", "relu", "bias + relu"};
     char what[256];
-    int ran_fwd = 0, ran_bwd = 0, ran_filter = 0;
-    for (int Q = 1; Q <= 13; Q++) {
-        const uint64_t seed = 1400 + 16 * (uint64_t)P + (uint64_t)Q;
+    {
         tu_rng rng = tu_rng_make(seed);
-        conv2d_ref_geom g = sweep_geom(P, Q);
+        conv2d_ref_geom g = sweep_geom(P, Q, R, S);
         const size_t nx = conv2d_ref_x_count(&g), nw = conv2d_ref_w_count(&g);
         const size_t ny = conv2d_ref_y_count(&g);
         float *x = random_floats(&rng, nx), *w = random_floats(&rng, nw);
@@ -108,14 +107,14 @@ START_TEST(test_sweep)
         conv2d_ref_backward_filter(&g, xd, dyd, ref_dw, ref_db);
 
         clcnn_tensor *tx = tu_tensor(g.N, g.C, g.H, g.W, x);
-        clcnn_tensor *tw = tu_tensor(g.K, g.C, 3, 3, w), *tb = tu_tensor(g.K, 1, 1, 1, b);
+        clcnn_tensor *tw = tu_tensor(g.K, g.C, R, S, w), *tb = tu_tensor(g.K, 1, 1, 1, b);
         clcnn_tensor *ty = tu_tensor(g.N, g.K, P, Q, NULL), *tdy = tu_tensor(g.N, g.K, P, Q, dy);
         clcnn_tensor *tdx = tu_tensor(g.N, g.C, g.H, g.W, NULL);
-        clcnn_tensor *tdw = tu_tensor(g.K, g.C, 3, 3, NULL), *tdb = tu_tensor(g.K, 1, 1, 1, NULL);
+        clcnn_tensor *tdw = tu_tensor(g.K, g.C, R, S, NULL), *tdb = tu_tensor(g.K, 1, 1, 1, NULL);
         const clcnn_conv2d_params p = params_of(&g);
-        const int xs[4] = {g.N, g.C, g.H, g.W}, ws[4] = {g.K, g.C, 3, 3};
-        const double atol_y = TOL_WINO4_ATOL_SCALE * tol_reduction_atol(9.0 * g.C);
-        const double atol_dx = TOL_WINO4_ATOL_SCALE * tol_reduction_atol(9.0 * g.K);
+        const int xs[4] = {g.N, g.C, g.H, g.W}, ws[4] = {g.K, g.C, R, S};
+        const double atol_y = TOL_WINO4_ATOL_SCALE * tol_reduction_atol((double)R * S * g.C);
+        const double atol_dx = TOL_WINO4_ATOL_SCALE * tol_reduction_atol((double)R * S * g.K);
         const double atol_dw = TOL_WINO4_ATOL_SCALE * tol_reduction_atol((double)g.N * P * Q);
 
         for (int v = 0; v < clcnn__conv2d_variant_count(CLCNN__CONV2D_FORWARD, p.algo); v++) {
@@ -130,12 +129,13 @@ START_TEST(test_sweep)
                 tu_ok(clcnn__conv2d_forward_act_variant(tu_ctx(), tx, tw, e & 1 ? tb : NULL, ty,
                                                         &p, e >> 1, v));
                 float *y = tu_read(ty);
-                snprintf(what, sizeof what, "forward N%d C%d K%d %dx%d pad %d/%d/%d/%d, %s, %s",
-                         g.N, g.C, g.K, P, Q, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right,
+                snprintf(what, sizeof what,
+                         "forward N%d C%d K%d %dx%d filter %dx%d pad %d/%d/%d/%d, %s, %s", g.N,
+                         g.C, g.K, P, Q, R, S, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right,
                          name, epilogue_name[e]);
                 tu_compare(what, seed, y, ref[e], ny, TOL_WINO4_RTOL, atol_y);
                 free(y);
-                ran_fwd++;
+                ran[0]++;
             }
         }
         for (int v = 0; v < clcnn__conv2d_variant_count(CLCNN__CONV2D_BACKWARD_DATA, p.algo);
@@ -149,12 +149,13 @@ START_TEST(test_sweep)
             tu_ok(clcnn_tensor_fill(tdx, NAN));
             tu_ok(clcnn__conv2d_backward_data_variant(tu_ctx(), tdy, tw, tdx, &p, v));
             float *dx = tu_read(tdx);
-            snprintf(what, sizeof what, "backward-data N%d C%d K%d %dx%d pad %d/%d/%d/%d, %s",
-                     g.N, g.C, g.K, P, Q, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right,
+            snprintf(what, sizeof what,
+                     "backward-data N%d C%d K%d %dx%d filter %dx%d pad %d/%d/%d/%d, %s", g.N,
+                     g.C, g.K, P, Q, R, S, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right,
                      name);
             tu_compare(what, seed, dx, ref_dx, nx, TOL_WINO4_RTOL, atol_dx);
             free(dx);
-            ran_bwd++;
+            ran[1]++;
         }
         for (int v = 0; v < clcnn__conv2d_variant_count(CLCNN__CONV2D_BACKWARD_FILTER, p.algo);
              v++) {
@@ -167,13 +168,14 @@ START_TEST(test_sweep)
             tu_ok(clcnn_tensor_write(tdb, db0, (size_t)g.K));
             tu_ok(clcnn__conv2d_backward_filter_variant(tu_ctx(), tx, tdy, tdw, tdb, &p, v));
             float *dw = tu_read(tdw), *db = tu_read(tdb);
-            snprintf(what, sizeof what, "backward-filter N%d C%d K%d %dx%d pad %d/%d/%d/%d, %s",
-                     g.N, g.C, g.K, P, Q, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right,
+            snprintf(what, sizeof what,
+                     "backward-filter N%d C%d K%d %dx%d filter %dx%d pad %d/%d/%d/%d, %s", g.N,
+                     g.C, g.K, P, Q, R, S, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right,
                      name);
             tu_compare(what, seed, dw, ref_dw, nw, TOL_WINO4_RTOL, atol_dw);
             tu_compare(what, seed, db, ref_db, (size_t)g.K, TOL_WINO4_RTOL, atol_dw);
             free(dw), free(db);
-            ran_filter++;
+            ran[2]++;
         }
 
         clcnn_tensor_destroy(tx);
@@ -189,7 +191,30 @@ START_TEST(test_sweep)
         free(x), free(w), free(b), free(dy), free(xd), free(wd), free(bd), free(dyd);
         free(ref_dx), free(dw0), free(db0), free(ref_dw), free(ref_db);
     }
-    ck_assert_msg(ran_fwd > 0 && ran_bwd > 0 && ran_filter > 0, "no winograd4 variant ran");
+}
+
+/* 3x3 filters on P = _i + 1 and Q = 1 .. 13. */
+START_TEST(test_sweep)
+{
+    const int P = _i + 1;
+    int ran[3] = {0, 0, 0};
+    for (int Q = 1; Q <= 13; Q++)
+        check_case(P, Q, 3, 3, 1400 + 16 * (uint64_t)P + (uint64_t)Q, ran);
+    ck_assert_msg(ran[0] > 0 && ran[1] > 0 && ran[2] > 0, "no winograd4 variant ran");
+}
+END_TEST
+
+/* Filters of 4 to 9 rows and 3 to 9 columns, square and not, cut into 3x3
+ * sub-filters (some of them partly zero), on outputs of 1 .. 9 rows and
+ * columns. */
+START_TEST(test_large_filters)
+{
+    const int R = 4 + _i % 6, S = 3 + (_i * 3 + 2) % 7;
+    int ran[3] = {0, 0, 0};
+    for (int P = 1 + _i % 3; P <= 9; P += 3)
+        for (int Q = 1 + _i % 2; Q <= 9; Q += 4)
+            check_case(P, Q, R, S, 1900 + 64 * (uint64_t)_i + 8 * (uint64_t)P + (uint64_t)Q, ran);
+    ck_assert_msg(ran[0] > 0 && ran[1] > 0 && ran[2] > 0, "no winograd4 variant ran");
 }
 END_TEST
 
@@ -321,6 +346,7 @@ static Suite *make_suite(void)
     TCase *tc = tcase_create("sweep");
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, test_sweep, 0, 13);
+    tcase_add_loop_test(tc, test_large_filters, 0, 12);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("vgg_error");

@@ -129,11 +129,13 @@ static const conv2d_tile bwd_filter[] = {
     TILED_VARIANTS,
 };
 
-/* Winograd F(4x4, 3x3): the TM x TN block of its 36 products over the tiles */
+/* Winograd F(4x4, 3x3): the TM x TN block of its 36 products over the tiles
+ * (tiled: the GPU family's product) */
 static const conv2d_tile bwd_filter_winograd[] = {
     {"winograd4 8x32", CONV2D_M_WINO, 0, 8, 32, 4, 0},
     {"winograd4 8x16", CONV2D_M_WINO, 0, 8, 16, 4, 0},
     {"winograd4 4x16", CONV2D_M_WINO, 0, 4, 16, 4, 0},
+    {"tiled winograd4 64x64", CONV2D_M_WINO, 0, 0, 0, 4, 2},
 };
 
 static const struct family {
@@ -208,10 +210,12 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
     const int stride1 = g->stride_h == 1 && g->stride_w == 1;
     /* the transformed tiles and their products, 16 planes each (36 for
      * F(4x4, 3x3); of the output, or of the input for a flipped pass) */
-    const int wtile = t->method == CONV2D_M_WINO && t->c == 4 ? 4 : 2;
+    const int wino4 = t->method == CONV2D_M_WINO && t->c == 4, wtile = wino4 ? 4 : 2;
     const size_t tiles = (size_t)g->N * (((g->P > g->H ? g->P : g->H) + wtile - 1) / wtile) *
                          (((g->Q > g->W ? g->Q : g->W) + wtile - 1) / wtile);
-    const size_t planes = (size_t)(wtile + 2) * (wtile + 2) *
+    /* F(4x4) cuts larger filters into 3x3 sub-filters, each a channel more */
+    const size_t subs = wino4 ? (size_t)((g->R + 2) / 3) * ((g->S + 2) / 3) : 1;
+    const size_t planes = (size_t)(wtile + 2) * (wtile + 2) * subs *
                           (g->C > g->K ? (size_t)g->C : (size_t)g->K);
     if (t->flipped && !stride1 && t->method != CONV2D_M_1X1)
         reason = "needs stride 1";
@@ -243,10 +247,15 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
                  "(K times the taps of a group)";
     else if (t->method == CONV2D_M_1X1 && (g->R != 1 || g->S != 1))
         reason = "needs a 1x1 filter";
-    else if (t->method == CONV2D_M_WINO &&
+    else if (t->method == CONV2D_M_WINO && !wino4 &&
              (g->R != 3 || g->S != 3 || !stride1 || g->dil_h != 1 || g->dil_w != 1))
         reason = "needs a 3x3 filter, stride 1 and dilation 1";
-    else if (t->method == CONV2D_M_WINO && planes * tiles > 0x7fffffff)
+    else if (wino4 && (g->R < 3 || g->R > 9 || g->S < 3 || g->S > 9 || !stride1 ||
+                       g->dil_h != 1 || g->dil_w != 1))
+        reason = "needs a filter of 3x3 to 9x9, stride 1 and dilation 1";
+    else if (t->method == CONV2D_M_WINO &&
+             (planes * tiles > 0x7fffffff ||
+              (size_t)(wtile + 2) * (wtile + 2) * subs * g->C * g->K > 0x7fffffff))
         reason = "needs more scratch memory than one buffer holds";
     else if (t->method == CONV2D_M_IM2COL &&
              (size_t)g->C * g->R * g->S * g->N * g->P * g->Q > ((size_t)1 << 27))
@@ -329,6 +338,16 @@ enum {
  *   backward-data 8.0 vs 7.0, 256@7 at batch 8 (half the 4x4 tiles
  *   padding) 8.9 vs 7.0, 32 channels 56x56 7.3 vs 6.4, and batches of 1-2 of the VGG layers
  *   (0.1-0.25 G multiply-adds) within 15% either way.
+ * - on CPUs, F(4x4, 3x3) also for filters of 4x4 to 9x9, cut into 3x3
+ *   sub-filters (wino4_large_pays), all three passes. CPU ms at clcnn bench's
+ *   batches, bench_conv2d -r 5 on one free core: soumith L2 (N 1, 196 tiles)
+ *   forward 39.8 -> 24.3 over the implicit GEMM, backward-data 50.8 -> 32.6
+ *   over the flipped implicit GEMM, backward-filter 45.8 -> 33.9 over the
+ *   panel; L3 at N 8 (288 tiles) 120 -> 60, 179 -> 139 and 135 -> 70. With
+ *   few tiles (L3 at N 1: 36) the transformed filters, 36 x 9 x C x K floats,
+ *   cost more than the products save (forward 19.0 vs 14.7), and where the
+ *   padding of sub-filters and tiles eats the savings (L4's 7x7 filter on
+ *   10x10 outputs keeps 1.7x of the 4x) it loses 1.5-2x.
  * - the products (implicit GEMM, 1x1, col2im) take two vectors of 16 pixels
  *   per work-item where a plane has at least 120 pixels: 16 accumulators
  *   instead of 8, and 10 loads per 16 fma's instead of 9 per 8 (VGG 64@56
@@ -423,6 +442,22 @@ static int wino4_pays(const conv2d_geom *g, int c, int k, int p, int q, int min_
            (long long)g->N * c * k * 9 * p * q >= (1LL << 28);
 }
 
+/* Whether the CPU rule takes F(4x4, 3x3) for a filter of 4x4 to 9x9 (cut
+ * into 3x3 sub-filters) in a pass with c channels in, k out and p x q
+ * outputs (the tiled plane: forward's P x Q, the flipped backward-data's H x
+ * W): 64+ channels each way, 128+ tiles, and at least half of F(4x4)'s 4x
+ * fewer multiplications left after the padding of sub-filters and tiles
+ * (the direct form's P*Q*R*S against 36 per tile and sub-filter). */
+static int wino4_large_pays(const conv2d_geom *g, int c, int k, int p, int q)
+{
+    const long long th = (p + 3) / 4, tw = (q + 3) / 4;
+    const long long subs = (long long)((g->R + 2) / 3) * ((g->S + 2) / 3);
+    return g->R * g->S > 9 && g->R <= 9 && g->S <= 9 && g->stride_h == 1 &&
+           g->stride_w == 1 && g->dil_h == 1 && g->dil_w == 1 && c >= 64 && k >= 64 &&
+           g->N * th * tw >= 128 &&
+           (long long)g->P * g->Q * g->R * g->S >= 2 * 36 * th * tw * subs;
+}
+
 static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__conv2d_pass pass,
                       clcnn_conv_algo forced, clcnn_conv_algo *algo, int *variant)
 {
@@ -437,7 +472,8 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
      * kernel streams once per block of pixels */
     const int small_filter = crs * g->K <= (1 << 20);
     if (pass == CLCNN__CONV2D_BACKWARD_FILTER) {
-        if (cpu && wino4_pays(g, g->C, g->K, g->P, g->Q, 64)) {
+        if (cpu && (wino4_pays(g, g->C, g->K, g->P, g->Q, 64) ||
+                    wino4_large_pays(g, g->C, g->K, g->P, g->Q))) {
             const long long tiles = (long long)g->N * ((g->P + 3) / 4) * ((g->Q + 3) / 4);
             *algo = CLCNN_CONV_WINOGRAD;
             *variant = tiles >= 256 ? V_FILTER_WINO4_8X32 : V_FILTER_WINO4_4X16;
@@ -473,6 +509,11 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
             const long long tiles = (long long)g->N * ((g->H + 3) / 4) * ((g->W + 3) / 4);
             *algo = CLCNN_CONV_WINOGRAD;
             *variant = tiles >= 32 && tiles < 96 ? V_FLIPPED_WINO4_8X32 : V_FLIPPED_WINO4_8X16;
+            return;
+        }
+        if (cpu && wino4_large_pays(g, g->K, g->C, g->H, g->W)) {
+            *algo = CLCNN_CONV_WINOGRAD;
+            *variant = V_FLIPPED_WINO4_8X32;
             return;
         }
         if (one) {
@@ -513,7 +554,8 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
         return;
     }
     if ((forced == CLCNN_CONV_AUTO || forced == CLCNN_CONV_WINOGRAD) && cpu &&
-        wino4_pays(g, g->C, g->K, g->P, g->Q, 32)) {
+        (wino4_pays(g, g->C, g->K, g->P, g->Q, 32) ||
+         wino4_large_pays(g, g->C, g->K, g->P, g->Q))) {
         const long long tiles = (long long)g->N * ((g->P + 3) / 4) * ((g->Q + 3) / 4);
         *algo = CLCNN_CONV_WINOGRAD;
         *variant = tiles < 96 ? V_WINO4_8X32 : V_WINO4_8X16;
