@@ -1,6 +1,6 @@
 /*
  * kernels/conv2d_winograd4.cl: the transforms of Winograd's F(4x4, 3x3) convolution
- * (CLCNN_CONV_WINOGRAD, the "winograd4" variants: filters of 3x3 up to 9x9, stride 1,
+ * (CLCNN_CONV_WINOGRAD, the "winograd4" variants: filters of 3x3 up to 12x12, stride 1,
  * dilation 1, any padding).
  *
  * A larger R x S filter is cut into G = ceil(R/3) * ceil(S/3) 3x3 sub-filters (zeros

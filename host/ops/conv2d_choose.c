@@ -250,9 +250,9 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
     else if (t->method == CONV2D_M_WINO && !wino4 &&
              (g->R != 3 || g->S != 3 || !stride1 || g->dil_h != 1 || g->dil_w != 1))
         reason = "needs a 3x3 filter, stride 1 and dilation 1";
-    else if (wino4 && (g->R < 3 || g->R > 9 || g->S < 3 || g->S > 9 || !stride1 ||
+    else if (wino4 && (g->R < 3 || g->R > 12 || g->S < 3 || g->S > 12 || !stride1 ||
                        g->dil_h != 1 || g->dil_w != 1))
-        reason = "needs a filter of 3x3 to 9x9, stride 1 and dilation 1";
+        reason = "needs a filter of 3x3 to 12x12, stride 1 and dilation 1";
     else if (t->method == CONV2D_M_WINO &&
              (planes * tiles > 0x7fffffff ||
               (size_t)(wtile + 2) * (wtile + 2) * subs * g->C * g->K > 0x7fffffff))
@@ -338,16 +338,19 @@ enum {
  *   backward-data 8.0 vs 7.0, 256@7 at batch 8 (half the 4x4 tiles
  *   padding) 8.9 vs 7.0, 32 channels 56x56 7.3 vs 6.4, and batches of 1-2 of the VGG layers
  *   (0.1-0.25 G multiply-adds) within 15% either way.
- * - on CPUs, F(4x4, 3x3) also for filters of 4x4 to 9x9, cut into 3x3
+ * - on CPUs, F(4x4, 3x3) also for filters of 4x4 to 12x12, cut into 3x3
  *   sub-filters (wino4_large_pays), all three passes. CPU ms at clcnn bench's
  *   batches, bench_conv2d -r 5 on one free core: soumith L2 (N 1, 196 tiles)
  *   forward 39.8 -> 24.3 over the implicit GEMM, backward-data 50.8 -> 32.6
  *   over the flipped implicit GEMM, backward-filter 45.8 -> 33.9 over the
- *   panel; L3 at N 8 (288 tiles) 120 -> 60, 179 -> 139 and 135 -> 70. With
- *   few tiles (L3 at N 1: 36) the transformed filters, 36 x 9 x C x K floats,
- *   cost more than the products save (forward 19.0 vs 14.7), and where the
- *   padding of sub-filters and tiles eats the savings (L4's 7x7 filter on
- *   10x10 outputs keeps 1.7x of the 4x) it loses 1.5-2x.
+ *   panel; L3 at N 8 (288 tiles) 120 -> 60, 179 -> 139 and 135 -> 70, at N 1
+ *   backward-data (64 tiles of dx) 21.3 -> 18.2; L1's backward-filter (3
+ *   channels in, 16 sub-filters each: 48 rows of products) 26.5 -> 17.9.
+ *   With fewer tiles (L3's forward at N 1: 36) the transformed filters, 36 x
+ *   9 x C x K floats, cost more than the products save (19.0 vs 14.7); where
+ *   the padding of sub-filters and tiles eats the savings (L4's 7x7 filter on
+ *   10x10 outputs keeps 1.7x of the 4x) it loses 1.5-2x; forward and
+ *   backward-data need 64 channels in (L1's forward: 22.8 vs 20.0).
  * - the products (implicit GEMM, 1x1, col2im) take two vectors of 16 pixels
  *   per work-item where a plane has at least 120 pixels: 16 accumulators
  *   instead of 8, and 10 loads per 16 fma's instead of 9 per 8 (VGG 64@56
@@ -442,19 +445,20 @@ static int wino4_pays(const conv2d_geom *g, int c, int k, int p, int q, int min_
            (long long)g->N * c * k * 9 * p * q >= (1LL << 28);
 }
 
-/* Whether the CPU rule takes F(4x4, 3x3) for a filter of 4x4 to 9x9 (cut
+/* Whether the CPU rule takes F(4x4, 3x3) for a filter of 4x4 to 12x12 (cut
  * into 3x3 sub-filters) in a pass with c channels in, k out and p x q
  * outputs (the tiled plane: forward's P x Q, the flipped backward-data's H x
- * W): 64+ channels each way, 128+ tiles, and at least half of F(4x4)'s 4x
+ * W): c times the sub-filters at least min_rows (the product's rows or
+ * reduction), 64+ channels out, 64+ tiles, and at least half of F(4x4)'s 4x
  * fewer multiplications left after the padding of sub-filters and tiles
  * (the direct form's P*Q*R*S against 36 per tile and sub-filter). */
-static int wino4_large_pays(const conv2d_geom *g, int c, int k, int p, int q)
+static int wino4_large_pays(const conv2d_geom *g, int c, int k, int p, int q, int min_rows)
 {
     const long long th = (p + 3) / 4, tw = (q + 3) / 4;
     const long long subs = (long long)((g->R + 2) / 3) * ((g->S + 2) / 3);
-    return g->R * g->S > 9 && g->R <= 9 && g->S <= 9 && g->stride_h == 1 &&
-           g->stride_w == 1 && g->dil_h == 1 && g->dil_w == 1 && c >= 64 && k >= 64 &&
-           g->N * th * tw >= 128 &&
+    return g->R * g->S > 9 && g->R <= 12 && g->S <= 12 && g->stride_h == 1 &&
+           g->stride_w == 1 && g->dil_h == 1 && g->dil_w == 1 && c * subs >= min_rows &&
+           k >= 64 && g->N * th * tw >= 64 &&
            (long long)g->P * g->Q * g->R * g->S >= 2 * 36 * th * tw * subs;
 }
 
@@ -473,7 +477,7 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
     const int small_filter = crs * g->K <= (1 << 20);
     if (pass == CLCNN__CONV2D_BACKWARD_FILTER) {
         if (cpu && (wino4_pays(g, g->C, g->K, g->P, g->Q, 64) ||
-                    wino4_large_pays(g, g->C, g->K, g->P, g->Q))) {
+                    wino4_large_pays(g, g->C, g->K, g->P, g->Q, 32))) {
             const long long tiles = (long long)g->N * ((g->P + 3) / 4) * ((g->Q + 3) / 4);
             *algo = CLCNN_CONV_WINOGRAD;
             *variant = tiles >= 256 ? V_FILTER_WINO4_8X32 : V_FILTER_WINO4_4X16;
@@ -511,7 +515,7 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
             *variant = tiles >= 32 && tiles < 96 ? V_FLIPPED_WINO4_8X32 : V_FLIPPED_WINO4_8X16;
             return;
         }
-        if (cpu && wino4_large_pays(g, g->K, g->C, g->H, g->W)) {
+        if (cpu && g->K >= 64 && wino4_large_pays(g, g->K, g->C, g->H, g->W, 64)) {
             *algo = CLCNN_CONV_WINOGRAD;
             *variant = V_FLIPPED_WINO4_8X32;
             return;
@@ -555,7 +559,7 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
     }
     if ((forced == CLCNN_CONV_AUTO || forced == CLCNN_CONV_WINOGRAD) && cpu &&
         (wino4_pays(g, g->C, g->K, g->P, g->Q, 32) ||
-         wino4_large_pays(g, g->C, g->K, g->P, g->Q))) {
+         (g->C >= 64 && wino4_large_pays(g, g->C, g->K, g->P, g->Q, 64)))) {
         const long long tiles = (long long)g->N * ((g->P + 3) / 4) * ((g->Q + 3) / 4);
         *algo = CLCNN_CONV_WINOGRAD;
         *variant = tiles < 96 ? V_WINO4_8X32 : V_WINO4_8X16;

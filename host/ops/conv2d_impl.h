@@ -232,8 +232,9 @@ clcnn_status clcnn__conv2d_batched_gemm(clcnn_context *ctx, const conv2d_tile *t
 /* the 1x1 GEMM (R = S = 1, any stride) */
 clcnn_status clcnn__conv2d_forward_1x1(CONV2D_FORWARD_ARGS);
 
-/* conv2d_winograd.c: F(2x2, 3x3) and F(4x4, 3x3) (3x3, stride 1, dilation 1);
- * backward-filter by F(4x4, 3x3) only */
+/* conv2d_winograd.c: F(2x2, 3x3) (3x3 filters) and F(4x4, 3x3) (3x3 to 12x12
+ * filters as 3x3 sub-filters), stride 1, dilation 1; backward-filter by
+ * F(4x4, 3x3) only */
 clcnn_status clcnn__conv2d_forward_winograd(CONV2D_FORWARD_ARGS);
 clcnn_status clcnn__conv2d_backward_filter_winograd(clcnn_context *ctx, const conv2d_tile *t,
                                                     conv2d_buf x, conv2d_buf dy, conv2d_buf dw,
