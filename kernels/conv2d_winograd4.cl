@@ -18,15 +18,15 @@
  *   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
  *          1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
  *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
- * The 36 element-wise products, summed over the input channels, are 36 independent
- * matrix products M[e] (K x T) = U[e] (K x C) * V[e] (C x T) over the
- * T = N * ceil(P/4) * ceil(Q/4) tiles, run by conv2d_gemm1x1 (kernels/conv2d_1x1.cl)
- * or the tiled GEMM between these kernels:
- *   U (36, K, C) = the transformed filters, V (36, C, T) the transformed input tiles,
- *   M (36, K, T) their products; tile t = (n * tiles_h + th) * tiles_w + tw.
+ * The 36 element-wise products, summed over the CG = G * C input channels of the
+ * sub-filters below (G = 1 for 3x3), are 36 independent matrix products M[e] (K x T) =
+ * U[e] (K x CG) * V[e] (CG x T) over the T = N * ceil(P/4) * ceil(Q/4) tiles, run by
+ * conv2d_gemm1x1 (kernels/conv2d_1x1.cl) or the tiled GEMM between these kernels:
+ *   U (36, K, CG) = the transformed filters, V (36, CG, T) the transformed input
+ *   tiles, M (36, K, T) their products; tile t = (n * tiles_h + th) * tiles_w + tw.
  * 4 times fewer multiplications than the direct form (F(2x2, 3x3): 2.25), and 2.25
  * floats of V and M per pixel instead of 4; the price is a larger rounding error
- * (the transforms' coefficients reach 8 and 1/24), about 1e-4 relative on VGG layers.
+ * (the transforms' coefficients reach 8 and 1/24), about 1e-5 relative on VGG layers.
  *
  * No options. The input and output transforms handle 8 tiles of one tile row per
  * work-item as float8 lanes. Any work-group size works.

@@ -1,6 +1,7 @@
 /*
- * conv2d by Winograd (3x3 filters, stride 1, dilation 1). Forward by F(2x2,
- * 3x3) or F(4x4, 3x3): the input and filter transforms of
+ * conv2d by Winograd (stride 1, dilation 1; 3x3 filters, and for F(4x4, 3x3)
+ * filters of up to 12x12 as 3x3 sub-filters). Forward by F(2x2, 3x3) or
+ * F(4x4, 3x3): the input and filter transforms of
  * kernels/conv2d_winograd.cl (conv2d_winograd4.cl) around 16 (36) batched
  * products of conv2d_1x1.c, and the output transform. Backward-filter by
  * F(4x4, 3x3): the input transform and one of dy around 36 products summed
