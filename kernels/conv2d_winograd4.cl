@@ -47,6 +47,31 @@
  *   tiles_w.
  */
 
+/* s[0 .. 8), the lanes from count on repeating s[count - 1] (in bounds, never
+ * stored) */
+static INLINE float8 load8_upto(const __global float *s, int count)
+{
+    if (count == 8)
+        return vload8(0, s);
+    float lane[8];
+    for (int l = 0; l < 8; l++)
+        lane[l] = s[min(l, count - 1)];
+    return vload8(0, lane);
+}
+
+/* the first count lanes of v to d */
+static INLINE void store8_upto(float8 v, __global float *d, int count)
+{
+    if (count == 8) {
+        vstore8(v, 0, d);
+        return;
+    }
+    float lane[8];
+    vstore8(v, 0, lane);
+    for (int l = 0; l < count; l++)
+        d[l] = lane[l];
+}
+
 __kernel void conv2d_wino4_filter(__global const float *w, int w_off, __global float *u,
                                   int u_off, int K, int CG, int C, int R, int S)
 {
@@ -98,14 +123,7 @@ __kernel void conv2d_wino4_filter(__global const float *w, int w_off, __global f
         e[5] = g2;
         for (int j = 0; j < 6; j++) {
             __global float *oe = o + (6 * r + j) * KC;
-            if (count == 8) {
-                vstore8(e[j], 0, oe);
-            } else {
-                float lane[8];
-                vstore8(e[j], 0, lane);
-                for (int l = 0; l < count; l++)
-                    oe[l] = lane[l];
-            }
+            store8_upto(e[j], oe, count);
         }
     }
 }
@@ -182,14 +200,7 @@ __kernel void conv2d_wino4_input(__global const float *x, int x_off, __global fl
         WINO4_BT(e, r[0][j], r[1][j], r[2][j], r[3][j], r[4][j], r[5][j]);
         for (int i = 0; i < 6; i++) {
             __global float *oe = o + (6 * i + j) * plane;
-            if (count == 8) {
-                vstore8(e[i], 0, oe);
-            } else {
-                float lane[8];
-                vstore8(e[i], 0, lane);
-                for (int l = 0; l < count; l++)
-                    oe[l] = lane[l];
-            }
+            store8_upto(e[i], oe, count);
         }
     }
 }
@@ -225,14 +236,7 @@ __kernel void conv2d_wino4_output(__global const float *m, int m_off, __global c
         float8 e[6];
         for (int i = 0; i < 6; i++) {
             const __global float *s = src + (6 * i + j) * KT;
-            if (count == 8) {
-                e[i] = vload8(0, s);
-            } else {
-                float lane[8];
-                for (int l = 0; l < 8; l++)
-                    lane[l] = s[min(l, count - 1)];
-                e[i] = vload8(0, lane);
-            }
+            e[i] = load8_upto(s, count);
         }
         float8 col[4];
         WINO4_AT(col, e[0], e[1], e[2], e[3], e[4], e[5]);
@@ -340,14 +344,7 @@ __kernel void conv2d_wino4_dy(__global const float *dy, int dy_off, __global flo
         WINO4_A(col, r[0][a], r[1][a], r[2][a], r[3][a]);
         for (int b = 0; b < 6; b++) {
             __global float *oe = o + (6 * b + a) * TK;
-            if (count == 8) {
-                vstore8(col[b], 0, oe);
-            } else {
-                float lane[8];
-                vstore8(col[b], 0, lane);
-                for (int l = 0; l < count; l++)
-                    oe[l] = lane[l];
-            }
+            store8_upto(col[b], oe, count);
         }
     }
 }
@@ -376,14 +373,7 @@ __kernel void conv2d_wino4_filter_grad(__global const float *m, int m_off, __glo
         float8 col[6];
         for (int a = 0; a < 6; a++) {
             const __global float *s = src + (6 * a + b) * CK;
-            if (count == 8) {
-                col[a] = vload8(0, s);
-            } else {
-                float lane[8];
-                for (int l = 0; l < 8; l++)
-                    lane[l] = s[min(l, count - 1)];
-                col[a] = vload8(0, lane);
-            }
+            col[a] = load8_upto(s, count);
         }
         float8 o[3];
         WINO4_GT(o, col[0], col[1], col[2], col[3], col[4], col[5]);
