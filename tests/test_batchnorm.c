@@ -531,7 +531,27 @@ START_TEST(test_invalid)
 #undef TRAIN
 
 #define INFER(x, g, b, rm, rv, y, p) clcnn_batchnorm_forward_inference(ctx, x, g, b, rm, rv, y, p)
-    tu_ok(INFER(x1, l.tgamma, l.tbeta, l.trmean, l.trvar, y1, NULL));
+    {
+        /* one value per channel is valid in inference: checked against the
+         * reference on the running statistics the training call above left */
+        static const float x1v[3] = {0.75f, -1.25f, 2.5f};
+        tu_ok(clcnn_tensor_write(x1, x1v, 3));
+        tu_ok(INFER(x1, l.tgamma, l.tbeta, l.trmean, l.trvar, y1, NULL));
+        float *grm = tu_read(l.trmean), *grv = tu_read(l.trvar), *got = tu_read(y1);
+        double *xd = to_double(x1v, 3), *gd = to_double(l.gamma, 3), *bd = to_double(l.beta, 3);
+        double *rm = to_double(grm, 3), *rv = to_double(grv, 3), want[3];
+        batchnorm_ref_forward_inference(1, 3, 1, 1, xd, gd, bd, rm, rv, 1e-5, want);
+        tu_compare("batchnorm inference (1,3,1,1)", 1600, got, want, 3, TOL_BN_RTOL,
+                   2 * TOL_ELEMENTWISE_ATOL);
+        free(grm);
+        free(grv);
+        free(got);
+        free(xd);
+        free(gd);
+        free(bd);
+        free(rm);
+        free(rv);
+    }
     tu_ok(INFER(l.tx, l.tgamma, l.tbeta, l.trmean, l.trvar, l.tx, NULL));
     ck_assert_int_eq(clcnn_batchnorm_forward_inference(NULL, l.tx, l.tgamma, l.tbeta, l.trmean,
                                                        l.trvar, l.ty, NULL),
