@@ -2,7 +2,7 @@
 # tests/oclgrind.sh [BUILD_DIR] [TEST...]
 #
 # Runs the op test suites (default: act softmax pool loss optim dense conv2d
-# kernels)
+# batchnorm kernels)
 # on oclgrind's simulated OpenCL device, in small-shapes mode
 # (CLCNN_TEST_SMALL=1: every algorithm, variant and geometry, without the
 # largest shapes), and fails on any oclgrind report or failing check. Two
@@ -33,7 +33,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 build=${1:-build}
 shift || true
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(act softmax pool loss optim dense conv2d kernels)
+[ ${#tests[@]} -gt 0 ] || tests=(act softmax pool loss optim dense conv2d batchnorm kernels)
 
 icd_lib=/usr/lib/oclgrind/liboclgrind-rt-icd.so
 if [ ! -f "$icd_lib" ]; then
