@@ -6,6 +6,13 @@
  * one input channel per group), on odd channel counts, groups 1, 2, 3, 5
  * and C, N = 1 and N > 1, at offsets inside one buffer; a central-difference
  * check of the reference with groups; and the shape check's refusals.
+ *
+ * Small-shapes mode (CLCNN_TEST_SMALL=1, oclgrind) keeps every variant but
+ * not on every case: a grouped layer runs each variant once per group, so
+ * the cost grows with the groups, and oclgrind spends minutes on the
+ * depthwise cases of 7, 16 and 33 groups. Each case says what it runs there
+ * (its small field); test_small_coverage checks that every variant still
+ * runs, with every epilogue, on this device.
  */
 #include <math.h>
 #include <stdio.h>
@@ -24,26 +31,37 @@ typedef struct group_case {
     int pad_top, pad_bottom, pad_left, pad_right;
     int stride_h, stride_w, dil_h, dil_w;
     int groups;
+    int small; /* what CLCNN_TEST_SMALL runs */
 } group_case;
 
+enum {
+    SMALL_FULL, /* every variant, forward with every epilogue */
+    SMALL_ONE,  /* every variant, forward with one epilogue (case index % 4) */
+    SMALL_AUTO, /* the library's choice only (the depthwise kernels) */
+};
+
 static const group_case cases[] = {
-    {"groups 1 C3 K5 9x11 3x3 pad 1", 2, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-    {"groups 2 C6 K10 9x11 3x3 pad 1", 2, 6, 9, 11, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},
-    {"groups 2 N1 C4 K6 13x7 3x5 pad 1/0/2/2", 1, 4, 13, 7, 6, 3, 5, 1, 0, 2, 2, 1, 1, 1, 1, 2},
-    {"groups 3 C9 K3 7x7 1x1 stride 2", 3, 9, 7, 7, 3, 1, 1, 0, 0, 0, 0, 2, 2, 1, 1, 3},
-    {"groups 3 C9 K12 8x8 1x1", 2, 9, 8, 8, 12, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 3},
+    {"groups 1 C3 K5 9x11 3x3 pad 1", 2, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, SMALL_FULL},
+    {"groups 2 C6 K10 9x11 3x3 pad 1", 2, 6, 9, 11, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, SMALL_ONE},
+    {"groups 2 N1 C4 K6 13x7 3x5 pad 1/0/2/2", 1, 4, 13, 7, 6, 3, 5, 1, 0, 2, 2, 1, 1, 1, 1, 2,
+     SMALL_ONE},
+    {"groups 3 C9 K3 7x7 1x1 stride 2", 3, 9, 7, 7, 3, 1, 1, 0, 0, 0, 0, 2, 2, 1, 1, 3, SMALL_ONE},
+    {"groups 3 C9 K12 8x8 1x1", 2, 9, 8, 8, 12, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 3, SMALL_FULL},
     {"groups 5 C15 K10 11x11 3x3 dilation 2 pad 2", 1, 15, 11, 11, 10, 3, 3, 2, 2, 2, 2, 1, 1, 2,
-     2, 5},
-    {"groups 2 C6 K4 15x15 3x3 stride 2 pad 1", 3, 6, 15, 15, 4, 3, 3, 1, 1, 1, 1, 2, 2, 1, 1, 2},
-    {"depthwise C7 13x13 3x3 pad 1", 2, 7, 13, 13, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 7},
+     2, 5, SMALL_ONE},
+    {"groups 2 C6 K4 15x15 3x3 stride 2 pad 1", 3, 6, 15, 15, 4, 3, 3, 1, 1, 1, 1, 2, 2, 1, 1, 2,
+     SMALL_ONE},
+    {"depthwise C7 13x13 3x3 pad 1", 2, 7, 13, 13, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 7, SMALL_AUTO},
     {"depthwise x2 C5 K10 11x9 3x3 stride 2 pad 1", 3, 5, 11, 9, 10, 3, 3, 1, 1, 1, 1, 2, 2, 1, 1,
-     5},
-    {"depthwise N1 C3 12x10 5x3 dilation 2x1 pad 2/1/1/0", 1, 3, 12, 10, 3, 5, 3, 2, 1, 1, 0, 1,
-     1, 2, 1, 3},
+     5, SMALL_ONE},
+    {"depthwise N1 C3 12x10 5x3 dilation 2x1 pad 2/1/1/0", 1, 3, 12, 10, 3, 5, 3, 2, 1, 1, 0, 1, 1,
+     2, 1, 3, SMALL_ONE},
     {"depthwise C33 14x14 3x3 pad 1 (MobileNet)", 2, 33, 14, 14, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1,
-     33},
-    {"depthwise C16 28x28 3x3 stride 2 pad 1", 2, 16, 28, 28, 16, 3, 3, 1, 1, 1, 1, 2, 2, 1, 1, 16},
-    {"depthwise C1 K3 9x9 3x3 (one group)", 2, 1, 9, 9, 3, 3, 3, 0, 0, 0, 0, 1, 1, 1, 1, 1},
+     33, SMALL_AUTO},
+    {"depthwise C16 28x28 3x3 stride 2 pad 1", 2, 16, 28, 28, 16, 3, 3, 1, 1, 1, 1, 2, 2, 1, 1, 16,
+     SMALL_AUTO},
+    {"depthwise C1 K3 9x9 3x3 (one group)", 2, 1, 9, 9, 3, 3, 3, 0, 0, 0, 0, 1, 1, 1, 1, 1,
+     SMALL_ONE},
 };
 enum { CASE_COUNT = sizeof cases / sizeof cases[0] };
 
@@ -136,6 +154,18 @@ static void run_make(run *r, const group_case *c, uint64_t seed)
     free(dyd);
 }
 
+/* Whether the case forces each variant (else only the library's choice runs),
+ * and whether the forward pass runs epilogue e of it. */
+static int forces_variants(const group_case *c)
+{
+    return !tu_small() || c->small != SMALL_AUTO;
+}
+
+static int runs_epilogue(const group_case *c, int index, int e)
+{
+    return !tu_small() || c->small == SMALL_FULL || e == index % 4;
+}
+
 static void run_free(run *r)
 {
     free(r->x), free(r->w), free(r->b), free(r->dy), free(r->dw0), free(r->db0);
@@ -145,7 +175,8 @@ static void run_free(run *r)
 }
 
 /* Forward: every algorithm and variant that runs the case, with and without
- * bias and ReLU, then AUTO. */
+ * bias and ReLU (CLCNN_TEST_SMALL: as the case's small field says), then
+ * AUTO. */
 START_TEST(test_forward)
 {
     const group_case *c = &cases[_i];
@@ -172,8 +203,12 @@ START_TEST(test_forward)
                     CLCNN_ERR_UNSUPPORTED);
                 continue;
             }
+            if (!forces_variants(c))
+                continue;
             ran++;
             for (int e = 0; e < 4; e++) {
+                if (!runs_epilogue(c, _i, e))
+                    continue;
                 tu_ok(clcnn_tensor_fill(ty, NAN));
                 tu_ok(clcnn__conv2d_forward_act_variant(tu_ctx(), tx, tw, e & 1 ? tb : NULL, ty,
                                                         &p, e >> 1, v));
@@ -190,7 +225,8 @@ START_TEST(test_forward)
             }
         }
     }
-    ck_assert_msg(ran >= 2, "%s: only %d forward variants ran", c->name, ran);
+    ck_assert_msg(ran >= 2 || !forces_variants(c), "%s: only %d forward variants ran", c->name,
+                  ran);
     clcnn_conv2d_params p = params_of(c, CLCNN_CONV_AUTO);
     for (int e = 0; e < 4; e++) {
         tu_ok(clcnn_tensor_fill(ty, NAN));
@@ -216,7 +252,8 @@ END_TEST
 
 /* Backward-data and backward-filter: every variant of every algorithm that
  * runs the case (variant -1: the library's choice, the depthwise kernels
- * for depthwise cases). */
+ * for depthwise cases; CLCNN_TEST_SMALL: only that one where the case's
+ * small field says so). */
 START_TEST(test_backward)
 {
     const group_case *c = &cases[_i];
@@ -241,8 +278,9 @@ START_TEST(test_backward)
                                                     (clcnn_conv_algo)a)
                       : 1;
         for (int v = a ? 0 : -1; v < (a ? count : 0); v++) {
-            if (a && !clcnn__conv2d_variant_supported(tu_ctx(), CLCNN__CONV2D_BACKWARD_DATA,
-                                                      p.algo, v, r.xs, r.ws, &p))
+            if (a && (!forces_variants(c) ||
+                      !clcnn__conv2d_variant_supported(tu_ctx(), CLCNN__CONV2D_BACKWARD_DATA,
+                                                       p.algo, v, r.xs, r.ws, &p)))
                 continue;
             ran_data++;
             tu_ok(clcnn_tensor_fill(tdx, NAN));
@@ -262,8 +300,9 @@ START_TEST(test_backward)
         count = a ? clcnn__conv2d_variant_count(CLCNN__CONV2D_BACKWARD_FILTER, (clcnn_conv_algo)a)
                   : 1;
         for (int v = a ? 0 : -1; v < (a ? count : 0); v++) {
-            if (a && !clcnn__conv2d_variant_supported(tu_ctx(), CLCNN__CONV2D_BACKWARD_FILTER,
-                                                      p.algo, v, r.xs, r.ws, &p))
+            if (a && (!forces_variants(c) ||
+                      !clcnn__conv2d_variant_supported(tu_ctx(), CLCNN__CONV2D_BACKWARD_FILTER,
+                                                       p.algo, v, r.xs, r.ws, &p)))
                 continue;
             ran_filter++;
             tu_ok(clcnn_tensor_write(tdw, r.dw0, r.nw));
@@ -280,8 +319,8 @@ START_TEST(test_backward)
             free(db);
         }
     }
-    ck_assert_msg(ran_data >= 3 && ran_filter >= 3, "%s: %d backward-data, %d backward-filter",
-                  c->name, ran_data, ran_filter);
+    ck_assert_msg((ran_data >= 3 && ran_filter >= 3) || !forces_variants(c),
+                  "%s: %d backward-data, %d backward-filter", c->name, ran_data, ran_filter);
     /* without db the same dw */
     clcnn_conv2d_params p = params_of(c, CLCNN_CONV_AUTO);
     tu_ok(clcnn_tensor_write(tdw, r.dw0, r.nw));
@@ -294,6 +333,37 @@ START_TEST(test_backward)
     for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
         clcnn_tensor_destroy(ts[i]);
     run_free(&r);
+}
+END_TEST
+
+/* What CLCNN_TEST_SMALL leaves out loses no variant on this device: each
+ * one that runs some case runs a case that forces variants, and each forward
+ * one a case that runs every epilogue. */
+START_TEST(test_small_coverage)
+{
+    static const char *const pass_name[] = {"forward", "backward-data", "backward-filter"};
+    for (int pass = 0; pass < CLCNN__CONV2D_PASS_COUNT; pass++)
+        for (int a = 1; a < CLCNN_CONV_ALGO_COUNT; a++)
+            for (int v = 0; v < clcnn__conv2d_variant_count(pass, (clcnn_conv_algo)a); v++) {
+                int any = 0, forced = 0, full = 0;
+                for (int i = 0; i < CASE_COUNT; i++) {
+                    const group_case *c = &cases[i];
+                    const conv2d_ref_geom g = geom_of(c);
+                    const int G = conv2d_ref_groups(&g);
+                    const int xs[4] = {g.N, g.C, g.H, g.W}, ws[4] = {g.K, g.C / G, g.R, g.S};
+                    const clcnn_conv2d_params p = params_of(c, (clcnn_conv_algo)a);
+                    if (!clcnn__conv2d_variant_supported(tu_ctx(), pass, p.algo, v, xs, ws, &p))
+                        continue;
+                    any = 1;
+                    forced |= c->small != SMALL_AUTO;
+                    full |= c->small == SMALL_FULL;
+                }
+                const char *name = clcnn__conv2d_variant_name(pass, (clcnn_conv_algo)a, v);
+                ck_assert_msg(!any || forced, "%s %s: only on cases small mode runs by AUTO",
+                              pass_name[pass], name);
+                ck_assert_msg(!any || full || pass != CLCNN__CONV2D_FORWARD,
+                              "forward %s: on no case small mode runs with every epilogue", name);
+            }
 }
 END_TEST
 
@@ -369,8 +439,8 @@ END_TEST
 START_TEST(test_reference_gradient)
 {
     static const group_case small[] = {
-        {"groups 2", 2, 4, 5, 6, 6, 3, 3, 1, 0, 1, 1, 2, 1, 1, 1, 2},
-        {"depthwise x2", 1, 3, 5, 5, 6, 3, 2, 1, 1, 0, 1, 1, 1, 2, 1, 3},
+        {"groups 2", 2, 4, 5, 6, 6, 3, 3, 1, 0, 1, 1, 2, 1, 1, 1, 2, SMALL_FULL},
+        {"depthwise x2", 1, 3, 5, 5, 6, 3, 2, 1, 1, 0, 1, 1, 1, 2, 1, 3, SMALL_FULL},
     };
     for (size_t ci = 0; ci < sizeof small / sizeof small[0]; ci++) {
         conv2d_ref_geom g = geom_of(&small[ci]);
@@ -515,6 +585,10 @@ static Suite *make_suite(void)
 
     tc = tcase_create("gradcheck");
     tcase_add_test(tc, test_reference_gradient);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("small_coverage");
+    tcase_add_test(tc, test_small_coverage);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("invalid");
