@@ -2,7 +2,7 @@
 # tests/oclgrind.sh [BUILD_DIR] [TEST...]
 #
 # Runs the op test suites (default: act softmax pool loss optim dense conv2d
-# batchnorm kernels)
+# conv2d_groups batchnorm kernels)
 # on oclgrind's simulated OpenCL device, in small-shapes mode
 # (CLCNN_TEST_SMALL=1: every algorithm, variant and geometry, without the
 # largest shapes), and fails on any oclgrind report or failing check. Two
@@ -14,7 +14,8 @@
 #      reads memory nobody wrote puts NaN into results the suites reject.
 #   2. "uninitialized": kernels compiled with -cl-opt-disable and oclgrind's
 #      --uninitialized check as well (shim.c works around two faults of it).
-#      Not for dense and conv2d unless OCLGRIND_UNINIT_ALL=1: their kernels
+#      Not for dense, conv2d and conv2d_groups (the conv2d kernels, run group
+#      by group) unless OCLGRIND_UNINIT_ALL=1: their kernels
 #      split vectors into halves or lanes (.lo/.hi/.even/.odd in horizontal
 #      sums and the Winograd transform), whose shadow oclgrind 21.10 takes
 #      from the wrong operand when the result has fewer lanes than the
@@ -33,7 +34,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 build=${1:-build}
 shift || true
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(act softmax pool loss optim dense conv2d batchnorm kernels)
+[ ${#tests[@]} -gt 0 ] || tests=(act softmax pool loss optim dense conv2d conv2d_groups batchnorm
+    kernels)
 
 icd_lib=/usr/lib/oclgrind/liboclgrind-rt-icd.so
 if [ ! -f "$icd_lib" ]; then
@@ -66,7 +68,7 @@ for t in "${tests[@]}"; do
     [ -x "$exe" ] || { echo "oclgrind: $exe is not built" >&2; status=1; continue; }
     passes=(optimised uninitialized)
     case $t in
-    dense | conv2d) [ "${OCLGRIND_UNINIT_ALL:-0}" = 1 ] || passes=(optimised) ;;
+    dense | conv2d | conv2d_groups) [ "${OCLGRIND_UNINIT_ALL:-0}" = 1 ] || passes=(optimised) ;;
     esac
     for pass in "${passes[@]}"; do
         log=$out/$t-$pass.log
