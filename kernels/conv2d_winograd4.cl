@@ -31,10 +31,15 @@
  * No options. The input and output transforms handle 8 tiles of one tile row per
  * work-item as float8 lanes. Any work-group size works.
  *
- * conv2d_wino4_filter: work-item i writes U[:, k, c] from sub-filter c of w[k] for the
- *   8 (k, c) with k * CG + c = 8 * i .. 8 * i + 7, as float8 lanes (the stores of each
- *   plane one vector, not 36 scalars far apart). Arguments: w, w_off (K,C,R,S); u,
- *   u_off; K CG (G * C) C R S.
+ * conv2d_wino4_filter: work-item i writes U[:, k, c] from w[k, c] (3x3) for the 8
+ *   (k, c) with k * C + c = 8 * i .. 8 * i + 7, as float8 lanes (the stores of each
+ *   plane one vector, not 36 scalars far apart). Arguments: w, w_off (K,C,3,3); u,
+ *   u_off; K C.
+ * conv2d_wino4_subfilter: the same from sub-filter c of w[k] for k * CG + c = 8 * i
+ *   .. 8 * i + 7. Arguments: w, w_off (K,C,R,S); u, u_off; K CG (G * C) C R S. (A
+ *   kernel of its own: its index work per lane, as a branch of the 3x3 kernel, made
+ *   vgg-512@14's forward at batch 2, where this transform is much of the time, a
+ *   tenth slower.)
  * conv2d_wino4_input: work-item (i0, i1, i2): tiles tw = 8 * i0 .. + 8 of tile row
  *   i1 = n * tiles_h + th, channel c = i2; writes V[:, c, t] at v + v_off, plane
  *   elements apart (CG * T: the host points v_off at a shift's channels and lowers
@@ -72,32 +77,11 @@ static INLINE void store8_upto(float8 v, __global float *d, int count)
         d[l] = lane[l];
 }
 
-__kernel void conv2d_wino4_filter(__global const float *w, int w_off, __global float *u,
-                                  int u_off, int K, int CG, int C, int R, int S)
+/* U[:, filter] for the 8 filters i0 .. i0 + 7 of g (3x3, one per lane) at o + i0,
+ * planes KC elements apart, the first count lanes. */
+static INLINE void wino4_filter_transform(const float8 g[9], __global float *o, int KC,
+                                          int count)
 {
-    const int i0 = (int)get_global_id(0) * 8, KC = K * CG;
-    if (i0 >= KC)
-        return;
-    const int count = min(8, KC - i0), subs_w = (S + 2) / 3;
-    /* the 3x3 sub-filters of 8 consecutive (k, c), one per lane (the last group
-     * repeats its last filter in the lanes past KC, never stored) */
-    int filter[8], r0[8], s0[8];
-    for (int l = 0; l < 8; l++) {
-        const int f = i0 + min(l, count - 1), k = f / CG, sub = f % CG / C;
-        filter[l] = (k * C + f % C) * R * S;
-        r0[l] = 3 * (sub / subs_w);
-        s0[l] = 3 * (sub % subs_w);
-    }
-    const __global float *src = w + w_off;
-    float8 g[9];
-    for (int j = 0; j < 9; j++) {
-        float lane[8];
-        for (int l = 0; l < 8; l++) {
-            const int r = r0[l] + j / 3, s = s0[l] + j % 3;
-            lane[l] = r < R && s < S ? src[filter[l] + r * S + s] : 0.0f;
-        }
-        g[j] = vload8(0, lane);
-    }
     /* a = G g (6x3), then U = a G^T (6x6); products by the rounded fractions,
      * since a division is many times slower */
     const float sixth = 1.0f / 6.0f, twelfth = 1.0f / 12.0f, d24 = 1.0f / 24.0f;
@@ -111,7 +95,6 @@ __kernel void conv2d_wino4_filter(__global const float *w, int w_off, __global f
         a[4][j] = d24 * g0 - twelfth * g1 + sixth * g2;
         a[5][j] = g2;
     }
-    __global float *o = u + u_off + i0;
     for (int r = 0; r < 6; r++) {
         const float8 g0 = a[r][0], g1 = a[r][1], g2 = a[r][2];
         float8 e[6];
@@ -126,6 +109,57 @@ __kernel void conv2d_wino4_filter(__global const float *w, int w_off, __global f
             store8_upto(e[j], oe, count);
         }
     }
+}
+
+__kernel void conv2d_wino4_filter(__global const float *w, int w_off, __global float *u,
+                                  int u_off, int K, int C)
+{
+    const int i0 = (int)get_global_id(0) * 8, KC = K * C;
+    if (i0 >= KC)
+        return;
+    const int count = min(8, KC - i0);
+    /* the 3x3 filters of 8 consecutive (k, c), one per lane, 9 floats apart
+     * (the last group repeats its last filter in the lanes past KC, never
+     * stored) */
+    float8 g[9];
+    const __global float *src = w + w_off + i0 * 9;
+    for (int j = 0; j < 9; j++) {
+        float lane[8];
+        for (int l = 0; l < 8; l++)
+            lane[l] = src[min(l, count - 1) * 9 + j];
+        g[j] = vload8(0, lane);
+    }
+    wino4_filter_transform(g, u + u_off + i0, KC, count);
+}
+
+__kernel void conv2d_wino4_subfilter(__global const float *w, int w_off, __global float *u,
+                                     int u_off, int K, int CG, int C, int R, int S)
+{
+    const int i0 = (int)get_global_id(0) * 8, KC = K * CG;
+    if (i0 >= KC)
+        return;
+    const int count = min(8, KC - i0);
+    /* the 3x3 sub-filters of 8 consecutive (k, c), one per lane (the last group
+     * repeats its last filter in the lanes past KC, never stored) */
+    float8 g[9];
+    const int subs_w = (S + 2) / 3;
+    int filter[8], r0[8], s0[8];
+    for (int l = 0; l < 8; l++) {
+        const int f = i0 + min(l, count - 1), k = f / CG, sub = f % CG / C;
+        filter[l] = (k * C + f % C) * R * S;
+        r0[l] = 3 * (sub / subs_w);
+        s0[l] = 3 * (sub % subs_w);
+    }
+    const __global float *src = w + w_off;
+    for (int j = 0; j < 9; j++) {
+        float lane[8];
+        for (int l = 0; l < 8; l++) {
+            const int r = r0[l] + j / 3, s = s0[l] + j % 3;
+            lane[l] = r < R && s < S ? src[filter[l] + r * S + s] : 0.0f;
+        }
+        g[j] = vload8(0, lane);
+    }
+    wino4_filter_transform(g, u + u_off + i0, KC, count);
 }
 
 /* B^T applied to six float8 values (one column or row of 8 tiles), into r */

@@ -57,8 +57,11 @@ clcnn_status clcnn__conv2d_forward_winograd(clcnn_context *ctx, const conv2d_til
     cl_kernel kf, ki = NULL, ko;
     clcnn_tensor *u = NULL, *v = NULL, *m = NULL;
     clcnn_status st;
-    if ((st = clcnn__kernel(ctx, prog, "", f4 ? "conv2d_wino4_filter" : "conv2d_wino_filter",
-                            &kf)) != CLCNN_OK ||
+    const int subs = f4 && CG != g->C;
+    const char *filter = !f4 ? "conv2d_wino_filter"
+                         : subs ? "conv2d_wino4_subfilter"
+                                : "conv2d_wino4_filter";
+    if ((st = clcnn__kernel(ctx, prog, "", filter, &kf)) != CLCNN_OK ||
         (!f4 && (st = clcnn__kernel(ctx, prog, "", "conv2d_wino_input", &ki)) != CLCNN_OK) ||
         (st = clcnn__kernel(ctx, prog, "", f4 ? "conv2d_wino4_output" : "conv2d_wino_output",
                             &ko)) != CLCNN_OK ||
@@ -71,7 +74,7 @@ clcnn_status clcnn__conv2d_forward_winograd(clcnn_context *ctx, const conv2d_til
     /* F(4x4): 8 filters per work-item */
     clcnn__conv2d_size_1d(ctx, conv2d_ceil_div((size_t)g->K * CG, f4 ? 8 : 1), &global1,
                           &local1);
-    if (f4)
+    if (subs)
         st = CLCNN__LAUNCH(ctx, kf, 1, &global1, &local1, CLCNN__ARG_MEM(w.mem),
                            CLCNN__ARG_INT(w.off), CLCNN__ARG_MEM(u->mem),
                            CLCNN__ARG_INT(u->offset), CLCNN__ARG_INT(g->K), CLCNN__ARG_INT(CG),
