@@ -240,10 +240,11 @@ __kernel void conv2d_wino4_input(__global const float *x, int x_off, __global fl
 }
 
 /* A^T applied to six float8 values, into o (4) */
-#define WINO4_AT(o, m0, m1, m2, m3, m4, m5)                                                    \
+#define WINO4_AT(o, m0, m1, m2, m3, m4, m5) WINO4_AT_OF(float8, o, m0, m1, m2, m3, m4, m5)
+#define WINO4_AT_OF(type, o, m0, m1, m2, m3, m4, m5)                                           \
     do {                                                                                       \
-        const float8 s12 = (m1) + (m2), d12 = (m1) - (m2);                                     \
-        const float8 s34 = (m3) + (m4), d34 = (m3) - (m4);                                     \
+        const type s12 = (m1) + (m2), d12 = (m1) - (m2);                                       \
+        const type s34 = (m3) + (m4), d34 = (m3) - (m4);                                       \
         o[0] = (m0) + s12 + s34;                                                               \
         o[1] = d12 + 2.0f * d34;                                                               \
         o[2] = s12 + 4.0f * s34;                                                               \
@@ -311,6 +312,132 @@ __kernel void conv2d_wino4_output(__global const float *m, int m_off, __global c
         }
     }
 }
+
+#ifdef FUSED_TM
+/*
+ * conv2d_wino4_fused (CPU devices): the 36 products and the output transform in one
+ * kernel, so that M never goes through memory (on the VGG layers its round trip was
+ * about a quarter of the pass). Work-item (i0, i1) owns the output channels k =
+ * i0 * k_per_item .. + k_per_item (k_per_item <= FUSED_KMAX, a multiple of FUSED_TM)
+ * and the 16 * FUSED_NV tiles from t0 = i1 * 16 * FUSED_NV: for each plane e it sums
+ * U[e][k, :] * V[e][:, t0 ..] in FUSED_TM x FUSED_NV float16 blocks (the tiles as
+ * lanes), keeps the sums of all 36 planes in private memory (at most 36 * FUSED_KMAX
+ * * 16 * FUSED_NV floats), then applies A^T . A to each lane and stores its tile's
+ * outputs inside P x Q, with the bias and ReLU of epilogue. The first dimension is
+ * the channels, so that the work-items PoCL runs one after another share their
+ * tiles' V in the caches. Options: FUSED_TM (rows per block), FUSED_NV (1 or 2).
+ * Arguments: v, v_off (36, CG, T); u, u_off (36, K, CG); b, b_off; epilogue; y, y_off
+ * (N,K,P,Q); N K P Q tiles_h tiles_w CG k_per_item.
+ */
+#define FUSED_KMAX 32
+#define FUSED_TILES (16 * FUSED_NV)
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
+conv2d_wino4_fused(__global const float *v, int v_off, __global const float *u, int u_off,
+                   __global const float *b, int b_off, int epilogue, __global float *y,
+                   int y_off, int N, int K, int P, int Q, int tiles_h, int tiles_w, int CG,
+                   int k_per_item)
+{
+    const int kbeg = (int)get_global_id(0) * k_per_item;
+    const int t0 = (int)get_global_id(1) * FUSED_TILES;
+    const int T = N * tiles_h * tiles_w;
+    if (kbeg >= K || t0 >= T)
+        return;
+    const int kend = min(K, kbeg + k_per_item), ntile = min(FUSED_TILES, T - t0);
+    const int CT = CG * T, KC = K * CG;
+    /* sums[e][row block][m * FUSED_NV + vec] */
+    float16 sums[36][FUSED_KMAX / FUSED_TM][FUSED_TM * FUSED_NV];
+
+    for (int e = 0; e < 36; e++) {
+        const __global float *ve = v + v_off + e * CT + t0;
+        const __global float *ue = u + u_off + e * KC;
+        for (int k0 = kbeg, blk = 0; k0 < kend; k0 += FUSED_TM, blk++) {
+            /* rows past K repeat row K-1 (in bounds, never stored) */
+            const __global float *arow[FUSED_TM];
+            float16 acc[FUSED_TM * FUSED_NV];
+#pragma unroll
+            for (int m = 0; m < FUSED_TM; m++) {
+                arow[m] = ue + min(k0 + m, K - 1) * CG;
+#pragma unroll
+                for (int w = 0; w < FUSED_NV; w++)
+                    acc[m * FUSED_NV + w] = (float16)(0.0f);
+            }
+            for (int c = 0; c < CG; c++) {
+                float16 x[FUSED_NV];
+                if (ntile == FUSED_TILES) {
+#pragma unroll
+                    for (int w = 0; w < FUSED_NV; w++)
+                        x[w] = vload16(w, ve + c * T);
+                } else {
+                    /* lanes past T read tile T-1 (never stored) */
+                    float lane[FUSED_TILES];
+                    for (int i = 0; i < FUSED_TILES; i++)
+                        lane[i] = ve[c * T + min(i, ntile - 1)];
+                    for (int w = 0; w < FUSED_NV; w++)
+                        x[w] = vload16(w, lane);
+                }
+#pragma unroll
+                for (int m = 0; m < FUSED_TM; m++) {
+                    const float16 av = (float16)(arow[m][c]);
+#pragma unroll
+                    for (int w = 0; w < FUSED_NV; w++)
+                        acc[m * FUSED_NV + w] = fma(av, x[w], acc[m * FUSED_NV + w]);
+                }
+            }
+#pragma unroll
+            for (int i = 0; i < FUSED_TM * FUSED_NV; i++)
+                sums[e][blk][i] = acc[i];
+        }
+    }
+
+    /* each lane's tile: its image, first output row and column */
+    int base[FUSED_TILES], p0[FUSED_TILES], q0[FUSED_TILES];
+    for (int l = 0; l < FUSED_TILES; l++) {
+        const int t = min(t0 + l, T - 1), tw = t % tiles_w, nth = t / tiles_w;
+        base[l] = nth / tiles_h * K * P * Q;
+        p0[l] = 4 * (nth % tiles_h);
+        q0[l] = 4 * tw;
+    }
+    for (int k0 = kbeg, blk = 0; k0 < kend; k0 += FUSED_TM, blk++)
+        for (int m = 0; m < FUSED_TM && k0 + m < kend; m++) {
+            const int k = k0 + m;
+            const float bias = epilogue & 1 ? b[b_off + k] : 0.0f;
+            for (int w = 0; w < FUSED_NV; w++) {
+                const int slot = m * FUSED_NV + w;
+                /* A^T M (4x6), then (A^T M) A */
+                float16 at[4][6];
+                for (int j = 0; j < 6; j++) {
+                    float16 col[4];
+                    WINO4_AT_OF(float16, col, sums[j][blk][slot], sums[6 + j][blk][slot],
+                                sums[12 + j][blk][slot], sums[18 + j][blk][slot],
+                                sums[24 + j][blk][slot], sums[30 + j][blk][slot]);
+                    for (int i = 0; i < 4; i++)
+                        at[i][j] = col[i];
+                }
+                for (int i = 0; i < 4; i++) {
+                    float16 o[4];
+                    WINO4_AT_OF(float16, o, at[i][0], at[i][1], at[i][2], at[i][3], at[i][4],
+                                at[i][5]);
+                    float out[4][16];
+                    for (int j = 0; j < 4; j++) {
+                        float16 r = o[j] + (float16)(bias);
+                        if (epilogue & 2)
+                            r = select((float16)(0.0f), r, r > (float16)(0.0f));
+                        vstore16(r, 0, out[j]);
+                    }
+                    for (int l = 0; l < 16 && w * 16 + l < ntile; l++) {
+                        const int tl = w * 16 + l, p = p0[tl] + i;
+                        if (p >= P)
+                            continue;
+                        __global float *yr = y + y_off + base[tl] + (k * P + p) * Q + q0[tl];
+                        for (int j = 0; j < 4 && q0[tl] + j < Q; j++)
+                            yr[j] = out[j][l];
+                    }
+                }
+            }
+        }
+}
+#endif
 
 /*
  * Backward-filter by the same matrices. Differentiating y = A^T [U .* V] A with

@@ -36,6 +36,7 @@ static clcnn_status run_forward(clcnn_context *ctx, const conv2d_tile *t, conv2d
     case CONV2D_M_1X1:
         return clcnn__conv2d_forward_1x1(ctx, t, x, w, b, y, g, epilogue);
     case CONV2D_M_WINO:
+    case CONV2D_M_WINO_FUSED:
         return clcnn__conv2d_forward_winograd(ctx, t, x, w, b, y, g, epilogue);
     case CONV2D_M_IM2COL:
         return clcnn__conv2d_forward_im2col(ctx, t, x, w, b, y, g, epilogue);

@@ -57,6 +57,8 @@ static const conv2d_tile fwd_winograd[] = {
     {"winograd4 8x16", CONV2D_M_WINO, 0, 8, 16, 4, 0},
     {"winograd4 8x32", CONV2D_M_WINO, 0, 8, 32, 4, 0},
     {"tiled winograd4 64x64", CONV2D_M_WINO, 0, 0, 0, 4, 2},
+    {"fused winograd4 8x32", CONV2D_M_WINO_FUSED, 0, 8, 32, 4, 0},
+    {"fused winograd4 8x16", CONV2D_M_WINO_FUSED, 0, 8, 16, 4, 0},
 };
 
 static const conv2d_tile fwd_1x1[] = {
@@ -101,6 +103,8 @@ static const conv2d_tile bwd_winograd[] = {
     {"flipped winograd4 8x16", CONV2D_M_WINO, 1, 8, 16, 4, 0},
     {"flipped winograd4 8x32", CONV2D_M_WINO, 1, 8, 32, 4, 0},
     {"flipped tiled winograd4 64x64", CONV2D_M_WINO, 1, 0, 0, 4, 2},
+    {"flipped fused winograd4 8x32", CONV2D_M_WINO_FUSED, 1, 8, 32, 4, 0},
+    {"flipped fused winograd4 8x16", CONV2D_M_WINO_FUSED, 1, 8, 16, 4, 0},
 };
 
 /* the flipped 1x1 product also runs strides: it fills every stride-th pixel */
@@ -210,7 +214,9 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
     const int stride1 = g->stride_h == 1 && g->stride_w == 1;
     /* the transformed tiles and their products, 16 planes each (36 for
      * F(4x4, 3x3); of the output, or of the input for a flipped pass) */
-    const int wino4 = t->method == CONV2D_M_WINO && t->c == 4, wtile = wino4 ? 4 : 2;
+    const int wino4 = (t->method == CONV2D_M_WINO && t->c == 4) ||
+                      t->method == CONV2D_M_WINO_FUSED;
+    const int wtile = wino4 ? 4 : 2;
     const size_t tiles = (size_t)g->N * (((g->P > g->H ? g->P : g->H) + wtile - 1) / wtile) *
                          (((g->Q > g->W ? g->Q : g->W) + wtile - 1) / wtile);
     /* F(4x4) cuts larger filters into 3x3 sub-filters, each a channel more */
@@ -253,7 +259,10 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
     else if (wino4 && (g->R < 3 || g->R > 12 || g->S < 3 || g->S > 12 || !stride1 ||
                        g->dil_h != 1 || g->dil_w != 1))
         reason = "needs a filter of 3x3 to 12x12, stride 1 and dilation 1";
-    else if (t->method == CONV2D_M_WINO &&
+    else if (t->method == CONV2D_M_WINO_FUSED && ctx->info.is_gpu)
+        reason = "runs on CPU devices only (it holds 36 planes of products in private "
+                 "memory)";
+    else if ((t->method == CONV2D_M_WINO || t->method == CONV2D_M_WINO_FUSED) &&
              (planes * tiles > 0x7fffffff ||
               (size_t)(wtile + 2) * (wtile + 2) * subs * g->C * g->K > 0x7fffffff))
         reason = "needs more scratch memory than one buffer holds";
@@ -298,7 +307,8 @@ enum {
     V_PLANE_6X4X16 = 3, V_PLANE_8X2X16 = 4, V_FLAT_8X16 = 5, V_PLANE_COL2IM = 8,
     V_FLAT_FILTER_2X9X16 = 7, V_FLAT_FILTER_4X5X16 = 8,
     V_WINO4_8X16 = 3, V_WINO4_8X32 = 4, V_FLIPPED_WINO4_8X16 = 2, V_FLIPPED_WINO4_8X32 = 3,
-    V_FILTER_WINO4_8X32 = 0, V_FILTER_WINO4_4X16 = 2,
+    V_FILTER_WINO4_8X32 = 0, V_FILTER_WINO4_4X16 = 2, V_FUSED_WINO4_8X32 = 6,
+    V_FLIPPED_FUSED_WINO4_8X32 = 5,
 };
 
 /*
@@ -338,6 +348,14 @@ enum {
  *   backward-data 8.0 vs 7.0, 256@7 at batch 8 (half the 4x4 tiles
  *   padding) 8.9 vs 7.0, 32 channels 56x56 7.3 vs 6.4, and batches of 1-2 of the VGG layers
  *   (0.1-0.25 G multiply-adds) within 15% either way.
+ * - F(4x4)'s products and output transform fused into one kernel (the
+ *   products of all 36 planes of a block of channels and tiles kept in
+ *   private memory, so that M does not go through memory) for 3x3 layers of
+ *   at most 64 channels in (the flipped pass: 64 out): vgg-64@56 forward 9.3
+ *   -> 7.6 ms, backward-data 9.4 -> 7.6 (8x32 blocks; wall time on a quiet
+ *   machine). With more channels the block's planes no longer stay in the
+ *   first-level cache and it loses: 128@28 8.0 vs 8.2 (8x16), 256@28 7.6 vs
+ *   10.9, L5 9.5 vs 10.1, the 9x9 L2 13.6 vs 21.4.
  * - on CPUs, F(4x4, 3x3) also for filters of 4x4 to 12x12, cut into 3x3
  *   sub-filters (wino4_large_pays), all three passes. CPU ms at clcnn bench's
  *   batches, bench_conv2d -r 5 on one free core: soumith L2 (N 1, 196 tiles)
@@ -512,7 +530,9 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
         if (cpu && wino4_pays(g, g->K, g->C, g->H, g->W, 16)) {
             const long long tiles = (long long)g->N * ((g->H + 3) / 4) * ((g->W + 3) / 4);
             *algo = CLCNN_CONV_WINOGRAD;
-            *variant = tiles >= 32 && tiles < 96 ? V_FLIPPED_WINO4_8X32 : V_FLIPPED_WINO4_8X16;
+            *variant = g->K <= 64                    ? V_FLIPPED_FUSED_WINO4_8X32
+                       : tiles >= 32 && tiles < 96 ? V_FLIPPED_WINO4_8X32
+                                                   : V_FLIPPED_WINO4_8X16;
             return;
         }
         if (cpu && g->K >= 64 && wino4_large_pays(g, g->K, g->C, g->H, g->W, 64)) {
@@ -562,7 +582,9 @@ static void heuristic(const clcnn_context *ctx, const conv2d_geom *g, clcnn__con
          (g->C >= 64 && wino4_large_pays(g, g->C, g->K, g->P, g->Q, 64)))) {
         const long long tiles = (long long)g->N * ((g->P + 3) / 4) * ((g->Q + 3) / 4);
         *algo = CLCNN_CONV_WINOGRAD;
-        *variant = tiles < 96 ? V_WINO4_8X32 : V_WINO4_8X16;
+        *variant = g->R == 3 && g->S == 3 && g->C <= 64 ? V_FUSED_WINO4_8X32
+                   : tiles < 96                         ? V_WINO4_8X32
+                                                        : V_WINO4_8X16;
         return;
     }
     if (*algo == CLCNN_CONV_AUTO) {

@@ -42,6 +42,8 @@ typedef enum conv2d_method {
     CONV2D_M_PANEL,   /* kernels/conv2d_bwd_panel.cl: TM x TN block, KC panel pixels */
     CONV2D_M_1X1,     /* kernels/conv2d_1x1.cl: TM x TN block of a plain GEMM */
     CONV2D_M_WINO,    /* kernels/conv2d_winograd.cl + conv2d_1x1.cl: TM x TN block */
+    CONV2D_M_WINO_FUSED, /* kernels/conv2d_winograd4.cl: F(4x4) products and output
+                          * transform in one kernel, TM x TN block (CPUs) */
     CONV2D_M_IM2COL,  /* kernels/conv2d_1x1.cl: explicit im2col (forward) or col2im
                        * (backward-data) around one product, TM x TN block */
     CONV2D_M_PLANE,   /* kernels/conv2d_plane.cl: KB x PB x QB block, whole planes */

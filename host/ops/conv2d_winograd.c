@@ -19,12 +19,15 @@ static int wino4_subfilters(const conv2d_geom *g)
     return ((g->R + 2) / 3) * ((g->S + 2) / 3);
 }
 
-/* V (36, G*C, T): F(4x4)'s input transform of x once per sub-filter shift. */
-static clcnn_status wino4_input(clcnn_context *ctx, conv2d_buf x, clcnn_tensor *v,
-                                const conv2d_geom *g, int tiles_h, int tiles_w)
+/* V (36, G*C, T): F(4x4)'s input transform of x once per sub-filter shift,
+ * from the build of conv2d_winograd4.cl with options. */
+static clcnn_status wino4_input(clcnn_context *ctx, const char *options, conv2d_buf x,
+                                clcnn_tensor *v, const conv2d_geom *g, int tiles_h,
+                                int tiles_w)
 {
     cl_kernel ki;
-    clcnn_status st = clcnn__kernel(ctx, "conv2d_winograd4", "", "conv2d_wino4_input", &ki);
+    clcnn_status st =
+        clcnn__kernel(ctx, "conv2d_winograd4", options, "conv2d_wino4_input", &ki);
     const int subs = wino4_subfilters(g), subs_w = (g->S + 2) / 3;
     const size_t T = (size_t)g->N * tiles_h * tiles_w, plane = (size_t)subs * g->C * T;
     const size_t *local = ctx->info.is_gpu ? NULL : (const size_t[3]){1, 1, 1};
@@ -48,6 +51,8 @@ clcnn_status clcnn__conv2d_forward_winograd(clcnn_context *ctx, const conv2d_til
                                             conv2d_buf w, conv2d_buf b, conv2d_buf y,
                                             const conv2d_geom *g, int epilogue)
 {
+    /* fused: the products and the output transform in one kernel */
+    const int fused = t->method == CONV2D_M_WINO_FUSED;
     const int f4 = t->c == 4, tile = f4 ? 4 : 2, planes = (tile + 2) * (tile + 2);
     const char *prog = f4 ? "conv2d_winograd4" : "conv2d_winograd";
     const int tiles_h = (g->P + tile - 1) / tile, tiles_w = (g->Q + tile - 1) / tile;
@@ -57,17 +62,23 @@ clcnn_status clcnn__conv2d_forward_winograd(clcnn_context *ctx, const conv2d_til
     cl_kernel kf, ki = NULL, ko;
     clcnn_tensor *u = NULL, *v = NULL, *m = NULL;
     clcnn_status st;
+    char options[64] = "";
+    if (fused)
+        snprintf(options, sizeof options, "-D FUSED_TM=%d -D FUSED_NV=%d", t->a, t->b / 16);
     const int subs = f4 && CG != g->C;
     const char *filter = !f4 ? "conv2d_wino_filter"
                          : subs ? "conv2d_wino4_subfilter"
                                 : "conv2d_wino4_filter";
-    if ((st = clcnn__kernel(ctx, prog, "", filter, &kf)) != CLCNN_OK ||
+    const char *output = fused ? "conv2d_wino4_fused"
+                         : f4  ? "conv2d_wino4_output"
+                               : "conv2d_wino_output";
+    if ((st = clcnn__kernel(ctx, prog, options, filter, &kf)) != CLCNN_OK ||
         (!f4 && (st = clcnn__kernel(ctx, prog, "", "conv2d_wino_input", &ki)) != CLCNN_OK) ||
-        (st = clcnn__kernel(ctx, prog, "", f4 ? "conv2d_wino4_output" : "conv2d_wino_output",
-                            &ko)) != CLCNN_OK ||
+        (st = clcnn__kernel(ctx, prog, options, output, &ko)) != CLCNN_OK ||
         (st = clcnn__conv2d_scratch(ctx, planes * (size_t)g->K * CG, &u)) != CLCNN_OK ||
         (st = clcnn__conv2d_scratch(ctx, planes * (size_t)CG * T, &v)) != CLCNN_OK ||
-        (st = clcnn__conv2d_scratch(ctx, planes * (size_t)g->K * T, &m)) != CLCNN_OK)
+        (!fused &&
+         (st = clcnn__conv2d_scratch(ctx, planes * (size_t)g->K * T, &m)) != CLCNN_OK))
         goto done;
 
     size_t global1, local1;
@@ -87,7 +98,7 @@ clcnn_status clcnn__conv2d_forward_winograd(clcnn_context *ctx, const conv2d_til
     const size_t in_global[3] = {conv2d_ceil_div((size_t)tiles_w, 8),
                                  (size_t)g->N * tiles_h, (size_t)g->C};
     if (st == CLCNN_OK && f4)
-        st = wino4_input(ctx, x, v, g, tiles_h, tiles_w);
+        st = wino4_input(ctx, options, x, v, g, tiles_h, tiles_w);
     else if (st == CLCNN_OK)
         st = CLCNN__LAUNCH(ctx, ki, 3, in_global, local, CLCNN__ARG_MEM(x.mem),
                            CLCNN__ARG_INT(x.off), CLCNN__ARG_MEM(v->mem),
@@ -95,6 +106,27 @@ clcnn_status clcnn__conv2d_forward_winograd(clcnn_context *ctx, const conv2d_til
                            CLCNN__ARG_INT(g->H), CLCNN__ARG_INT(g->W), CLCNN__ARG_INT(g->pad_top),
                            CLCNN__ARG_INT(g->pad_left), CLCNN__ARG_INT(tiles_h),
                            CLCNN__ARG_INT(tiles_w));
+    if (!b.mem) b = w;
+    if (st == CLCNN_OK && fused) {
+        /* at most 32 channels per work-item (FUSED_KMAX), fewer when the
+         * tiles alone would leave the device idle */
+        int kpi = 32;
+        const size_t tile_items = conv2d_ceil_div(T, (size_t)t->b);
+        while (kpi > t->a && tile_items * conv2d_ceil_div((size_t)g->K, (size_t)kpi) <
+                                 4 * clcnn__conv2d_compute_units(ctx))
+            kpi -= t->a;
+        const size_t fused_global[2] = {conv2d_ceil_div((size_t)g->K, (size_t)kpi), tile_items};
+        static const size_t one[2] = {1, 1};
+        st = CLCNN__LAUNCH(ctx, ko, 2, fused_global, one,
+                           CLCNN__ARG_MEM(v->mem), CLCNN__ARG_INT(v->offset),
+                           CLCNN__ARG_MEM(u->mem), CLCNN__ARG_INT(u->offset),
+                           CLCNN__ARG_MEM(b.mem), CLCNN__ARG_INT(b.off), CLCNN__ARG_INT(epilogue),
+                           CLCNN__ARG_MEM(y.mem), CLCNN__ARG_INT(y.off), CLCNN__ARG_INT(g->N),
+                           CLCNN__ARG_INT(g->K), CLCNN__ARG_INT(g->P), CLCNN__ARG_INT(g->Q),
+                           CLCNN__ARG_INT(tiles_h), CLCNN__ARG_INT(tiles_w), CLCNN__ARG_INT(CG),
+                           CLCNN__ARG_INT(kpi));
+        goto done;
+    }
     if (st == CLCNN_OK)
         st = clcnn__conv2d_batched_gemm(ctx, t, conv2d_tensor_buf(v), (size_t)CG * T,
                                         conv2d_tensor_buf(u), (size_t)g->K * CG, 0,
@@ -102,7 +134,6 @@ clcnn_status clcnn__conv2d_forward_winograd(clcnn_context *ctx, const conv2d_til
                                         (size_t)g->K * T, planes, g->K, CG, (int)T);
     const size_t out_global[3] = {conv2d_ceil_div((size_t)tiles_w, 8), (size_t)g->N * tiles_h,
                                   (size_t)g->K};
-    if (!b.mem) b = w;
     if (st == CLCNN_OK)
         st = CLCNN__LAUNCH(ctx, ko, 3, out_global, local, CLCNN__ARG_MEM(m->mem),
                            CLCNN__ARG_INT(m->offset), CLCNN__ARG_MEM(b.mem),
@@ -144,7 +175,7 @@ clcnn_status clcnn__conv2d_backward_filter_winograd(clcnn_context *ctx, const co
         goto done;
 
     const size_t *local = ctx->info.is_gpu ? NULL : (const size_t[3]){1, 1, 1};
-    st = wino4_input(ctx, x, v, g, tiles_h, tiles_w);
+    st = wino4_input(ctx, "", x, v, g, tiles_h, tiles_w);
     const size_t dy_global[2] = {conv2d_ceil_div((size_t)g->K, 8), T};
     if (st == CLCNN_OK)
         st = CLCNN__LAUNCH(ctx, kd, 2, dy_global, local, CLCNN__ARG_MEM(dy.mem),
