@@ -28,7 +28,8 @@
  * floats of V and M per pixel instead of 4; the price is a larger rounding error
  * (the transforms' coefficients reach 8 and 1/24), about 1e-5 relative on VGG layers.
  *
- * No options. The input and output transforms handle 8 tiles of one tile row per
+ * Options: none, except FUSED_TM, FUSED_NV and FUSED_KMAX, which add conv2d_wino4_fused
+ * (below). The input and output transforms handle 8 tiles of one tile row per
  * work-item as float8 lanes. Any work-group size works.
  *
  * conv2d_wino4_filter: work-item i writes U[:, k, c] from w[k, c] (3x3) for the 8
@@ -51,6 +52,14 @@
  *   Arguments: m, m_off; b, b_off; epilogue; y, y_off (N,K,P,Q); N K P Q tiles_h
  *   tiles_w.
  */
+
+/* The first tap (r0, s0) of 3x3 sub-filter sub of a filter with S columns:
+ * sub-filters go row by row, ceil(S / 3) to a row. */
+static INLINE int2 wino4_subfilter_origin(int sub, int S)
+{
+    const int subs_w = (S + 2) / 3;
+    return (int2)(3 * (sub / subs_w), 3 * (sub % subs_w));
+}
 
 /* s[0 .. 8), the lanes from count on repeating s[count - 1] (in bounds, never
  * stored) */
@@ -142,13 +151,13 @@ __kernel void conv2d_wino4_subfilter(__global const float *w, int w_off, __globa
     /* the 3x3 sub-filters of 8 consecutive (k, c), one per lane (the last group
      * repeats its last filter in the lanes past KC, never stored) */
     float8 g[9];
-    const int subs_w = (S + 2) / 3;
     int filter[8], r0[8], s0[8];
     for (int l = 0; l < 8; l++) {
-        const int f = i0 + min(l, count - 1), k = f / CG, sub = f % CG / C;
+        const int f = i0 + min(l, count - 1), k = f / CG;
+        const int2 origin = wino4_subfilter_origin(f % CG / C, S);
         filter[l] = (k * C + f % C) * R * S;
-        r0[l] = 3 * (sub / subs_w);
-        s0[l] = 3 * (sub % subs_w);
+        r0[l] = origin.x;
+        s0[l] = origin.y;
     }
     const __global float *src = w + w_off;
     for (int j = 0; j < 9; j++) {
@@ -325,11 +334,14 @@ __kernel void conv2d_wino4_output(__global const float *m, int m_off, __global c
  * * 16 * FUSED_NV floats), then applies A^T . A to each lane and stores its tile's
  * outputs inside P x Q, with the bias and ReLU of epilogue. The first dimension is
  * the channels, so that the work-items PoCL runs one after another share their
- * tiles' V in the caches. Options: FUSED_TM (rows per block), FUSED_NV (1 or 2).
+ * tiles' V in the caches. Options: FUSED_TM (rows per block), FUSED_NV (1 or 2),
+ * FUSED_KMAX (the host's CONV2D_WINO4_FUSED_KMAX).
  * Arguments: v, v_off (36, CG, T); u, u_off (36, K, CG); b, b_off; epilogue; y, y_off
  * (N,K,P,Q); N K P Q tiles_h tiles_w CG k_per_item.
  */
+#ifndef FUSED_KMAX
 #define FUSED_KMAX 32
+#endif
 #define FUSED_TILES (16 * FUSED_NV)
 
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
@@ -548,8 +560,9 @@ __kernel void conv2d_wino4_filter_grad(__global const float *m, int m_off, __glo
         for (int s = 0; s < 3; s++)
             vstore8(o[s], 0, g[3 * r + s]);
     }
-    /* sub-filter sub of channel c: taps (r0 + r, s0 + s) */
-    const int sub = cg / C, subs_w = (S + 2) / 3, r0 = 3 * (sub / subs_w), s0 = 3 * (sub % subs_w);
+    /* sub-filter cg / C of channel cg % C: taps (r0 + r, s0 + s) */
+    const int2 origin = wino4_subfilter_origin(cg / C, S);
+    const int r0 = origin.x, s0 = origin.y;
     __global float *out = dw + dw_off + (k0 * C + cg % C) * R * S;
     for (int l = 0; l < count; l++)
         for (int j = 0; j < 9; j++) {

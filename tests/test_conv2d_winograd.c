@@ -77,17 +77,27 @@ static conv2d_ref_geom sweep_geom(int P, int Q, int R, int S)
     return g;
 }
 
-/* Every winograd4 variant of the three passes on a P x Q output of an R x S
- * filter; y and dx poisoned with NaN first, so that a forgotten element
- * fails; dw and db start from random values, which the pass must add to.
- * ran[pass] counts the variants run. */
-static void check_case(int P, int Q, int R, int S, uint64_t seed, int ran[3])
+/* Whether variant v of (pass, algo) must run g: every winograd4 variant
+ * does, except the fused ones on a GPU, which they refuse. */
+static int must_run(clcnn__conv2d_pass pass, clcnn_conv_algo algo, int v)
+{
+    clcnn_device_info info;
+    tu_ok(clcnn_context_device(tu_ctx(), &info));
+    return !(info.is_gpu && has(clcnn__conv2d_variant_name(pass, algo, v), "fused"));
+}
+
+/* Every winograd4 variant of the three passes on geometry g0 (stride 1,
+ * dilation 1); y and dx poisoned with NaN first, so that a forgotten
+ * element fails; dw and db start from random values, which the pass must
+ * add to. ran[pass] counts the variants run. */
+static void check_geom(const conv2d_ref_geom *g0, uint64_t seed, int ran[3])
 {
     static const char *const epilogue_name[4] = {"no bias", "bias", "relu", "bias + relu"};
     char what[256];
     {
         tu_rng rng = tu_rng_make(seed);
-        conv2d_ref_geom g = sweep_geom(P, Q, R, S);
+        conv2d_ref_geom g = *g0;
+        const int P = g.P, Q = g.Q, R = g.R, S = g.S;
         const size_t nx = conv2d_ref_x_count(&g), nw = conv2d_ref_w_count(&g);
         const size_t ny = conv2d_ref_y_count(&g);
         float *x = random_floats(&rng, nx), *w = random_floats(&rng, nw);
@@ -121,9 +131,12 @@ static void check_case(int P, int Q, int R, int S, uint64_t seed, int ran[3])
             const char *name = clcnn__conv2d_variant_name(CLCNN__CONV2D_FORWARD, p.algo, v);
             if (!has(name, "winograd4"))
                 continue;
-            ck_assert_msg(clcnn__conv2d_variant_supported(tu_ctx(), CLCNN__CONV2D_FORWARD,
-                                                          p.algo, v, xs, ws, &p),
-                          "%s refuses %dx%d", name, P, Q);
+            if (!clcnn__conv2d_variant_supported(tu_ctx(), CLCNN__CONV2D_FORWARD, p.algo, v, xs,
+                                                 ws, &p)) {
+                ck_assert_msg(!must_run(CLCNN__CONV2D_FORWARD, p.algo, v), "%s refuses %dx%d",
+                              name, P, Q);
+                continue;
+            }
             for (int e = 0; e < 4; e++) {
                 tu_ok(clcnn_tensor_fill(ty, NAN));
                 tu_ok(clcnn__conv2d_forward_act_variant(tu_ctx(), tx, tw, e & 1 ? tb : NULL, ty,
@@ -143,9 +156,12 @@ static void check_case(int P, int Q, int R, int S, uint64_t seed, int ran[3])
             const char *name = clcnn__conv2d_variant_name(CLCNN__CONV2D_BACKWARD_DATA, p.algo, v);
             if (!has(name, "winograd4"))
                 continue;
-            ck_assert_msg(clcnn__conv2d_variant_supported(tu_ctx(), CLCNN__CONV2D_BACKWARD_DATA,
-                                                          p.algo, v, xs, ws, &p),
-                          "%s refuses %dx%d", name, P, Q);
+            if (!clcnn__conv2d_variant_supported(tu_ctx(), CLCNN__CONV2D_BACKWARD_DATA, p.algo,
+                                                 v, xs, ws, &p)) {
+                ck_assert_msg(!must_run(CLCNN__CONV2D_BACKWARD_DATA, p.algo, v),
+                              "%s refuses %dx%d", name, P, Q);
+                continue;
+            }
             tu_ok(clcnn_tensor_fill(tdx, NAN));
             tu_ok(clcnn__conv2d_backward_data_variant(tu_ctx(), tdy, tw, tdx, &p, v));
             float *dx = tu_read(tdx);
@@ -191,6 +207,13 @@ static void check_case(int P, int Q, int R, int S, uint64_t seed, int ran[3])
         free(x), free(w), free(b), free(dy), free(xd), free(wd), free(bd), free(dyd);
         free(ref_dx), free(dw0), free(db0), free(ref_dw), free(ref_db);
     }
+}
+
+/* check_geom on the sweep geometry of (P, Q) for an R x S filter. */
+static void check_case(int P, int Q, int R, int S, uint64_t seed, int ran[3])
+{
+    const conv2d_ref_geom g = sweep_geom(P, Q, R, S);
+    check_geom(&g, seed, ran);
 }
 
 /* 3x3 filters on P = _i + 1 and Q = 1 .. 13. */
@@ -340,6 +363,85 @@ START_TEST(test_vgg_error)
 }
 END_TEST
 
+/* Rows of 34+ input columns (the input transform's whole-window loads, at
+ * each sub-filter's shift) and 11 or 13 output channels (more than one
+ * 8-channel block and lane tails) for large filters, and a 3x5 filter. */
+START_TEST(test_wide_large_filters)
+{
+    static const struct {
+        int N, C, H, W, K, R, S, pad;
+    } cases[] = {
+        {2, 4, 45, 70, 11, 4, 10, 1},
+        {1, 3, 12, 40, 13, 3, 5, 2},
+        {1, 5, 20, 37, 13, 9, 9, 0},
+    };
+    const int i = _i;
+    conv2d_ref_geom g = {
+        .N = cases[i].N, .C = cases[i].C, .H = cases[i].H, .W = cases[i].W, .K = cases[i].K,
+        .R = cases[i].R, .S = cases[i].S, .pad_top = cases[i].pad, .pad_bottom = 0,
+        .pad_left = cases[i].pad, .pad_right = cases[i].pad, .stride_h = 1, .stride_w = 1,
+        .dil_h = 1, .dil_w = 1,
+    };
+    ck_assert(conv2d_ref_geom_finish(&g));
+    int ran[3] = {0, 0, 0};
+    check_geom(&g, 2100 + (uint64_t)i, ran);
+    ck_assert_msg(ran[0] > 0 && ran[1] > 0 && ran[2] > 0, "no winograd4 variant ran");
+}
+END_TEST
+
+/* AUTO on a filter with a side under 3 but R*S > 9 (2x6), 64 channels each
+ * way: the large-filter Winograd rule must leave it to the other algorithms
+ * (F(4x4) needs both sides of 3+), and every pass must run and match. */
+START_TEST(test_auto_thin_filter)
+{
+    if (tu_small())
+        return; /* CLCNN_TEST_SMALL (oclgrind): too big */
+    tu_rng rng = tu_rng_make(2200);
+    conv2d_ref_geom g = {
+        .N = 2, .C = 64, .H = 32, .W = 32, .K = 64, .R = 2, .S = 6, .stride_h = 1,
+        .stride_w = 1, .dil_h = 1, .dil_w = 1,
+    };
+    ck_assert(conv2d_ref_geom_finish(&g));
+    const size_t nx = conv2d_ref_x_count(&g), nw = conv2d_ref_w_count(&g);
+    const size_t ny = conv2d_ref_y_count(&g);
+    float *x = random_floats(&rng, nx), *w = random_floats(&rng, nw);
+    float *dy = random_floats(&rng, ny);
+    double *xd = to_double(x, nx), *wd = to_double(w, nw), *dyd = to_double(dy, ny);
+    double *ref_y = tu_alloc(ny * sizeof *ref_y), *ref_dx = tu_alloc(nx * sizeof *ref_dx);
+    double *ref_dw = tu_alloc(nw * sizeof *ref_dw);
+    memset(ref_dw, 0, nw * sizeof *ref_dw);
+    conv2d_ref_forward(&g, xd, wd, NULL, ref_y);
+    conv2d_ref_backward_data(&g, dyd, wd, ref_dx);
+    conv2d_ref_backward_filter(&g, xd, dyd, ref_dw, NULL);
+    clcnn_tensor *tx = tu_tensor(g.N, g.C, g.H, g.W, x), *tw = tu_tensor(g.K, g.C, 2, 6, w);
+    clcnn_tensor *ty = tu_tensor(g.N, g.K, g.P, g.Q, NULL);
+    clcnn_tensor *tdy = tu_tensor(g.N, g.K, g.P, g.Q, dy);
+    clcnn_tensor *tdx = tu_tensor(g.N, g.C, g.H, g.W, NULL);
+    clcnn_tensor *tdw = tu_tensor(g.K, g.C, 2, 6, NULL);
+    clcnn_conv2d_params p = params_of(&g);
+    p.algo = CLCNN_CONV_AUTO;
+    tu_ok(clcnn_conv2d_forward(tu_ctx(), tx, tw, NULL, ty, &p));
+    tu_ok(clcnn_conv2d_backward_data(tu_ctx(), tdy, tw, tdx, &p));
+    tu_ok(clcnn_tensor_fill(tdw, 0.0f));
+    tu_ok(clcnn_conv2d_backward_filter(tu_ctx(), tx, tdy, tdw, NULL, &p));
+    float *y = tu_read(ty), *dx = tu_read(tdx), *dw = tu_read(tdw);
+    tu_compare("AUTO forward 2x6", 2200, y, ref_y, ny, TOL_WINO4_RTOL, tol_reduction_atol(768));
+    tu_compare("AUTO backward-data 2x6", 2200, dx, ref_dx, nx, TOL_WINO4_RTOL,
+               tol_reduction_atol(768));
+    tu_compare("AUTO backward-filter 2x6", 2200, dw, ref_dw, nw, TOL_WINO4_RTOL,
+               tol_reduction_atol((double)g.N * g.P * g.Q));
+    free(y), free(dx), free(dw);
+    clcnn_tensor_destroy(tx);
+    clcnn_tensor_destroy(tw);
+    clcnn_tensor_destroy(ty);
+    clcnn_tensor_destroy(tdy);
+    clcnn_tensor_destroy(tdx);
+    clcnn_tensor_destroy(tdw);
+    free(x), free(w), free(dy), free(xd), free(wd), free(dyd);
+    free(ref_y), free(ref_dx), free(ref_dw);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("conv2d_winograd");
@@ -347,6 +449,8 @@ static Suite *make_suite(void)
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, test_sweep, 0, 13);
     tcase_add_loop_test(tc, test_large_filters, 0, 15);
+    tcase_add_loop_test(tc, test_wide_large_filters, 0, 3);
+    tcase_add_test(tc, test_auto_thin_filter);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("vgg_error");

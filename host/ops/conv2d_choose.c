@@ -220,7 +220,7 @@ int clcnn__conv2d_tile_supports(const clcnn_context *ctx, const conv2d_tile *t,
     const size_t tiles = (size_t)g->N * (((g->P > g->H ? g->P : g->H) + wtile - 1) / wtile) *
                          (((g->Q > g->W ? g->Q : g->W) + wtile - 1) / wtile);
     /* F(4x4) cuts larger filters into 3x3 sub-filters, each a channel more */
-    const size_t subs = wino4 ? (size_t)((g->R + 2) / 3) * ((g->S + 2) / 3) : 1;
+    const size_t subs = wino4 ? (size_t)conv2d_wino4_subfilters(g) : 1;
     const size_t planes = (size_t)(wtile + 2) * (wtile + 2) * subs *
                           (g->C > g->K ? (size_t)g->C : (size_t)g->K);
     if (t->flipped && !stride1 && t->method != CONV2D_M_1X1)
@@ -473,8 +473,9 @@ static int wino4_pays(const conv2d_geom *g, int c, int k, int p, int q, int min_
 static int wino4_large_pays(const conv2d_geom *g, int c, int k, int p, int q, int min_rows)
 {
     const long long th = (p + 3) / 4, tw = (q + 3) / 4;
-    const long long subs = (long long)((g->R + 2) / 3) * ((g->S + 2) / 3);
-    return g->R * g->S > 9 && g->R <= 12 && g->S <= 12 && g->stride_h == 1 &&
+    const long long subs = conv2d_wino4_subfilters(g);
+    return g->R * g->S > 9 && g->R >= 3 && g->S >= 3 && g->R <= 12 && g->S <= 12 &&
+           g->stride_h == 1 &&
            g->stride_w == 1 && g->dil_h == 1 && g->dil_w == 1 && c * subs >= min_rows &&
            k >= 64 && g->N * th * tw >= 64 &&
            (long long)g->P * g->Q * g->R * g->S >= 2 * 36 * th * tw * subs;
@@ -680,6 +681,15 @@ static void choose_geom(const clcnn_context *ctx, const conv2d_geom *g, clcnn__c
                 return;
             }
         }
+    /* a rule that named an algorithm without a variant for g: with the
+     * choice the library's, any algorithm's first variant that runs it */
+    for (int a = CLCNN_CONV_DIRECT; forced == CLCNN_CONV_AUTO && a < CLCNN_CONV_ALGO_COUNT; a++)
+        for (int v = 0; v < clcnn__conv2d_variant_count(pass, (clcnn_conv_algo)a); v++)
+            if (clcnn__conv2d_tile_supports(ctx, clcnn__conv2d_find_tile(pass, a, v), g, NULL)) {
+                *algo = (clcnn_conv_algo)a;
+                *variant = v;
+                return;
+            }
     *variant = -1;
 }
 

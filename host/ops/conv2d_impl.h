@@ -129,6 +129,17 @@ static inline int conv2d_flat_channels(const conv2d_geom *g, int taps)
     return spanned < g->C ? spanned : g->C;
 }
 
+/* The 3x3 sub-filters Winograd F(4x4, 3x3) cuts g's R x S filter into
+ * (kernels/conv2d_winograd4.cl). */
+static inline int conv2d_wino4_subfilters(const conv2d_geom *g)
+{
+    return ((g->R + 2) / 3) * ((g->S + 2) / 3);
+}
+
+/* The channels F(4x4)'s fused products keep in private memory at most
+ * (FUSED_KMAX in kernels/conv2d_winograd4.cl). */
+#define CONV2D_WINO4_FUSED_KMAX 32
+
 /* A device operand for tensor t (NULL: absent). */
 static inline conv2d_buf conv2d_tensor_buf(const clcnn_tensor *t)
 {

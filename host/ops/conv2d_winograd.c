@@ -13,12 +13,6 @@
 
 #include "conv2d_impl.h"
 
-/* F(4x4, 3x3)'s 3x3 sub-filters of an R x S filter (kernels/conv2d_winograd4.cl). */
-static int wino4_subfilters(const conv2d_geom *g)
-{
-    return ((g->R + 2) / 3) * ((g->S + 2) / 3);
-}
-
 /* V (36, G*C, T): F(4x4)'s input transform of x once per sub-filter shift,
  * from the build of conv2d_winograd4.cl with options. */
 static clcnn_status wino4_input(clcnn_context *ctx, const char *options, conv2d_buf x,
@@ -28,7 +22,7 @@ static clcnn_status wino4_input(clcnn_context *ctx, const char *options, conv2d_
     cl_kernel ki;
     clcnn_status st =
         clcnn__kernel(ctx, "conv2d_winograd4", options, "conv2d_wino4_input", &ki);
-    const int subs = wino4_subfilters(g), subs_w = (g->S + 2) / 3;
+    const int subs = conv2d_wino4_subfilters(g), subs_w = (g->S + 2) / 3;
     const size_t T = (size_t)g->N * tiles_h * tiles_w, plane = (size_t)subs * g->C * T;
     const size_t *local = ctx->info.is_gpu ? NULL : (const size_t[3]){1, 1, 1};
     const size_t global[3] = {conv2d_ceil_div((size_t)tiles_w, 8), (size_t)g->N * tiles_h,
@@ -58,13 +52,14 @@ clcnn_status clcnn__conv2d_forward_winograd(clcnn_context *ctx, const conv2d_til
     const int tiles_h = (g->P + tile - 1) / tile, tiles_w = (g->Q + tile - 1) / tile;
     const size_t T = (size_t)g->N * tiles_h * tiles_w;
     /* the channels of the product: G sub-filters per input channel */
-    const int CG = (f4 ? wino4_subfilters(g) : 1) * g->C;
+    const int CG = (f4 ? conv2d_wino4_subfilters(g) : 1) * g->C;
     cl_kernel kf, ki = NULL, ko;
     clcnn_tensor *u = NULL, *v = NULL, *m = NULL;
     clcnn_status st;
     char options[64] = "";
     if (fused)
-        snprintf(options, sizeof options, "-D FUSED_TM=%d -D FUSED_NV=%d", t->a, t->b / 16);
+        snprintf(options, sizeof options, "-D FUSED_TM=%d -D FUSED_NV=%d -D FUSED_KMAX=%d",
+                 t->a, t->b / 16, CONV2D_WINO4_FUSED_KMAX);
     const int subs = f4 && CG != g->C;
     const char *filter = !f4 ? "conv2d_wino_filter"
                          : subs ? "conv2d_wino4_subfilter"
@@ -108,9 +103,9 @@ clcnn_status clcnn__conv2d_forward_winograd(clcnn_context *ctx, const conv2d_til
                            CLCNN__ARG_INT(tiles_w));
     if (!b.mem) b = w;
     if (st == CLCNN_OK && fused) {
-        /* at most 32 channels per work-item (FUSED_KMAX), fewer when the
-         * tiles alone would leave the device idle */
-        int kpi = 32;
+        /* at most FUSED_KMAX channels per work-item, fewer when the tiles
+         * alone would leave the device idle */
+        int kpi = CONV2D_WINO4_FUSED_KMAX;
         const size_t tile_items = conv2d_ceil_div(T, (size_t)t->b);
         while (kpi > t->a && tile_items * conv2d_ceil_div((size_t)g->K, (size_t)kpi) <
                                  4 * clcnn__conv2d_compute_units(ctx))
@@ -157,7 +152,7 @@ clcnn_status clcnn__conv2d_backward_filter_winograd(clcnn_context *ctx, const co
 {
     const int planes = 36, tiles_h = (g->P + 3) / 4, tiles_w = (g->Q + 3) / 4;
     const size_t T = (size_t)g->N * tiles_h * tiles_w;
-    const int CG = wino4_subfilters(g) * g->C;
+    const int CG = conv2d_wino4_subfilters(g) * g->C;
     cl_kernel kd, kg, kb = NULL;
     clcnn_tensor *v = NULL, *e = NULL, *m = NULL;
     clcnn_status st;
