@@ -259,6 +259,39 @@ static void rel_errors(const float *got, const double *ref, size_t n, double *ma
     *norm_rel = sqrt(sum_err / sum_ref);
 }
 
+/* Random x, w and dy for g in [-1, 1], and the float64 results of the three
+ * passes on them (dw from zero). */
+typedef struct passes_ref {
+    size_t nx, nw, ny;
+    float *x, *w, *dy;
+    double *y, *dx, *dw;
+} passes_ref;
+
+static passes_ref passes_ref_make(const conv2d_ref_geom *g, uint64_t seed)
+{
+    tu_rng rng = tu_rng_make(seed);
+    passes_ref r = {.nx = conv2d_ref_x_count(g), .nw = conv2d_ref_w_count(g),
+                    .ny = conv2d_ref_y_count(g)};
+    r.x = random_floats(&rng, r.nx);
+    r.w = random_floats(&rng, r.nw);
+    r.dy = random_floats(&rng, r.ny);
+    double *xd = to_double(r.x, r.nx), *wd = to_double(r.w, r.nw), *dyd = to_double(r.dy, r.ny);
+    r.y = tu_alloc(r.ny * sizeof *r.y);
+    r.dx = tu_alloc(r.nx * sizeof *r.dx);
+    r.dw = tu_alloc(r.nw * sizeof *r.dw);
+    memset(r.dw, 0, r.nw * sizeof *r.dw);
+    conv2d_ref_forward(g, xd, wd, NULL, r.y);
+    conv2d_ref_backward_data(g, dyd, wd, r.dx);
+    conv2d_ref_backward_filter(g, xd, dyd, r.dw, NULL);
+    free(xd), free(wd), free(dyd);
+    return r;
+}
+
+static void passes_ref_free(passes_ref *r)
+{
+    free(r->x), free(r->w), free(r->dy), free(r->y), free(r->dx), free(r->dw);
+}
+
 /* VGG layers (3x3, pad 1, C = K): name, N, C, H = W. */
 static const struct vgg_case {
     const char *name;
@@ -280,28 +313,19 @@ START_TEST(test_vgg_error)
     const uint64_t seed = 1700 + (uint64_t)_i;
     if (tu_small())
         return; /* CLCNN_TEST_SMALL (oclgrind): the VGG shapes are too big */
-    tu_rng rng = tu_rng_make(seed);
     conv2d_ref_geom g = {
         .N = c->N, .C = c->C, .H = c->H, .W = c->H, .K = c->C, .R = 3, .S = 3,
         .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1,
         .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1,
     };
     ck_assert(conv2d_ref_geom_finish(&g));
-    const size_t nx = conv2d_ref_x_count(&g), nw = conv2d_ref_w_count(&g);
-    const size_t ny = conv2d_ref_y_count(&g);
-    float *x = random_floats(&rng, nx), *w = random_floats(&rng, nw);
-    float *dy = random_floats(&rng, ny);
-    double *xd = to_double(x, nx), *wd = to_double(w, nw), *dyd = to_double(dy, ny);
-    double *ref_y = tu_alloc(ny * sizeof *ref_y), *ref_dx = tu_alloc(nx * sizeof *ref_dx);
-    conv2d_ref_forward(&g, xd, wd, NULL, ref_y);
-    conv2d_ref_backward_data(&g, dyd, wd, ref_dx);
-    double *ref_dw = tu_alloc(nw * sizeof *ref_dw);
-    memset(ref_dw, 0, nw * sizeof *ref_dw);
-    conv2d_ref_backward_filter(&g, xd, dyd, ref_dw, NULL);
+    passes_ref r = passes_ref_make(&g, seed);
+    const size_t nx = r.nx, nw = r.nw, ny = r.ny;
+    const double *ref_y = r.y, *ref_dx = r.dx, *ref_dw = r.dw;
 
-    clcnn_tensor *tx = tu_tensor(g.N, g.C, g.H, g.W, x), *tw = tu_tensor(g.K, g.C, 3, 3, w);
+    clcnn_tensor *tx = tu_tensor(g.N, g.C, g.H, g.W, r.x), *tw = tu_tensor(g.K, g.C, 3, 3, r.w);
     clcnn_tensor *ty = tu_tensor(g.N, g.K, g.P, g.Q, NULL);
-    clcnn_tensor *tdy = tu_tensor(g.N, g.K, g.P, g.Q, dy);
+    clcnn_tensor *tdy = tu_tensor(g.N, g.K, g.P, g.Q, r.dy);
     clcnn_tensor *tdx = tu_tensor(g.N, g.C, g.H, g.W, NULL);
     clcnn_tensor *tdw = tu_tensor(g.K, g.C, 3, 3, NULL);
     const clcnn_conv2d_params p = params_of(&g);
@@ -358,8 +382,7 @@ START_TEST(test_vgg_error)
     clcnn_tensor_destroy(tdy);
     clcnn_tensor_destroy(tdx);
     clcnn_tensor_destroy(tdw);
-    free(x), free(w), free(dy), free(xd), free(wd), free(dyd), free(ref_y), free(ref_dx);
-    free(ref_dw);
+    passes_ref_free(&r);
 }
 END_TEST
 
@@ -396,26 +419,15 @@ START_TEST(test_auto_thin_filter)
 {
     if (tu_small())
         return; /* CLCNN_TEST_SMALL (oclgrind): too big */
-    tu_rng rng = tu_rng_make(2200);
     conv2d_ref_geom g = {
         .N = 2, .C = 64, .H = 32, .W = 32, .K = 64, .R = 2, .S = 6, .stride_h = 1,
         .stride_w = 1, .dil_h = 1, .dil_w = 1,
     };
     ck_assert(conv2d_ref_geom_finish(&g));
-    const size_t nx = conv2d_ref_x_count(&g), nw = conv2d_ref_w_count(&g);
-    const size_t ny = conv2d_ref_y_count(&g);
-    float *x = random_floats(&rng, nx), *w = random_floats(&rng, nw);
-    float *dy = random_floats(&rng, ny);
-    double *xd = to_double(x, nx), *wd = to_double(w, nw), *dyd = to_double(dy, ny);
-    double *ref_y = tu_alloc(ny * sizeof *ref_y), *ref_dx = tu_alloc(nx * sizeof *ref_dx);
-    double *ref_dw = tu_alloc(nw * sizeof *ref_dw);
-    memset(ref_dw, 0, nw * sizeof *ref_dw);
-    conv2d_ref_forward(&g, xd, wd, NULL, ref_y);
-    conv2d_ref_backward_data(&g, dyd, wd, ref_dx);
-    conv2d_ref_backward_filter(&g, xd, dyd, ref_dw, NULL);
-    clcnn_tensor *tx = tu_tensor(g.N, g.C, g.H, g.W, x), *tw = tu_tensor(g.K, g.C, 2, 6, w);
+    passes_ref r = passes_ref_make(&g, 2200);
+    clcnn_tensor *tx = tu_tensor(g.N, g.C, g.H, g.W, r.x), *tw = tu_tensor(g.K, g.C, 2, 6, r.w);
     clcnn_tensor *ty = tu_tensor(g.N, g.K, g.P, g.Q, NULL);
-    clcnn_tensor *tdy = tu_tensor(g.N, g.K, g.P, g.Q, dy);
+    clcnn_tensor *tdy = tu_tensor(g.N, g.K, g.P, g.Q, r.dy);
     clcnn_tensor *tdx = tu_tensor(g.N, g.C, g.H, g.W, NULL);
     clcnn_tensor *tdw = tu_tensor(g.K, g.C, 2, 6, NULL);
     clcnn_conv2d_params p = params_of(&g);
@@ -425,10 +437,10 @@ START_TEST(test_auto_thin_filter)
     tu_ok(clcnn_tensor_fill(tdw, 0.0f));
     tu_ok(clcnn_conv2d_backward_filter(tu_ctx(), tx, tdy, tdw, NULL, &p));
     float *y = tu_read(ty), *dx = tu_read(tdx), *dw = tu_read(tdw);
-    tu_compare("AUTO forward 2x6", 2200, y, ref_y, ny, TOL_WINO4_RTOL, tol_reduction_atol(768));
-    tu_compare("AUTO backward-data 2x6", 2200, dx, ref_dx, nx, TOL_WINO4_RTOL,
+    tu_compare("AUTO forward 2x6", 2200, y, r.y, r.ny, TOL_WINO4_RTOL, tol_reduction_atol(768));
+    tu_compare("AUTO backward-data 2x6", 2200, dx, r.dx, r.nx, TOL_WINO4_RTOL,
                tol_reduction_atol(768));
-    tu_compare("AUTO backward-filter 2x6", 2200, dw, ref_dw, nw, TOL_WINO4_RTOL,
+    tu_compare("AUTO backward-filter 2x6", 2200, dw, r.dw, r.nw, TOL_WINO4_RTOL,
                tol_reduction_atol((double)g.N * g.P * g.Q));
     free(y), free(dx), free(dw);
     clcnn_tensor_destroy(tx);
@@ -437,8 +449,7 @@ START_TEST(test_auto_thin_filter)
     clcnn_tensor_destroy(tdy);
     clcnn_tensor_destroy(tdx);
     clcnn_tensor_destroy(tdw);
-    free(x), free(w), free(dy), free(xd), free(wd), free(dyd);
-    free(ref_y), free(ref_dx), free(ref_dw);
+    passes_ref_free(&r);
 }
 END_TEST
 
