@@ -259,12 +259,14 @@ static void rel_errors(const float *got, const double *ref, size_t n, double *ma
     *norm_rel = sqrt(sum_err / sum_ref);
 }
 
-/* Random x, w and dy for g in [-1, 1], and the float64 results of the three
- * passes on them (dw from zero). */
+/* Random x, w and dy for g in [-1, 1], the float64 results of the three
+ * passes on them (dw from zero), and device tensors: x, w and dy filled, y,
+ * dx and dw for the results. */
 typedef struct passes_ref {
     size_t nx, nw, ny;
     float *x, *w, *dy;
     double *y, *dx, *dw;
+    clcnn_tensor *tx, *tw, *tdy, *ty, *tdx, *tdw;
 } passes_ref;
 
 static passes_ref passes_ref_make(const conv2d_ref_geom *g, uint64_t seed)
@@ -284,11 +286,20 @@ static passes_ref passes_ref_make(const conv2d_ref_geom *g, uint64_t seed)
     conv2d_ref_backward_data(g, dyd, wd, r.dx);
     conv2d_ref_backward_filter(g, xd, dyd, r.dw, NULL);
     free(xd), free(wd), free(dyd);
+    r.tx = tu_tensor(g->N, g->C, g->H, g->W, r.x);
+    r.tw = tu_tensor(g->K, g->C, g->R, g->S, r.w);
+    r.tdy = tu_tensor(g->N, g->K, g->P, g->Q, r.dy);
+    r.ty = tu_tensor(g->N, g->K, g->P, g->Q, NULL);
+    r.tdx = tu_tensor(g->N, g->C, g->H, g->W, NULL);
+    r.tdw = tu_tensor(g->K, g->C, g->R, g->S, NULL);
     return r;
 }
 
 static void passes_ref_free(passes_ref *r)
 {
+    clcnn_tensor *const t[] = {r->tx, r->tw, r->tdy, r->ty, r->tdx, r->tdw};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        clcnn_tensor_destroy(t[i]);
     free(r->x), free(r->w), free(r->dy), free(r->y), free(r->dx), free(r->dw);
 }
 
@@ -323,11 +334,7 @@ START_TEST(test_vgg_error)
     const size_t nx = r.nx, nw = r.nw, ny = r.ny;
     const double *ref_y = r.y, *ref_dx = r.dx, *ref_dw = r.dw;
 
-    clcnn_tensor *tx = tu_tensor(g.N, g.C, g.H, g.W, r.x), *tw = tu_tensor(g.K, g.C, 3, 3, r.w);
-    clcnn_tensor *ty = tu_tensor(g.N, g.K, g.P, g.Q, NULL);
-    clcnn_tensor *tdy = tu_tensor(g.N, g.K, g.P, g.Q, r.dy);
-    clcnn_tensor *tdx = tu_tensor(g.N, g.C, g.H, g.W, NULL);
-    clcnn_tensor *tdw = tu_tensor(g.K, g.C, 3, 3, NULL);
+    clcnn_tensor *tx = r.tx, *tw = r.tw, *ty = r.ty, *tdy = r.tdy, *tdx = r.tdx, *tdw = r.tdw;
     const clcnn_conv2d_params p = params_of(&g);
     /* the CPU family's first variant of each tile size */
     static const char *const fwd_names[2] = {"winograd4 8x16", "winograd 8x16"};
@@ -376,12 +383,6 @@ START_TEST(test_vgg_error)
                   "%s backward-filter: F(4x4) max relative error %.3g over %g", c->name,
                   filter_err[0], WINO4_VGG_MAX_REL);
 
-    clcnn_tensor_destroy(tx);
-    clcnn_tensor_destroy(tw);
-    clcnn_tensor_destroy(ty);
-    clcnn_tensor_destroy(tdy);
-    clcnn_tensor_destroy(tdx);
-    clcnn_tensor_destroy(tdw);
     passes_ref_free(&r);
 }
 END_TEST
@@ -425,11 +426,7 @@ START_TEST(test_auto_thin_filter)
     };
     ck_assert(conv2d_ref_geom_finish(&g));
     passes_ref r = passes_ref_make(&g, 2200);
-    clcnn_tensor *tx = tu_tensor(g.N, g.C, g.H, g.W, r.x), *tw = tu_tensor(g.K, g.C, 2, 6, r.w);
-    clcnn_tensor *ty = tu_tensor(g.N, g.K, g.P, g.Q, NULL);
-    clcnn_tensor *tdy = tu_tensor(g.N, g.K, g.P, g.Q, r.dy);
-    clcnn_tensor *tdx = tu_tensor(g.N, g.C, g.H, g.W, NULL);
-    clcnn_tensor *tdw = tu_tensor(g.K, g.C, 2, 6, NULL);
+    clcnn_tensor *tx = r.tx, *tw = r.tw, *ty = r.ty, *tdy = r.tdy, *tdx = r.tdx, *tdw = r.tdw;
     clcnn_conv2d_params p = params_of(&g);
     p.algo = CLCNN_CONV_AUTO;
     tu_ok(clcnn_conv2d_forward(tu_ctx(), tx, tw, NULL, ty, &p));
@@ -443,12 +440,6 @@ START_TEST(test_auto_thin_filter)
     tu_compare("AUTO backward-filter 2x6", 2200, dw, r.dw, r.nw, TOL_WINO4_RTOL,
                tol_reduction_atol((double)g.N * g.P * g.Q));
     free(y), free(dx), free(dw);
-    clcnn_tensor_destroy(tx);
-    clcnn_tensor_destroy(tw);
-    clcnn_tensor_destroy(ty);
-    clcnn_tensor_destroy(tdy);
-    clcnn_tensor_destroy(tdx);
-    clcnn_tensor_destroy(tdw);
     passes_ref_free(&r);
 }
 END_TEST
